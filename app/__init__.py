@@ -1,0 +1,54 @@
+"""The Tulay application factory: `create_app()` builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import ConfigError, database_url, load_settings
+
+
+def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment (+ `.env`) and `config_overrides`.
+
+    A bad setting prints one line naming it to stderr and exits with status 2.
+    """
+    try:
+        settings = load_settings(overrides=config_overrides)
+    except ConfigError as exc:
+        print(f"tulay: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    app = Flask(__name__, instance_path=settings.INSTANCE_PATH)
+    app.config.update(settings.as_flask_config())
+    app.config["SQLALCHEMY_URL"] = database_url(settings)
+    app.config["TESTING"] = settings.TULAY_ENV == "test"
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from app import (
+        db,
+        errors,
+        health,
+        i18n,
+        outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
+        queues,
+        security,
+    )
+    from app.cli import register_cli
+    from app.logs import configure_logging
+    from casework.privacy import configure_privacy
+
+    configure_logging(settings.LOG_LEVEL)
+    configure_privacy(settings.DATA_ENCRYPTION_KEY)
+    db.init_app(app, app.config["SQLALCHEMY_URL"])
+    queues.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    health.init_app(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,155 @@
+"""Operator commands: `flask --app app <command>`."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlmodel import select
+
+from app.db import session_scope
+from app.queues import QUEUE_NAMES
+from app.security import WeakPassword, create_user, issue_api_token
+from casework.models import Role, StaffUser
+from casework.texts import SUPPORTED_LANGUAGES
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+users_cli = AppGroup("users", help="Staff accounts.")
+demo_cli = AppGroup("demo", help="Demo data for a pilot or a laptop.")
+translate_cli = AppGroup("translate", help="Interface translations (gettext catalogs).")
+
+DEMO_STAFF = [
+    ("admin@tulay.example", Role.ADMIN, ["en"], None, True),
+    ("ombuds@tulay.example", Role.OMBUDSPERSON, ["en", "es", "tl"], "ombuds", True),
+    ("mediator@tulay.example", Role.MEDIATOR, ["en", "es"], "mediation", False),
+    ("analyst@tulay.example", Role.ANALYST, ["en"], None, False),
+]
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["sqlalchemy_url"] = url
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    alembic_command.upgrade(alembic_config(url), revision)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database schema up to REVISION (default: head)."""
+    upgrade_database(current_app.config["SQLALCHEMY_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database schema down to REVISION."""
+    alembic_command.downgrade(alembic_config(current_app.config["SQLALCHEMY_URL"]), revision)
+    click.echo(f"database at {revision}")
+
+
+@click.command("worker")
+@click.option("--queue", "-q", "queue_names", multiple=True, type=click.Choice(QUEUE_NAMES),
+              help="Queues to serve, in priority order (default: all).")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--cron/--no-cron", default=True, help="Also enqueue periodic jobs (sweeper, escalation).")
+def worker_command(queue_names: tuple[str, ...], burst: bool, cron: bool) -> None:
+    """Run an RQ worker with an app context."""
+    from app.worker import run_worker
+
+    run_worker(current_app._get_current_object(), queue_names or QUEUE_NAMES,  # type: ignore[attr-defined]
+               burst=burst, with_cron=cron)
+
+
+def _language_codes(values: tuple[str, ...]) -> list[str]:
+    codes = [code.strip().lower() for value in values for code in value.split(",") if code.strip()]
+    unknown = [c for c in codes if c not in SUPPORTED_LANGUAGES]
+    if unknown:
+        raise click.BadParameter(f"unsupported language code(s): {', '.join(unknown)}", param_hint="--language")
+    return codes or ["en"]
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--language", "languages", multiple=True, help="Language(s) the user reads, e.g. --language es.")
+@click.option("--team", default=None)
+@click.option("--supervisor", is_flag=True, help="Receives escalations of overdue cases.")
+def users_create(email: str, role: str, password_stdin: bool, languages: tuple[str, ...], team: str | None,
+                 supervisor: bool) -> None:
+    """Create a staff user; prints a generated password unless --password-stdin is given."""
+    codes = _language_codes(languages)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        with session_scope() as session:
+            create_user(session, email=email, role=role, password=password, languages=codes, team=team,
+                        is_supervisor=supervisor)
+    except (ValueError, WeakPassword) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} {email.strip().lower()}")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@click.command("api-token")
+@click.argument("email")
+def api_token(email: str) -> None:
+    """Print a new API token for a staff user."""
+    with session_scope() as session:
+        user = session.exec(select(StaffUser).where(StaffUser.email == email.strip().lower())).first()
+        if user is None or not user.active:
+            raise click.ClickException(f"no active staff user with e-mail {email}")
+        token = issue_api_token(session, user)
+    click.echo(token)
+
+
+def seed_demo_staff() -> list[tuple[str, str, str]]:
+    """Create the demo staff accounts that don't exist yet; returns (email, role, password) of new ones."""
+    created = []
+    with session_scope() as session:
+        for email, role, languages, team, supervisor in DEMO_STAFF:
+            if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
+                continue
+            password = secrets.token_urlsafe(12)
+            create_user(session, email=email, role=role, password=password, languages=languages, team=team,
+                        is_supervisor=supervisor)
+            created.append((email, role.value, password))
+    return created
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create demo staff accounts (passwords printed once)."""
+    created = seed_demo_staff()
+    for email, role, password in created:
+        click.echo(f"  {role:<13} {email:<26} password: {password}")
+    if not created:
+        click.echo("demo staff already exist (their passwords were printed when they were created)")
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    """Compile every translations/*/LC_MESSAGES/messages.po to .mo."""
+    from app.i18n import compile_catalogs
+
+    compiled = compile_catalogs(force=True)
+    click.echo(f"compiled {len(compiled)} catalogs")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (db_cli, users_cli, demo_cli, translate_cli, worker_command, api_token):
+        app.cli.add_command(command)

@@ -1,0 +1,170 @@
+"""Settings: the only module that reads the environment (and `.env`).
+
+Every setting named in PRODUCT.md is parsed and validated here; a bad value raises
+`ConfigError` naming the setting, and `create_app` turns that into one line on stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 - refused outside development
+KNOWN_PLACEHOLDERS = {"", "changeme", "changethis", "secret", "dev", DEVELOPMENT_SECRET_KEY}
+ENVIRONMENTS = ("development", "test", "production")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    TULAY_ENV: str = "production"
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = ""
+    REDIS_URL: str = ""
+    PUBLIC_BASE_URL: str = "http://localhost:5000"
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_SMS_FROM: str = ""
+    TWILIO_WHATSAPP_FROM: str = ""
+    TWILIO_API_BASE_URL: str = "https://api.twilio.com"
+    TWILIO_WHATSAPP_TEMPLATE_SID: str = ""
+    DATA_ENCRYPTION_KEY: str = ""
+    WORKING_LANGUAGE: str = "en"
+    ARGOS_PACKAGES_DIR: str = ""
+    INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
+    SWEEP_AFTER_SECONDS: int = 60
+    SWEEP_INTERVAL_SECONDS: int = 30
+    RETENTION_DAYS: int = 365
+    COMPLIANCE_K: int = 5
+    MAX_CONTENT_LENGTH: int = 64 * 1024
+    LOG_LEVEL: str = "INFO"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.TULAY_ENV == "production"
+
+    def as_flask_config(self) -> dict[str, Any]:
+        config = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        config.update(self.extra)
+        return config
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise ConfigError(f"{name} must be a URL starting with one of {', '.join(schemes)}; got {value!r}")
+
+
+def _check_encryption_key(value: str) -> None:
+    """Accept one or more comma-separated Fernet keys (the first encrypts; all decrypt)."""
+    for key in value.split(","):
+        try:
+            raw = base64.urlsafe_b64decode(key.strip().encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                "DATA_ENCRYPTION_KEY must be url-safe base64 of 32 bytes (make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None,
+                  dotenv_path: str | os.PathLike[str] | None = None) -> Settings:
+    """Build validated settings from `.env`, then the environment, then explicit overrides.
+
+    Raises ConfigError naming the first bad setting.
+    """
+    source: dict[str, Any] = {}
+    env_file = Path(dotenv_path) if dotenv_path else PROJECT_ROOT / ".env"
+    if env_file.is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    source.update(overrides or {})
+
+    known = {f.name: f for f in fields(Settings) if f.name != "extra"}
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        if name not in source:
+            continue
+        raw = source[name]
+        if spec.type == "int" and not isinstance(raw, int):
+            values[name] = _int(name, str(raw).strip(), minimum=1)
+        else:
+            values[name] = raw.strip() if isinstance(raw, str) else raw
+    extra = {k: v for k, v in (overrides or {}).items() if k not in known}
+    settings = Settings(**values, extra=extra)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if s.TULAY_ENV not in ENVIRONMENTS:
+        raise ConfigError(f"TULAY_ENV must be one of {', '.join(ENVIRONMENTS)}; got {s.TULAY_ENV!r}")
+    if s.is_production:
+        if s.SECRET_KEY in KNOWN_PLACEHOLDERS or len(s.SECRET_KEY) < 16:
+            raise ConfigError("SECRET_KEY is missing, a placeholder, or shorter than 16 characters "
+                              "(required in production)")
+        if not s.DATA_ENCRYPTION_KEY:
+            raise ConfigError("DATA_ENCRYPTION_KEY is required in production (personal data is encrypted at rest)")
+    elif not s.SECRET_KEY:
+        raise ConfigError("SECRET_KEY is missing")
+    if s.DATA_ENCRYPTION_KEY:
+        _check_encryption_key(s.DATA_ENCRYPTION_KEY)
+    elif not s.is_production:
+        raise ConfigError("DATA_ENCRYPTION_KEY is missing (make run writes a development key to instance/.env)")
+    if s.DATABASE_URL:
+        _check_url("DATABASE_URL", s.DATABASE_URL, ("sqlite", "postgresql", "postgresql+psycopg", "postgres"))
+    if s.REDIS_URL:
+        _check_url("REDIS_URL", s.REDIS_URL, ("redis", "rediss", "unix"))
+    _check_url("PUBLIC_BASE_URL", s.PUBLIC_BASE_URL, ("http", "https"))
+    _check_url("TWILIO_API_BASE_URL", s.TWILIO_API_BASE_URL, ("http", "https"))
+    if s.TWILIO_ACCOUNT_SID and not (s.TWILIO_ACCOUNT_SID.startswith("AC") and len(s.TWILIO_ACCOUNT_SID) == 34):
+        raise ConfigError("TWILIO_ACCOUNT_SID must look like AC followed by 32 hex characters")
+    if bool(s.TWILIO_ACCOUNT_SID) != bool(s.TWILIO_AUTH_TOKEN):
+        raise ConfigError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
+    if s.TWILIO_WHATSAPP_FROM and not s.TWILIO_WHATSAPP_FROM.startswith("whatsapp:+"):
+        raise ConfigError("TWILIO_WHATSAPP_FROM must look like whatsapp:+15551234567")
+    if s.TWILIO_SMS_FROM and not (s.TWILIO_SMS_FROM.startswith("+") or s.TWILIO_SMS_FROM.startswith("MG")):
+        raise ConfigError("TWILIO_SMS_FROM must be an E.164 number (+15551234567) or a Messaging Service SID (MG…)")
+    if not (2 <= len(s.WORKING_LANGUAGE) <= 3 and s.WORKING_LANGUAGE.isalpha() and s.WORKING_LANGUAGE.islower()):
+        raise ConfigError(f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; got {s.WORKING_LANGUAGE!r}")
+    if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
+        raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
+    if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
+
+
+def database_url(s: Settings) -> str:
+    """The SQLAlchemy URL: DATABASE_URL, or the embedded SQLite file under the instance folder."""
+    if not s.DATABASE_URL:
+        return f"sqlite:///{Path(s.INSTANCE_PATH) / 'tulay.sqlite3'}"
+    url = s.DATABASE_URL
+    # Heroku-style and bare postgresql URLs are normalised to the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

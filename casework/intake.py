@@ -1,0 +1,164 @@
+"""Intake: make an inbound message durable (idempotently), then process it into a case.
+
+`accept_inbound` runs in the webhook's transaction and does the minimum: reporter + message.
+`process_inbound` runs in a job and does the rest. Neither commits; the caller does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from casework.audit import record_event
+from casework.cases import open_or_attach
+from casework.models import (
+    ChannelKind,
+    Direction,
+    MediaAttachment,
+    Message,
+    ProcessingState,
+    Reporter,
+    utcnow,
+)
+from casework.outbox import queue_outbound
+from casework.privacy import lookup_hash
+from casework.texts import normalize_language, render_text
+
+FIRST_RESPONSE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class InboundMedia:
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a reporter, normalized by whichever channel received it.
+
+    `external_id` is the provider's id (Twilio MessageSid; None for the web form).
+    `sender` is an E.164 number, or None for an anonymous web report.
+    """
+
+    channel: str
+    external_id: str | None
+    sender: str | None
+    body: str
+    received_at: datetime
+    media: tuple[InboundMedia, ...] = ()
+    language_hint: str | None = None  # chosen by the reporter (web form, LANG keyword)
+
+
+def contact_key(sender: str) -> str:
+    return lookup_hash("phone", sender)
+
+
+def find_reporter(session: Session, sender: str) -> Reporter | None:
+    return session.exec(select(Reporter).where(Reporter.contact_hash == contact_key(sender))).first()
+
+
+def get_or_create_reporter(session: Session, sender: str | None, language: str | None = None) -> Reporter:
+    """The reporter for `sender` (an E.164 number), created if new; a fresh anonymous one if None."""
+    if sender is None:
+        reporter = Reporter(language=language)
+        session.add(reporter)
+        session.flush()
+        return reporter
+    existing = find_reporter(session, sender)
+    if existing is not None:
+        return existing
+    reporter = Reporter(contact=sender, contact_hash=contact_key(sender), language=language)
+    try:
+        with session.begin_nested():
+            session.add(reporter)
+            session.flush()
+    except IntegrityError:  # the same number arrived concurrently: use the row that won
+        winner = find_reporter(session, sender)
+        assert winner is not None
+        return winner
+    return reporter
+
+
+def find_inbound(session: Session, channel: str, external_id: str) -> Message | None:
+    statement = select(Message).where(Message.channel == channel, Message.provider_id == external_id)
+    return session.exec(statement).first()
+
+
+def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, bool]:
+    """Store `inbound` once. Returns (message, created); a replayed provider id creates nothing.
+
+    Relies on the unique (channel, provider_id) constraint, so concurrent duplicates are safe.
+    """
+    if inbound.external_id:
+        existing = find_inbound(session, inbound.channel, inbound.external_id)
+        if existing is not None:
+            return existing, False
+    try:
+        with session.begin_nested():
+            reporter = get_or_create_reporter(session, inbound.sender, inbound.language_hint)
+            reporter.last_inbound_at = inbound.received_at
+            message = Message(
+                reporter_id=reporter.id, direction=Direction.INBOUND, channel=ChannelKind(inbound.channel),
+                provider_id=inbound.external_id, body=inbound.body, created_at=inbound.received_at,
+                processing_state=ProcessingState.RECEIVED, language=inbound.language_hint,
+            )
+            session.add(message)
+            session.flush()
+            for item in inbound.media:
+                session.add(MediaAttachment(message_id=message.id, url=item.url, content_type=item.content_type))
+            session.flush()
+    except IntegrityError:
+        if not inbound.external_id:
+            raise
+        duplicate = find_inbound(session, inbound.channel, inbound.external_id)
+        if duplicate is None:
+            raise
+        return duplicate, False
+    return message, True
+
+
+@dataclass(frozen=True)
+class IntakeServices:
+    """What processing needs from outside the domain, passed in by the job wiring."""
+
+    working_language: str
+    enrich: Callable[[Session, Message], None] | None = None  # language, translation, triage, routing
+
+
+def lock_message(session: Session, message_id: int) -> Message | None:
+    statement = select(Message).where(Message.id == message_id).with_for_update()
+    return session.exec(statement).first()
+
+
+def process_inbound(session: Session, message_id: int, services: IntakeServices) -> Message | None:
+    """Attach the message to the reporter's open case (or open one) and acknowledge it.
+
+    Idempotent: a message already processed is returned untouched. The row is locked
+    (FOR UPDATE on PostgreSQL) so two workers can't process it at once.
+    """
+    message = lock_message(session, message_id)
+    if message is None or message.processing_state == ProcessingState.PROCESSED:
+        return message
+    reporter = session.get(Reporter, message.reporter_id)
+    assert reporter is not None
+    if message.language and not reporter.language:
+        reporter.language = normalize_language(message.language)
+    case, opened = open_or_attach(session, reporter=reporter, channel=message.channel, language=reporter.language)
+    message.case_id = case.id
+    if services.enrich is not None:
+        services.enrich(session, message)
+    key = "ack" if opened else "ack_followup"
+    if opened or message.channel != ChannelKind.WEB:
+        queue_outbound(session, reporter=reporter, case=case, kind=key,
+                       body=render_text(key, reporter.language, reference=case.reference, days=FIRST_RESPONSE_DAYS))
+    message.processing_state = ProcessingState.PROCESSED
+    message.processed_at = utcnow()
+    session.add(message)
+    record_event(session, action="message_received", case_id=case.id, actor_kind="reporter",
+                 message_id=message.id, channel=str(message.channel))
+    return message

@@ -1,0 +1,380 @@
+"""Every table of Tulay, and the public (API) shapes beside them.
+
+Personal data (contacts, names, message text, notes) uses `EncryptedText`; anything that
+must be found by a personal value is found through a keyed hash column. `*Public` models
+never carry personal data or secrets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from casework.privacy import EncryptedText
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _secret() -> Any:
+    return Field(default=None, sa_type=EncryptedText, nullable=True)
+
+
+def _code(length: int = 32, default: str | None = None, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=default, sa_type=String(length), index=index, nullable=nullable)
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OMBUDSPERSON = "ombudsperson"
+    MEDIATOR = "mediator"
+    ANALYST = "analyst"
+
+
+class ChannelKind(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    WEB = "web"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class ProcessingState(StrEnum):
+    """Where an inbound message is in the intake pipeline."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+
+
+class DeliveryStatus(StrEnum):
+    """Outbound lifecycle: ours (queued/sending/suppressed) then Twilio's statuses."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"  # reporter opted out or has no contact; never sent
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    ASSIGNED = "assigned"
+    INVESTIGATING = "investigating"
+    IN_MEDIATION = "in_mediation"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Category(StrEnum):
+    WAGE_THEFT = "wage_theft"
+    DOCUMENT_CONFISCATION = "document_confiscation"
+    RECRUITMENT_FEES = "recruitment_fees"
+    CONTRACT_SUBSTITUTION = "contract_substitution"
+    UNSAFE_WORK = "unsafe_work"
+    HARASSMENT_VIOLENCE = "harassment_violence"
+    FORCED_LABOUR = "forced_labour"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"  # danger to life or liberty: ombudsperson at once, with an alert
+
+
+class Route(StrEnum):
+    OMBUDSPERSON = "ombudsperson"
+    MEDIATION = "mediation"
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+class StaffUserBase(SQLModel):
+    email: str = Field(sa_type=String(254), unique=True, index=True)
+    display_name: str = Field(default="", sa_type=String(120))
+    role: Role = Field(sa_type=String(16))
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    team: str | None = _code(64)
+    is_supervisor: bool = False
+    active: bool = True
+
+
+class StaffUser(StaffUserBase, table=True):
+    __tablename__ = "staff_user"
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(sa_type=String(255))
+    totp_secret: str | None = _secret()
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class StaffUserPublic(StaffUserBase):
+    id: int
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+# --- reporters, cases, messages ----------------------------------------------------------------
+
+class Reporter(SQLModel, table=True):
+    """A person who reports. Anonymous web reporters have no contact at all."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_hash: str | None = Field(default=None, sa_type=String(64), unique=True, index=True)
+    contact: str | None = _secret()  # E.164 number, encrypted
+    name: str | None = _secret()
+    language: str | None = _code(8)
+    opted_out: bool = False
+    opted_out_at: datetime | None = _ts()
+    last_inbound_at: datetime | None = _ts()  # opens WhatsApp's 24-hour free-form window
+    created_at: datetime = _created()
+    erased_at: datetime | None = _ts()
+
+
+class CaseBase(SQLModel):
+    reference: str = Field(sa_type=String(16), unique=True, index=True)
+    status: CaseStatus = Field(default=CaseStatus.NEW, sa_type=String(16), index=True)
+    category: Category | None = _code(32, index=True)
+    category_confidence: float | None = None
+    urgency: Urgency = Field(default=Urgency.NORMAL, sa_type=String(16), index=True)
+    route: Route | None = _code(16, index=True)
+    team: str | None = _code(64)
+    country: str | None = _code(2)  # ISO 3166-1 alpha-2 of the country of work
+    sector: str | None = _code(32)
+    channel: ChannelKind = Field(sa_type=String(16))
+    language: str | None = _code(8, index=True)
+    needs_human_translation: bool = Field(default=False, index=True)
+
+
+_CASE_VERSION = Column("version", Integer, nullable=False)
+
+
+class Case(CaseBase, table=True):
+    __table_args__ = (Index("ix_case_assignee_status", "assignee_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reporter_id: int = Field(foreign_key="reporter.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    pin_hash: str | None = Field(default=None, sa_type=String(255))
+    pin_failures: int = 0
+    pin_locked_until: datetime | None = _ts()
+    employer_name: str | None = _secret()
+    employer_pseudonym: str | None = _code(64, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    updated_at: datetime = _created()
+    first_response_due_at: datetime | None = _ts()
+    first_response_at: datetime | None = _ts()
+    resolution_due_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts(index=True)
+    escalated_at: datetime | None = _ts()
+    erased_at: datetime | None = _ts()
+    # Optimistic concurrency: a stale edit (two staff at once) raises StaleDataError
+    # instead of silently overwriting the other person's change.
+    version: int = Field(default=1, sa_column=_CASE_VERSION)
+
+    __mapper_args__ = {"version_id_col": _CASE_VERSION}
+
+
+class CasePublic(CaseBase):
+    id: int
+    assignee_id: int | None
+    created_at: datetime
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    closed_at: datetime | None
+    version: int
+
+
+class Message(SQLModel, table=True):
+    """One message in either direction. Inbound rows are durable before Twilio gets a 2xx."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_message_channel_provider_id"),
+        Index("ix_message_case_created", "case_id", "created_at"),
+        Index("ix_message_processing", "processing_state", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    reporter_id: int | None = Field(default=None, foreign_key="reporter.id", index=True)
+    direction: Direction = Field(sa_type=String(8))
+    channel: ChannelKind = Field(sa_type=String(16))
+    provider_id: str | None = _code(64)  # Twilio MessageSid, inbound or outbound
+    kind: str = Field(default="message", sa_type=String(32))  # message, ack, reply, keyword, alert…
+    body: str | None = _secret()
+    language: str | None = _code(8)
+    language_confidence: float | None = None
+    translation: str | None = _secret()
+    translation_language: str | None = _code(8)
+    translation_engine: str | None = _code(64)
+    translation_model_version: str | None = _code(64)
+    translation_pivot: str | None = _code(8)
+    needs_human_translation: bool = False
+    translation_corrected_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    translation_corrected_at: datetime | None = _ts()
+    processing_state: ProcessingState | None = _code(16)
+    processed_at: datetime | None = _ts()
+    delivery_status: DeliveryStatus | None = _code(16, index=True)
+    delivery_error_code: str | None = _code(16)
+    send_attempts: int = 0
+    segments: int | None = None
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+    delivered_at: datetime | None = _ts()
+
+
+class MediaAttachment(SQLModel, table=True):
+    __tablename__ = "media_attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    url: str | None = _secret()  # provider URL; may identify the sender's account
+    content_type: str = Field(sa_type=String(128))
+    stored_path: str | None = Field(default=None, sa_type=String(512))
+    size_bytes: int | None = None
+    fetched_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class Note(SQLModel, table=True):
+    """An internal staff note on a case (never shown to the reporter)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    author_id: int = Field(foreign_key="staff_user.id")
+    body: str | None = _secret()
+    created_at: datetime = _created()
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only audit log: every view and change of a case. Updates and deletes are refused
+    by database triggers (see the initial migration), not only by code."""
+
+    __tablename__ = "case_event"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    actor_kind: str = Field(default="system", sa_type=String(16))  # staff, reporter, system
+    action: str = Field(sa_type=String(48), index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # never personal data
+    created_at: datetime = _created()
+
+
+class MediationSession(SQLModel, table=True):
+    __tablename__ = "mediation_session"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    mediator_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    scheduled_at: datetime | None = _ts()
+    held_at: datetime | None = _ts()
+    parties: str | None = _secret()
+    notes: str | None = _secret()
+    result: str | None = _code(32)  # agreement, partial_agreement, no_agreement, adjourned, no_show
+    created_at: datetime = _created()
+
+
+class Outcome(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    resolution_type: str = Field(sa_type=String(32))  # remedied, partially_remedied, not_remedied, referred, withdrawn…
+    remedies: list[str] = Field(default_factory=list, sa_type=JSON)  # wages_paid, documents_returned, fees_refunded…
+    amount_recovered: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    currency: str | None = _code(3)  # ISO 4217
+    inspection_requested: bool = False
+    sanction_reported: bool = False
+    recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = _created()
+
+
+class ComplianceRecord(SQLModel, table=True):
+    """Anonymized outcome of one closed case: no identifiers, no free text, generalized values."""
+
+    __tablename__ = "compliance_record"
+    id: int | None = Field(default=None, primary_key=True)
+    # Keyed hash of the case id: makes anonymization idempotent without a link anyone can follow.
+    source_key: str = Field(sa_type=String(64), unique=True)
+    opened_month: str = Field(sa_type=String(7), index=True)  # YYYY-MM
+    closed_month: str = Field(sa_type=String(7), index=True)
+    category: str = Field(sa_type=String(32), index=True)
+    urgency: str = Field(sa_type=String(16))
+    route: str | None = _code(16)
+    channel: str = Field(sa_type=String(16))
+    language_group: str | None = _code(32)
+    country: str | None = _code(2, index=True)
+    sector: str | None = _code(32)
+    resolution_type: str | None = _code(32)
+    remedies: list[str] = Field(default_factory=list, sa_type=JSON)
+    amount_band: str | None = _code(32)
+    currency: str | None = _code(3)
+    days_to_first_response_band: str | None = _code(16)
+    days_to_remedy_band: str | None = _code(16)
+    case_age_band: str | None = _code(16)
+    inspection_requested: bool = False
+    sanction_reported: bool = False
+    employer_pseudonym: str | None = _code(64)
+    created_at: datetime = _created()
+
+
+class EmployerDisclosure(SQLModel, table=True):
+    """An employer or recruiter an admin has marked publishable by name (e.g. already sanctioned)."""
+
+    __tablename__ = "employer_disclosure"
+    id: int | None = Field(default=None, primary_key=True)
+    employer_pseudonym: str = Field(sa_type=String(64), unique=True)
+    public_name: str = Field(sa_type=String(200))
+    reason: str = Field(sa_type=String(200))
+    approved_by_id: int = Field(foreign_key="staff_user.id")
+    created_at: datetime = _created()

