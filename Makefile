@@ -22,8 +22,11 @@ system-deps:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# constraints.txt pins torch to the CPU build (argostranslate -> stanza -> torch).
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	# Dependencies only (the code runs from this checkout); constraints.txt pins torch to the
+	# CPU build (argostranslate -> stanza -> torch), or pip would fetch GBs of CUDA wheels.
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(BIN)/pip install -q -c constraints.txt -r $(VENV)/requirements.txt
 	touch $@
 
 catalogs: $(STAMP)

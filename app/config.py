@@ -151,7 +151,8 @@ def _validate(s: Settings) -> None:
     if s.TWILIO_SMS_FROM and not (s.TWILIO_SMS_FROM.startswith("+") or s.TWILIO_SMS_FROM.startswith("MG")):
         raise ConfigError("TWILIO_SMS_FROM must be an E.164 number (+15551234567) or a Messaging Service SID (MG…)")
     if not (2 <= len(s.WORKING_LANGUAGE) <= 3 and s.WORKING_LANGUAGE.isalpha() and s.WORKING_LANGUAGE.islower()):
-        raise ConfigError(f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; got {s.WORKING_LANGUAGE!r}")
+        raise ConfigError(f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; "
+                          f"got {s.WORKING_LANGUAGE!r}")
     if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
         raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

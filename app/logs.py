@@ -19,7 +19,10 @@ SENSITIVE_KEYS = frozenset({
     "password", "token", "mediaurl0", "text", "translation", "employer", "authorization",
 })
 _PATTERNS = [
-    re.compile(r"(?:whatsapp:)?\+?\d[\d\s().-]{6,}\d"),  # phone numbers, in any punctuation
+    # phone numbers: +country…, long digit runs, or 3-4 digit groups (dates and ids stay readable)
+    re.compile(r"(?:whatsapp:)?\+\d[\d\s().-]{5,}\d"),
+    re.compile(r"(?<![\w.-])\d{7,}(?![\w])"),
+    re.compile(r"(?<![\w.-])\(?\d{3,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}(?![\w])"),
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail addresses
     re.compile(r"\b[A-Z]{1,2}\d{6,9}\b"),  # passport / ID document numbers
 ]

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from casework.audit import record_event
 from casework.cases import open_or_attach
 from casework.models import (
+    Case,
     ChannelKind,
     Direction,
     MediaAttachment,
@@ -27,6 +28,7 @@ from casework.models import (
 from casework.outbox import queue_outbound
 from casework.privacy import lookup_hash
 from casework.texts import normalize_language, render_text
+from casework.translation import TranslationService
 
 FIRST_RESPONSE_DAYS = 2
 
@@ -124,10 +126,16 @@ def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, 
 
 @dataclass(frozen=True)
 class IntakeServices:
-    """What processing needs from outside the domain, passed in by the job wiring."""
+    """What processing needs from outside the domain, passed in by the job wiring.
+
+    Each step is optional so the pipeline runs with whatever is deployed; a missing
+    translator means every non-working-language message is flagged for a human translator.
+    """
 
     working_language: str
-    enrich: Callable[[Session, Message], None] | None = None  # language, translation, triage, routing
+    translator: TranslationService | None = None
+    # (session, message, case) -> None: language detection, triage, routing… in order
+    steps: tuple[Callable[[Session, Message, Case], None], ...] = ()
 
 
 def lock_message(session: Session, message_id: int) -> Message | None:
@@ -150,8 +158,8 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
         reporter.language = normalize_language(message.language)
     case, opened = open_or_attach(session, reporter=reporter, channel=message.channel, language=reporter.language)
     message.case_id = case.id
-    if services.enrich is not None:
-        services.enrich(session, message)
+    for step in services.steps:
+        step(session, message, case)
     key = "ack" if opened else "ack_followup"
     if opened or message.channel != ChannelKind.WEB:
         queue_outbound(session, reporter=reporter, case=case, kind=key,

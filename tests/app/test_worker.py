@@ -1,0 +1,70 @@
+"""A job enqueued by the web process runs in a separate worker process; lost jobs are swept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from app.db import get_engine
+from app.jobs import sweep_unprocessed
+from app.queues import get_queues
+from casework.intake import InboundMessage, accept_inbound
+from casework.models import Case, Direction, Message, ProcessingState, utcnow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def store_inbound(session: Session, sid: str) -> int:
+    message, _ = accept_inbound(session, InboundMessage(channel="sms", external_id=sid, sender="+639171234567",
+                                                        body="wala pang sahod", received_at=utcnow()))
+    session.commit()
+    assert message.id is not None
+    return message.id
+
+
+def test_commit_enqueues_the_processing_job(app: Any, session: Session) -> None:
+    message_id = store_inbound(session, "SM" + "e" * 32)
+    assert get_queues()["intake"].job_ids == [f"inbound-{message_id}"]
+
+
+def test_worker_process_runs_the_job(app: Any, config: dict[str, Any], session: Session) -> None:
+    message_id = store_inbound(session, "SM" + "f" * 32)
+    env = {**os.environ, **{k: str(v) for k, v in config.items()}}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron",
+                             "-q", "intake"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Session(get_engine()) as check:
+        message = check.get(Message, message_id)
+        assert message.processing_state == ProcessingState.PROCESSED
+        assert check.exec(select(Case)).one().id == message.case_id
+    assert "639171234567" not in result.stderr + result.stdout
+
+
+def test_sweeper_reenqueues_when_redis_lost_the_job(app: Any, session: Session, run_jobs: Any) -> None:
+    message_id = store_inbound(session, "SM" + "0" * 32)
+    get_queues().connection.flushdb()  # Redis lost everything after the commit
+    app.config["SWEEP_AFTER_SECONDS"] = 0
+    time.sleep(0.01)
+    assert sweep_unprocessed() == {"inbound": 1, "outbound": 0}
+    run_jobs(("intake",))
+    session.expire_all()
+    assert session.get(Message, message_id).processing_state == ProcessingState.PROCESSED
+    # The acknowledgement is queued for sending, and the sweeper doesn't double a queued job.
+    ack = session.exec(select(Message).where(Message.direction == Direction.OUTBOUND)).one()
+    assert get_queues()["outbound"].job_ids == [f"outbound-{ack.id}"]
+    session.rollback()  # end this test's read transaction (SQLite: BEGIN IMMEDIATE holds the write lock)
+    assert sweep_unprocessed() == {"inbound": 0, "outbound": 0}
+
+
+def test_intake_survives_redis_down(make_app: Any, client: FlaskClient) -> None:
+    broken = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with broken.app_context(), Session(get_engine()) as own:
+        message_id = store_inbound(own, "SM" + "9" * 32)  # commit succeeds; enqueue is deferred
+        assert own.get(Message, message_id).processing_state == ProcessingState.RECEIVED
