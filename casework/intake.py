@@ -156,8 +156,12 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
     assert reporter is not None
     if message.language and not reporter.language:
         reporter.language = normalize_language(message.language)
-    case, opened = open_or_attach(session, reporter=reporter, channel=message.channel, language=reporter.language)
-    message.case_id = case.id
+    if message.case_id is not None:  # stored already attached (web follow-up by reference + PIN)
+        case, opened = session.get_one(Case, message.case_id), False
+    else:
+        case, opened = open_or_attach(session, reporter=reporter, channel=message.channel,
+                                      language=reporter.language)
+        message.case_id = case.id
     for step in services.steps:
         step(session, message, case)
     key = "ack" if opened else "ack_followup"
