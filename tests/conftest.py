@@ -180,3 +180,52 @@ def run_jobs(app: Flask) -> Any:
         return int(worker.successful_job_count - before)
 
     return run
+
+
+# --- real browser (Debian's Chromium driven by Playwright) against a live server -------------
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# The network is closed here: without these, Chromium keeps trying to reach Google's services.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve `app` over real HTTP on 127.0.0.1 (ephemeral port) in a thread; yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Debian's chromium is not installed (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context and page; a screenshot is saved under test-artifacts/ afterwards."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    browser_page = context.new_page()
+    yield browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+    browser_page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()
