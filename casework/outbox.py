@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from casework.audit import record_event
 from casework.models import Case, ChannelKind, DeliveryStatus, Direction, Message, Reporter, utcnow
 
 # Twilio's status words, in the order a message moves through them; a late callback for an
@@ -47,4 +48,20 @@ def record_delivery_status(session: Session, message: Message, status: DeliveryS
     if status is DeliveryStatus.DELIVERED or status is DeliveryStatus.READ:
         message.delivered_at = at or utcnow()
     session.add(message)
+    return True
+
+
+def set_opt_out(session: Session, reporter: Reporter, opted_out: bool, *, source: str,
+                at: datetime | None = None) -> bool:
+    """Record that `reporter` opted out (STOP, or Twilio error 21610) or back in (START).
+
+    Returns whether anything changed. Sends are suppressed for opted-out reporters both when
+    queued and again at send time, so a message queued before the STOP never goes out.
+    """
+    if reporter.opted_out == opted_out:
+        return False
+    reporter.opted_out = opted_out
+    reporter.opted_out_at = (at or utcnow()) if opted_out else None
+    session.add(reporter)
+    record_event(session, action="reporter_opted_out" if opted_out else "reporter_opted_in", source=source)
     return True
