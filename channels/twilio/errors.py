@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 OPTED_OUT = "21610"  # the recipient replied STOP; Twilio refuses every send until START
+OUTSIDE_WHATSAPP_WINDOW = "63016"  # free-form WhatsApp message outside the 24-hour window
 
 # Refusals no retry can fix: the job records the failure instead of retrying.
 PERMANENT_ERROR_CODES = frozenset({
