@@ -129,6 +129,17 @@ def latest_case(session: Session, reporter_id: int) -> Case | None:
     return session.exec(statement).first()
 
 
+def inferred_language(keyword: Keyword) -> str | None:
+    """The reporter's language, if the word they used belongs to exactly one ("DETENER": Spanish).
+
+    English words tell us nothing: our texts advertise STOP, HELP, STATUS and LANG in English
+    in every language. The language command's own word neither: its argument decides.
+    """
+    if keyword.command is Command.LANGUAGE or len(keyword.languages) != 1 or "en" in keyword.languages:
+        return None
+    return next(iter(keyword.languages))
+
+
 def handle_keyword(session: Session, message: Message, reporter: Reporter, keyword: Keyword) -> None:
     """Apply `keyword` for `reporter` and queue its reply on the channel it came in on.
 
@@ -139,8 +150,9 @@ def handle_keyword(session: Session, message: Message, reporter: Reporter, keywo
     case = find_open_case(session, reporter.id)
     message.kind = "keyword"
     message.case_id = case.id if case is not None else None
-    if reporter.language is None and len(keyword.languages) == 1:
-        reporter.language = next(iter(keyword.languages))  # "PARAR" tells us they read Spanish
+    reader_language = inferred_language(keyword)
+    if reporter.language is None and reader_language is not None:
+        reporter.language = reader_language
     channel = ChannelKind(message.channel)
     reply: str | None = None
     if keyword.command is Command.STOP:

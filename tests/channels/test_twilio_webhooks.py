@@ -91,6 +91,29 @@ def test_replayed_message_sid_answers_the_same_and_creates_nothing(post_signed: 
     assert len(get_queues()["intake"].job_ids) == 1
 
 
+def test_concurrent_replays_over_http_store_one_message(app: Any, session: Session) -> None:
+    import threading
+
+    form = load_payload("sms_basic")
+    body, signature = urlencode(form), sign("/channels/twilio/sms", form)
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/channels/twilio/sms", data=body, headers={"X-Twilio-Signature": signature},
+                                    content_type="application/x-www-form-urlencoded").status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200, 200, 200]
+    assert count(session, Message) == 1
+
+
 def test_same_sid_on_the_other_channel_is_a_different_message(post_signed: Any, session: Session) -> None:
     sms = load_payload("sms_basic")
     wa = {**load_payload("whatsapp_text"), "MessageSid": sms["MessageSid"]}
@@ -239,8 +262,11 @@ def test_non_form_requests_get_a_clear_4xx(client: FlaskClient, session: Session
     assert count(session, Message) == 0
 
 
-def test_database_down_answers_503_so_twilio_retries(make_app: Any, tmp_path: Any) -> None:
-    broken = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/none.sqlite3")
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_database_down_answers_503_so_twilio_retries(make_app: Any, tmp_path: Any, kind: str) -> None:
+    url = (f"sqlite:///{tmp_path}/missing-dir/none.sqlite3" if kind == "sqlite"
+           else "postgresql://postgres@127.0.0.1:1/none")  # nothing listens on port 1
+    broken = make_app(DATABASE_URL=url)
     form = load_payload("sms_basic")
     response = broken.test_client().post(
         "/channels/twilio/sms", data=urlencode(form), content_type="application/x-www-form-urlencoded",
