@@ -171,12 +171,12 @@ def measure(label: str, app_spec: str, args: argparse.Namespace, env: dict[str, 
     host = f"127.0.0.1:{port}"
     try:
         warmup = signed_requests(args.warmup, first_id, host)
-        asyncio.run(closed_loop("warm-up", port, warmup, args.concurrency))
+        warm = asyncio.run(closed_loop(f"{label} warm-up", port, warmup, args.concurrency))
         peak_requests = signed_requests(args.requests, first_id + args.warmup, host)
         peak = asyncio.run(closed_loop(f"{label} peak", port, peak_requests, args.concurrency))
-        results = [peak]
+        results = [warm, peak]
         if half_load:
-            rate = peak.rps / 2
+            rate = peak.rps / 2  # half of the peak just measured
             count = max(100, int(rate * args.half_load_seconds))
             paced = signed_requests(count, first_id + args.warmup + args.requests, host)
             results.append(asyncio.run(open_loop(f"{label} at 50% of peak", port, paced, rate)))
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients at peak")
     parser.add_argument("--half-load-seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved bare/intake rounds (median reported)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the Procfile's default)")
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
@@ -218,8 +219,14 @@ def main() -> None:
                    "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                    "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "INSTANCE_PATH": str(workdir / "instance"),
                    "LOG_LEVEL": args.log_level}
-            bare = measure("bare Flask", "bench.bare_app:create_app()", args, env, workdir, 0, half_load=False)
-            intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, 10_000_000, half_load=True)
+            rounds = []
+            next_id = 0
+            for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits both sides alike
+                bare = measure("bare Flask", "bench.bare_app:create_app()", args, env, workdir, next_id, False)
+                intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, next_id + 10_000_000,
+                                 True)
+                rounds.append((bare, intake))
+                next_id += 20_000_000
         engine = create_engine(db_url)
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM message")).scalar_one()
@@ -233,15 +240,22 @@ def main() -> None:
 
     print(f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; "
           f"{args.concurrency} concurrent clients; {os.cpu_count()} CPUs shared by server, client, PostgreSQL, Redis")
-    for result in bare + intake:
-        print(result.line())
-    ok = sum(r.statuses[200] for r in intake) + args.warmup
-    print(f"intake / bare throughput: {intake[0].rps / bare[0].rps:.0%} (target >= 50%)")
-    print(f"intake p99 at 50% of peak: {intake[1].pct(0.99):.1f} ms (target < 50 ms); "
-          f"p50 {statistics.median(intake[1].latencies) * 1000:.1f} ms")
-    print(f"stored messages: {stored} (distinct MessageSid {distinct}) for {ok} answered 200 "
-          f"-> {'OK' if stored == distinct == ok else 'MISMATCH'}")
-
+    answered = 0
+    ratios, half_p99 = [], []
+    for number, (bare, intake) in enumerate(rounds, 1):
+        print(f"-- round {number}")
+        for result in bare[1:] + intake[1:]:
+            print(result.line())
+        answered += sum(r.statuses[200] for r in intake)
+        ratios.append(intake[1].rps / bare[1].rps)
+        half_p99.append(intake[2].pct(0.99))
+        print(f"intake / bare throughput: {ratios[-1]:.0%} (target >= 50%); intake p99 at 50% of peak: "
+              f"{half_p99[-1]:.1f} ms (target < 50 ms), p50 {statistics.median(intake[2].latencies) * 1000:.1f} ms")
+    if len(rounds) > 1:
+        print(f"median over {len(rounds)} rounds: throughput ratio {statistics.median(ratios):.0%}, "
+              f"p99 at 50% of peak {statistics.median(half_p99):.1f} ms")
+    print(f"stored messages: {stored} (distinct MessageSid {distinct}) for {answered} answered 200 "
+          f"-> {'OK' if stored == distinct == answered else 'MISMATCH'}")
 
 if __name__ == "__main__":
     main()
