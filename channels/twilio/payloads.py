@@ -100,14 +100,14 @@ def _one(form: MultiDict[str, str], name: str, required: bool = True) -> str | N
     return values[0]
 
 
-def _sender(raw: str, whatsapp: bool) -> str:
+def _address(field: str, raw: str, whatsapp: bool) -> str:
     if whatsapp != raw.startswith("whatsapp:"):
         expected = "a whatsapp:+… address" if whatsapp else "a phone number, not a whatsapp: address"
-        raise PayloadError(400, f"From must be {expected}")
+        raise PayloadError(400, f"{field} must be {expected}")
     try:
         return normalize_phone(raw)
     except InvalidPhoneNumber:
-        raise PayloadError(400, "From is not a valid phone number") from None
+        raise PayloadError(400, f"{field} is not a valid phone number") from None
 
 
 def _media(form: MultiDict[str, str]) -> tuple[InboundMedia, ...]:
@@ -140,8 +140,8 @@ def parse_inbound(form: MultiDict[str, str], channel: ChannelKind, received_at: 
     account = _one(form, "AccountSid", required=False)
     if account is not None and not ACCOUNT_SID.match(account):
         raise PayloadError(400, "AccountSid is not a Twilio account SID")
-    sender = _sender(_one(form, "From") or "", whatsapp)
-    _sender(_one(form, "To") or "", whatsapp)  # must be well-formed; which of our numbers is irrelevant
+    sender = _address("From", _one(form, "From") or "", whatsapp)
+    _address("To", _one(form, "To") or "", whatsapp)  # must be well-formed; which of our numbers is irrelevant
     wa_id = _one(form, "WaId", required=False)
     if whatsapp and wa_id is not None and "+" + wa_id != sender:
         raise PayloadError(400, "WaId does not match From")

@@ -200,6 +200,7 @@ BAD_FORMS = [
     ("whatsapp sender on the sms route", "sms", {**SMS, "From": "whatsapp:+639171234567"}, 400, "From must be"),
     ("sms sender on the whatsapp route", "whatsapp", {**WA_MEDIA, "From": "+251911234567"}, 400, "From must be"),
     ("missing To", "sms", without(SMS, "To"), 400, "To is required"),
+    ("To is not a number", "sms", {**SMS, "To": "our-number"}, 400, "To is not a valid phone number"),
     ("missing Body", "sms", without(SMS, "Body"), 400, "Body is required"),
     ("Body over 4096 characters", "sms", {**SMS, "Body": "x" * 4097}, 413, "longer than"),
     ("NUL in Body", "sms", {**SMS, "Body": "a\x00b"}, 400, "NUL"),
