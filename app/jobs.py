@@ -10,10 +10,11 @@ from pathlib import Path
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq.job import Job
 from sqlmodel import Session, col, select
 
 from app.db import session_scope
-from app.queues import enqueue_after_commit, ensure_enqueued
+from app.queues import enqueue, enqueue_after_commit, ensure_enqueued, get_queues
 from casework.intake import IntakeServices, process_inbound
 from casework.models import (
     Case,
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 # More SMS segments than this for one message is worth a warning: each costs money and
 # concatenated parts can arrive out of order on some networks.
 SEGMENT_WARNING = 4
+MEDIA_SWEEP_WINDOW = timedelta(days=1)
 
 
 def intake_services() -> IntakeServices:
@@ -177,6 +179,33 @@ def fetch_inbound_media(attachment_id: int) -> str:
         attachment.size_bytes = len(content)
         attachment.fetched_at = utcnow()
         return "fetched"
+
+
+def sweep_unfetched_media() -> int:
+    """Re-enqueue media fetches Redis lost (no job record left), for media under a day old.
+
+    A fetch that ran and was refused leaves a finished job for an hour (RQ's result TTL), so a
+    permanently refused file is tried again at most once an hour, and not after a day.
+    """
+    if not current_app.config["TWILIO_ACCOUNT_SID"]:
+        return 0
+    now = utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
+    with session_scope() as session:
+        attachment_ids = session.exec(select(MediaAttachment.id).where(
+            col(MediaAttachment.fetched_at).is_(None), col(MediaAttachment.url).is_not(None),
+            col(MediaAttachment.created_at) < cutoff,
+            col(MediaAttachment.created_at) > now - MEDIA_SWEEP_WINDOW).limit(5000)).all()
+    connection = get_queues().connection
+    count = 0
+    for attachment_id in attachment_ids:
+        job_id = f"media-{attachment_id}"
+        if not Job.exists(job_id, connection=connection):
+            enqueue("outbound", "app.jobs.fetch_inbound_media", attachment_id, job_id=job_id)
+            count += 1
+    if count:
+        log.warning("sweeper re-enqueued lost media fetches", extra={"media": count})
+    return count
 
 
 def sweep_unprocessed() -> dict[str, int]:

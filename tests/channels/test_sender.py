@@ -263,6 +263,24 @@ def test_whatsapp_media_is_fetched_with_credentials_and_stored_encrypted(app: An
     assert fetch_inbound_media(attachments[0].id) == "skipped"  # idempotent
 
 
+def test_media_fetch_lost_by_redis_is_swept_and_fetched(app: Any, post_signed: Any, run_jobs: Any,
+                                                        fake_twilio: FakeTwilio) -> None:
+    from app.jobs import sweep_unfetched_media
+
+    form = load_payload("whatsapp_media_empty_body")
+    fake_twilio.media["/" + form["MediaUrl0"].split("/", 3)[3]] = (b"photo", "image/jpeg")
+    post_signed("/channels/twilio/whatsapp", form)
+    run_jobs(("intake",))
+    get_queues().connection.flushdb()  # Redis lost the fetch job
+    app.config["SWEEP_AFTER_SECONDS"] = 0
+    assert sweep_unfetched_media() == 1
+    assert sweep_unfetched_media() == 0  # queued already: not doubled
+    run_jobs(("outbound",))
+    with db() as session:
+        assert session.exec(select(MediaAttachment)).one().size_bytes == len(b"photo")
+    assert sweep_unfetched_media() == 0
+
+
 def test_media_url_off_twilio_is_refused_without_a_request(app: Any, post_signed: Any, run_jobs: Any,
                                                            fake_twilio: FakeTwilio) -> None:
     form = {**load_payload("whatsapp_media_empty_body"), "MediaUrl0": "https://attacker.example/steal"}
