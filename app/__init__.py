@@ -50,5 +50,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
+    from channels.twilio import webhooks as twilio_webhooks
+
+    app.register_blueprint(twilio_webhooks.bp)
+    security.csrf.exempt(twilio_webhooks.bp)  # Twilio signs its requests instead
     register_cli(app)
     return app

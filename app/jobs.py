@@ -6,18 +6,46 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
-from sqlmodel import col, select
+from redis.exceptions import RedisError
+from rq.job import Job
+from sqlmodel import Session, col, select
 
 from app.db import session_scope
-from app.queues import ensure_enqueued
+from app.queues import enqueue, enqueue_after_commit, ensure_enqueued, get_queues
 from casework.intake import IntakeServices, process_inbound
-from casework.models import DeliveryStatus, Direction, Message, ProcessingState, Reporter, utcnow
-from casework.outbox import record_delivery_status
-from channels.twilio.sender import PermanentSendError, TwilioSettings, send_message
+from casework.models import (
+    Case,
+    ChannelKind,
+    DeliveryStatus,
+    Direction,
+    MediaAttachment,
+    Message,
+    ProcessingState,
+    Reporter,
+    utcnow,
+)
+from casework.outbox import (
+    TEMPLATE_KIND,
+    hold_for_window,
+    in_whatsapp_window,
+    may_send,
+    record_delivery_status,
+    release_held,
+    set_opt_out,
+)
+from casework.privacy import encrypt_bytes
+from channels.twilio.errors import OPTED_OUT, OUTSIDE_WHATSAPP_WINDOW
+from channels.twilio.segments import count_segments, prefer_gsm7
+from channels.twilio.sender import MediaRefused, PermanentSendError, TwilioSettings, fetch_media, send_message
 
 log = logging.getLogger(__name__)
+# More SMS segments than this for one message is worth a warning: each costs money and
+# concatenated parts can arrive out of order on some networks.
+SEGMENT_WARNING = 4
+MEDIA_SWEEP_WINDOW = timedelta(days=1)
 
 
 def intake_services() -> IntakeServices:
@@ -26,48 +54,158 @@ def intake_services() -> IntakeServices:
 
 def process_inbound_message(message_id: int) -> str:
     """Turn a stored inbound message into case work (case, acknowledgement, audit)."""
+    released: list[int] = []
     with session_scope() as session:
         message = process_inbound(session, message_id, intake_services())
-        return "missing" if message is None else "processed"
+        if message is None:
+            return "missing"
+        if message.channel == ChannelKind.WHATSAPP and message.reporter_id is not None:
+            released = release_held(session, message.reporter_id)  # their message reopened the window
+        queue_media_fetches(session, message_id)
+    for held_id in released:
+        try:
+            ensure_enqueued("outbound", "app.jobs.send_outbound", held_id, job_id=f"outbound-{held_id}")
+        except RedisError:
+            log.warning("released message left to the sweeper", extra={"message_id": held_id})
+    return "processed"
 
 
-def twilio_settings() -> TwilioSettings:
+def queue_media_fetches(session: Session, message_id: int) -> None:
+    if not current_app.config["TWILIO_ACCOUNT_SID"]:
+        return  # no credentials: the URLs and content types stay with the case
+    attachments = session.exec(select(MediaAttachment.id).where(
+        MediaAttachment.message_id == message_id, col(MediaAttachment.fetched_at).is_(None))).all()
+    for attachment_id in attachments:
+        enqueue_after_commit(session, "outbound", "app.jobs.fetch_inbound_media", attachment_id,
+                             job_id=f"media-{attachment_id}")
+
+
+def twilio_settings(message_id: int | None = None) -> TwilioSettings:
     config = current_app.config
+    callback = config["PUBLIC_BASE_URL"].rstrip("/") + "/channels/twilio/status"
     return TwilioSettings(
         account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
         sms_from=config["TWILIO_SMS_FROM"], whatsapp_from=config["TWILIO_WHATSAPP_FROM"],
         api_base_url=config["TWILIO_API_BASE_URL"],
-        status_callback=config["PUBLIC_BASE_URL"].rstrip("/") + "/channels/twilio/status",
+        # Our id in the callback URL (signed by Twilio with the rest) finds the row even when the
+        # callback races this job's commit.
+        status_callback=f"{callback}?m={message_id}" if message_id is not None else callback,
     )
 
 
 def send_outbound(message_id: int) -> str:
-    """Send one queued outbound message through Twilio; at most once per successful call."""
+    """Send one queued outbound message through Twilio; at most once per successful call.
+
+    Permanent refusals mark the message failed (21610 also opts the reporter out); transient
+    errors raise so RQ retries. WhatsApp outside the 24-hour window holds the message and
+    queues the approved template instead.
+    """
     with session_scope() as session:
         message = session.get(Message, message_id, with_for_update=True)
         if message is None or message.delivery_status != DeliveryStatus.QUEUED:
             return "skipped"
         reporter = session.get(Reporter, message.reporter_id)
-        if reporter is None or reporter.contact is None or reporter.opted_out:
+        if reporter is None or reporter.contact is None or not may_send(reporter, message):
             message.delivery_status = DeliveryStatus.SUPPRESSED
             return "suppressed"
-        settings = twilio_settings()
+        settings = twilio_settings(message.id)
         if not settings.account_sid:
             raise RuntimeError("TWILIO_ACCOUNT_SID is not configured; the message stays queued")
+        whatsapp = message.channel == ChannelKind.WHATSAPP
+        template_sid = current_app.config["TWILIO_WHATSAPP_TEMPLATE_SID"]
+        if whatsapp and message.kind != TEMPLATE_KIND and not in_whatsapp_window(reporter):
+            template = hold_for_window(session, message, reporter, template_available=bool(template_sid))
+            log.info("whatsapp message held until the reporter writes",
+                     extra={"message_id": message_id, "template_queued": template is not None})
+            return "held"
+        content_variables = None
+        if message.kind == TEMPLATE_KIND:
+            if not template_sid:
+                message.delivery_status = DeliveryStatus.FAILED
+                message.delivery_error_code = "no_template"
+                return "failed"
+            case = session.get(Case, message.case_id) if message.case_id else None
+            content_variables = {"1": case.reference if case else ""}
+        elif not whatsapp and message.body:
+            message.body = prefer_gsm7(message.body)
+        if message.body:
+            count = count_segments(message.body)
+            message.segments = count.segments
+            if not whatsapp and count.segments >= SEGMENT_WARNING:
+                log.warning("long SMS", extra={"message_id": message_id, "segments": count.segments,
+                                               "encoding": count.encoding})
         message.send_attempts += 1
         try:
-            result = send_message(settings, to=reporter.contact, body=message.body or "",
-                                  whatsapp=message.channel == "whatsapp")
+            result = send_message(settings, to=reporter.contact, body=message.body, whatsapp=whatsapp,
+                                  content_sid=template_sid if message.kind == TEMPLATE_KIND else None,
+                                  content_variables=content_variables)
         except PermanentSendError as exc:
+            if exc.code == OUTSIDE_WHATSAPP_WINDOW and whatsapp and message.kind != TEMPLATE_KIND:
+                hold_for_window(session, message, reporter, template_available=bool(template_sid))
+                return "held"
             message.delivery_status = DeliveryStatus.FAILED
             message.delivery_error_code = exc.code
+            if exc.code == OPTED_OUT:
+                set_opt_out(session, reporter, True, source="twilio_21610")
             log.info("outbound refused permanently", extra={"message_id": message_id, "code": exc.code})
             return "failed"
         message.provider_id = result.provider_id
-        message.segments = result.segments
         message.sent_at = utcnow()
         record_delivery_status(session, message, DeliveryStatus.ACCEPTED)
         return "sent"
+
+
+def fetch_inbound_media(attachment_id: int) -> str:
+    """Download one inbound media file and keep it, encrypted, under the instance folder."""
+    with session_scope() as session:
+        attachment = session.get(MediaAttachment, attachment_id, with_for_update=True)
+        if attachment is None or attachment.fetched_at is not None or attachment.url is None:
+            return "skipped"
+        settings = twilio_settings()
+        if not settings.account_sid:
+            return "no-credentials"
+        try:
+            content = fetch_media(settings, attachment.url)
+        except MediaRefused as exc:
+            log.warning("media not fetched", extra={"attachment_id": attachment_id, "reason": str(exc)})
+            return "refused"
+        relative = Path("media") / f"{attachment.message_id}" / f"{attachment_id}.bin"
+        target = Path(current_app.instance_path) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(encrypt_bytes(content))
+        partial.replace(target)  # atomic: a reader never sees half a file
+        attachment.stored_path = str(relative)
+        attachment.size_bytes = len(content)
+        attachment.fetched_at = utcnow()
+        return "fetched"
+
+
+def sweep_unfetched_media() -> int:
+    """Re-enqueue media fetches Redis lost (no job record left), for media under a day old.
+
+    A fetch that ran and was refused leaves a finished job for an hour (RQ's result TTL), so a
+    permanently refused file is tried again at most once an hour, and not after a day.
+    """
+    if not current_app.config["TWILIO_ACCOUNT_SID"]:
+        return 0
+    now = utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
+    with session_scope() as session:
+        attachment_ids = session.exec(select(MediaAttachment.id).where(
+            col(MediaAttachment.fetched_at).is_(None), col(MediaAttachment.url).is_not(None),
+            col(MediaAttachment.created_at) < cutoff,
+            col(MediaAttachment.created_at) > now - MEDIA_SWEEP_WINDOW).limit(5000)).all()
+    connection = get_queues().connection
+    count = 0
+    for attachment_id in attachment_ids:
+        job_id = f"media-{attachment_id}"
+        if not Job.exists(job_id, connection=connection):
+            enqueue("outbound", "app.jobs.fetch_inbound_media", attachment_id, job_id=job_id)
+            count += 1
+    if count:
+        log.warning("sweeper re-enqueued lost media fetches", extra={"media": count})
+    return count
 
 
 def sweep_unprocessed() -> dict[str, int]:

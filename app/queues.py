@@ -115,6 +115,8 @@ def enqueue_after_commit(session: Session, queue: str, func: str, *args: Any, jo
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: nothing is committed yet (SQLAlchemy fires this event for it too)
     pending = session.info.pop("tulay_after_commit", [])
     for app, queue, func, args, job_id in pending:
         with app.app_context():
@@ -126,4 +128,8 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        # Only a SAVEPOINT rolled back; work flushed before it is still pending. A job for a row
+        # the savepoint undid finds nothing and returns (every job tolerates a missing id).
+        return
     session.info.pop("tulay_after_commit", None)

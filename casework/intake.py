@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from casework.audit import record_event
 from casework.cases import open_or_attach
+from casework.keywords import Keyword, handle_keyword, match_keyword
 from casework.models import (
     Case,
     ChannelKind,
@@ -143,6 +144,17 @@ def lock_message(session: Session, message_id: int) -> Message | None:
     return session.exec(statement).first()
 
 
+def keyword_in(session: Session, message: Message) -> Keyword | None:
+    """The keyword an SMS/WhatsApp message is, if it is one; a message with media never is."""
+    if message.channel == ChannelKind.WEB or message.case_id is not None or not message.body:
+        return None
+    keyword = match_keyword(message.body)
+    if keyword is None:
+        return None
+    has_media = session.exec(select(MediaAttachment.id).where(MediaAttachment.message_id == message.id)).first()
+    return None if has_media is not None else keyword
+
+
 def process_inbound(session: Session, message_id: int, services: IntakeServices) -> Message | None:
     """Attach the message to the reporter's open case (or open one) and acknowledge it.
 
@@ -156,6 +168,13 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
     assert reporter is not None
     if message.language and not reporter.language:
         reporter.language = normalize_language(message.language)
+    keyword = keyword_in(session, message)
+    if keyword is not None:
+        handle_keyword(session, message, reporter, keyword)
+        message.processing_state = ProcessingState.PROCESSED
+        message.processed_at = utcnow()
+        session.add(message)
+        return message
     if message.case_id is not None:  # stored already attached (web follow-up by reference + PIN)
         case, opened = session.get_one(Case, message.case_id), False
     else:

@@ -95,6 +95,7 @@ class DeliveryStatus(StrEnum):
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # reporter opted out or has no contact; never sent
+    HELD = "held"  # WhatsApp outside the 24-hour window: sent when the reporter next writes
 
 
 class CaseStatus(StrEnum):

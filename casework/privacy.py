@@ -65,6 +65,18 @@ def decrypt_text(token: str) -> str:
         raise PrivacyNotConfigured("stored data cannot be decrypted with DATA_ENCRYPTION_KEY") from None
 
 
+def encrypt_bytes(value: bytes) -> bytes:
+    """Encrypt a file's content (media a reporter sent) for storage at rest."""
+    return _require_keys().cipher.encrypt(value)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _require_keys().cipher.decrypt(token)
+    except InvalidToken:
+        raise PrivacyNotConfigured("stored data cannot be decrypted with DATA_ENCRYPTION_KEY") from None
+
+
 def lookup_hash(kind: str, value: str) -> str:
     """Keyed hash (HMAC-SHA256) used to find a record by a personal value without storing it."""
     digest = hmac.new(_require_keys().lookup_key, f"{kind}:{value}".encode(), hashlib.sha256)

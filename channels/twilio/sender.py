@@ -1,14 +1,24 @@
-"""Twilio REST sending: the only code that talks to Twilio's API.
+"""Twilio REST: sending messages and fetching inbound media. The only code that calls Twilio's API.
 
 `TWILIO_API_BASE_URL` replaces Twilio's host, so tests and staging point it at a local server.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
+import requests
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from channels.twilio.errors import PERMANENT_ERROR_CODES
+
+TWILIO_API_HOST = "api.twilio.com"
+REQUEST_TIMEOUT_SECONDS = 15
+MAX_MEDIA_BYTES = 25 * 1024 * 1024  # above WhatsApp's 16 MB media limit; anything bigger is refused
 
 
 @dataclass(frozen=True)
@@ -25,38 +35,34 @@ class TwilioSettings:
 class SendResult:
     provider_id: str
     status: str
-    segments: int | None
 
 
 class PermanentSendError(Exception):
-    """Twilio refused the message for good (bad number, opted out): don't retry."""
+    """Twilio refused the message for good (bad number, opted out…): don't retry."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
-# Error codes that no retry can fix. https://www.twilio.com/docs/api/errors
-PERMANENT_ERROR_CODES = frozenset({
-    21211,  # invalid 'To' phone number
-    21408,  # permission to send to this region not enabled
-    21610,  # recipient replied STOP (unsubscribed)
-    21612,  # 'To' number not reachable via this channel
-    21614,  # 'To' number is not a valid mobile number
-    63016,  # WhatsApp: outside the 24-hour window, free-form not allowed
-})
+class MediaRefused(Exception):
+    """The media URL is not Twilio's, or the file is too big or gone: fetching again won't help."""
 
 
 def make_client(settings: TwilioSettings) -> Client:
-    client = Client(settings.account_sid, settings.auth_token)
+    client = Client(settings.account_sid, settings.auth_token,
+                    http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS))
     client.api.base_url = settings.api_base_url.rstrip("/")
     return client
 
 
-def send_message(settings: TwilioSettings, *, to: str, body: str, whatsapp: bool = False,
-                 content_sid: str | None = None, content_variables: str | None = None) -> SendResult:
-    """Send one message. Raises PermanentSendError for refusals; other errors are transient."""
-    client = make_client(settings)
+def send_message(settings: TwilioSettings, *, to: str, body: str | None, whatsapp: bool = False,
+                 content_sid: str | None = None, content_variables: dict[str, str] | None = None) -> SendResult:
+    """Send one message (free-form `body`, or the approved template `content_sid`).
+
+    Raises PermanentSendError for refusals no retry can fix; any other error (Twilio 5xx or
+    429, network) propagates so the job is retried.
+    """
     params: dict[str, str] = {"to": f"whatsapp:{to}" if whatsapp else to}
     sender = settings.whatsapp_from if whatsapp else settings.sms_from
     if sender.startswith("MG"):
@@ -66,16 +72,56 @@ def send_message(settings: TwilioSettings, *, to: str, body: str, whatsapp: bool
     if content_sid:
         params["content_sid"] = content_sid
         if content_variables:
-            params["content_variables"] = content_variables
+            params["content_variables"] = json.dumps(content_variables)
     else:
-        params["body"] = body
+        params["body"] = body or ""
     if settings.status_callback:
         params["status_callback"] = settings.status_callback
     try:
-        created = client.messages.create(**params)
+        created = make_client(settings).messages.create(**params)
     except TwilioRestException as exc:
-        if exc.code in PERMANENT_ERROR_CODES or exc.status in (400, 404):
+        if exc.code in PERMANENT_ERROR_CODES or (exc.status in (400, 404) and exc.code is not None):
             raise PermanentSendError(str(exc.code), f"Twilio refused the message (error {exc.code})") from None
         raise
-    segments = int(created.num_segments) if created.num_segments not in (None, "") else None
-    return SendResult(provider_id=str(created.sid), status=str(created.status), segments=segments)
+    return SendResult(provider_id=str(created.sid), status=str(created.status))
+
+
+def media_request_url(settings: TwilioSettings, url: str) -> str:
+    """Where to fetch an inbound media URL: only Twilio's API host, moved onto TWILIO_API_BASE_URL.
+
+    A media URL comes from a signed webhook, but fetching arbitrary hosts with our credentials
+    would still be one forged payload away from leaking them; so anything else is refused.
+    """
+    parsed = urlparse(url)
+    base = urlparse(settings.api_base_url)
+    if parsed.scheme == "https" and parsed.hostname == TWILIO_API_HOST:
+        return settings.api_base_url.rstrip("/") + parsed.path
+    if (parsed.scheme, parsed.netloc) == (base.scheme, base.netloc):
+        return url
+    raise MediaRefused("media URL is not on Twilio's API host")
+
+
+def fetch_media(settings: TwilioSettings, url: str, max_bytes: int = MAX_MEDIA_BYTES) -> bytes:
+    """Download one inbound media file with the account's credentials.
+
+    Twilio answers with a redirect to its storage; requests drops the Authorization header
+    when a redirect leaves the host, so the credentials never reach the storage host.
+    Raises MediaRefused for permanent problems; network errors and 5xx propagate (retry).
+    """
+    response = requests.get(media_request_url(settings, url), auth=(settings.account_sid, settings.auth_token),
+                            stream=True, timeout=REQUEST_TIMEOUT_SECONDS)
+    with response:
+        if response.status_code in (401, 403, 404, 410):
+            raise MediaRefused(f"Twilio answered {response.status_code} for the media")
+        response.raise_for_status()
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise MediaRefused("media is larger than the limit")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise MediaRefused("media is larger than the limit")
+            chunks.append(chunk)
+    return b"".join(chunks)
