@@ -34,6 +34,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         errors,
         health,
         i18n,
+        mt,
         outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
         queues,
         security,
@@ -50,5 +51,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
+    mt.init_app(app)
     register_cli(app)
     return app

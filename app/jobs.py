@@ -6,22 +6,30 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from flask import current_app
 from sqlmodel import col, select
 
 from app.db import session_scope
+from app.mt import get_translator
 from app.queues import ensure_enqueued
 from casework.intake import IntakeServices, process_inbound
 from casework.models import DeliveryStatus, Direction, Message, ProcessingState, Reporter, utcnow
 from casework.outbox import record_delivery_status
+from casework.translation import detect_and_translate
 from channels.twilio.sender import PermanentSendError, TwilioSettings, send_message
 
 log = logging.getLogger(__name__)
 
 
 def intake_services() -> IntakeServices:
-    return IntakeServices(working_language=current_app.config["WORKING_LANGUAGE"])
+    working_language = current_app.config["WORKING_LANGUAGE"]
+    translator = get_translator()
+    return IntakeServices(
+        working_language=working_language, translator=translator,
+        steps=(partial(detect_and_translate, translator=translator, working_language=working_language),),
+    )
 
 
 def process_inbound_message(message_id: int) -> str:

@@ -68,8 +68,8 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     for code, (right, reliable, n) in per.items():
         print(f"| {code} | {100 * right / n:.1f}% | {100 * reliable / n:.1f}% | {n} |")
     if confusions:
-        print("\nconfusions (gold→found ×n): " + ", ".join(
-            f"{g}→{f} ×{n}" for (g, f), n in confusions.most_common(12)))
+        print("\nconfusions (gold→found x n): " + ", ".join(
+            f"{g}→{f} x{n}" for (g, f), n in confusions.most_common(12)))
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ class Detection:
     """A detected language: ISO 639-1 `code` (or "und"), probability, and whether to trust it.
 
     `method` says how it was decided: "script", "model", "fallback" (the guess was too weak,
-    the caller's known language was used) or "none" (no letters at all). `guess` keeps the
+    the caller's known language was used), "none" (no letters at all) or "other-script"
+    (letters of a script none of our languages uses). `guess` keeps the
     detector's own answer when a fallback replaced it.
     """
 
@@ -118,6 +119,10 @@ def detect_language(text: str | None, fallback: str | None = None) -> Detection:
     head = (text or "")[:MAX_CHARS]
     counts = script_counts(head)
     letters = sum(counts.values())
+    if letters == 0 and any(ch.isalpha() for ch in head):
+        # Letters, but in a script none of our languages uses (Thai, Hangul…): not ours, whatever
+        # the reporter's usual language is.
+        return Detection(UNDETERMINED, 0.0, False, method="other-script")
     if letters == 0:
         if fallback:
             return Detection(fallback, 0.0, False, method="fallback")
