@@ -168,11 +168,12 @@ class ArgosEngine:
 
     def __init__(self, packages: Sequence[ArgosPackage], *, beam_size: int = 4, max_batch_size: int = 32,
                  device: str = "cpu", inter_threads: int = 1, intra_threads: int = 0,
-                 compute_type: str = "auto") -> None:
+                 compute_type: str = "auto", max_decoding_length: int = 256) -> None:
         self.packages = {p.pair: p for p in packages}
         # argos-translate's own defaults (beam 4, length penalty 0.2), so quality matches it.
         self.beam_size = beam_size
         self.max_batch_size = max_batch_size
+        self.max_decoding_length = max_decoding_length  # CTranslate2's default; tests lower it
         self._options = {"device": device, "inter_threads": inter_threads, "intra_threads": intra_threads,
                          "compute_type": compute_type}
         self._models: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -211,7 +212,8 @@ class ArgosEngine:
         tokens = processor.encode(list(sentences), out_type=str)
         results = translator.translate_batch(
             tokens, target_prefix=[[prefix]] * len(tokens) if prefix else None, beam_size=self.beam_size,
-            max_batch_size=self.max_batch_size, length_penalty=0.2, replace_unknowns=True)
+            max_batch_size=self.max_batch_size, max_decoding_length=self.max_decoding_length,
+            length_penalty=0.2, replace_unknowns=True)
         outputs = []
         for result in results:
             pieces = result.hypotheses[0]
