@@ -7,6 +7,7 @@ has a pair translates it. Nothing here touches the network: packages install fro
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -76,7 +77,7 @@ def mt_install(paths: tuple[Path, ...]) -> None:
         size = path.stat().st_size if path.is_file() else 0
         try:
             with click.progressbar(length=max(size, 1), label=f"installing {path.name}",
-                                   file=click.get_text_stream("stderr")) as bar:
+                                   file=sys.stderr) as bar:
                 package = install_package(path, target, progress=lambda n, bar=bar: bar.update(n))
         except PackageError as exc:
             failures.append(str(exc))
