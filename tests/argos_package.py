@@ -36,12 +36,12 @@ TRAINING_LINES = [
 ]
 
 
-def _train_sentencepiece(vocab_size: int) -> bytes:
+def _train_sentencepiece(vocab_size: int, lines: list[str]) -> bytes:
     import sentencepiece as spm
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(TRAINING_LINES), model_writer=model, vocab_size=vocab_size,
+        sentence_iterator=iter(lines), model_writer=model, vocab_size=vocab_size,
         model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, num_threads=1,
         shuffle_input_sentence=False, minloglevel=2, bos_id=1, eos_id=2, unk_id=0, pad_id=-1,
     )
@@ -105,19 +105,24 @@ def write_ct2_model(output_dir: Path, vocabulary: list[str], seed: int, d_model:
 
 
 def build_package(destination: Path, source: str = "es", target: str = "en", version: str = "1.0",
-                  seed: int = 0, vocab_size: int = 120, d_model: int = 32, layers: int = 2) -> Path:
-    """Write `<destination>/translate-<source>_<target>-<version>.argosmodel` and return its path."""
+                  seed: int = 0, vocab_size: int = 120, d_model: int = 32, layers: int = 2,
+                  training_lines: list[str] | None = None) -> Path:
+    """Write `<destination>/translate-<source>_<target>-<version>.argosmodel` and return its path.
+
+    `training_lines` (default: a dozen built-in lines) trains the SentencePiece model; more text
+    gives a larger vocabulary and realistic token counts (the benchmark uses that).
+    """
     import sentencepiece as spm
 
     destination.mkdir(parents=True, exist_ok=True)
-    sp_bytes = _train_sentencepiece(vocab_size)
+    sp_bytes = _train_sentencepiece(vocab_size, training_lines or TRAINING_LINES)
     processor = spm.SentencePieceProcessor(model_proto=sp_bytes)
     vocabulary = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
     top = f"translate-{source}_{target}-{version.replace('.', '_')}"
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / top
         root.mkdir()
-        write_ct2_model(root / "model", vocabulary, seed=seed, d_model=d_model, layers=layers)
+        write_ct2_model(root / "model", vocabulary, seed=seed, d_model=d_model, ffn=4 * d_model, layers=layers)
         (root / "sentencepiece.model").write_bytes(sp_bytes)
         (root / "metadata.json").write_text(json.dumps({
             "package_version": version, "argos_version": "1.9", "from_code": source, "to_code": target,
