@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL = Path("/work/shared/eval")
+EVAL = Path(os.environ.get("TULAY_EVAL_DIR", "/work/shared/eval"))  # FLORES-200 + Tatoeba, see README
 FLORES = {"en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "pt": "por_Latn", "ar": "arb_Arab",
           "hi": "hin_Deva", "bn": "ben_Beng", "ne": "npi_Deva", "tl": "tgl_Latn", "id": "ind_Latn",
           "vi": "vie_Latn", "my": "mya_Mymr", "am": "amh_Ethi", "sw": "swh_Latn", "ru": "rus_Cyrl",

@@ -174,8 +174,8 @@ class ArgosEngine:
         self.beam_size = beam_size
         self.max_batch_size = max_batch_size
         self.max_decoding_length = max_decoding_length  # CTranslate2's default; tests lower it
-        self._options: dict[str, Any] = {"device": device, "inter_threads": inter_threads, "intra_threads": intra_threads,
-                         "compute_type": compute_type}
+        self._options: dict[str, Any] = {"device": device, "inter_threads": inter_threads,
+                                         "intra_threads": intra_threads, "compute_type": compute_type}
         self._models: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
