@@ -116,15 +116,22 @@ def quality(args: argparse.Namespace, packages: list[Any], tiny: bool) -> None:
 
 # --- speed (each variant in its own process) -------------------------------------------------------
 
-def speed_variant(variant: str, package_dir: Path, sentences: list[str], source: str, target: str) -> dict[str, Any]:
-    """Translate `sentences` one way; returns sentences/s, peak RSS and load time."""
+def speed_variant(variant: str, package_dir: Path, sentences: list[str], source: str, target: str,
+                  decode_cap: int) -> dict[str, Any]:
+    """Translate `sentences` one way; returns sentences/s, peak RSS and load time.
+
+    `decode_cap` (0: none, i.e. CTranslate2's 256) limits output tokens in every path alike; a
+    random model never ends a sentence, so the cap stands in for a real model's output length.
+    """
     block_network()
+    max_length = decode_cap or 256
     started = time.perf_counter()
     if variant == "service":
         from casework.mt.argos import ArgosEngine, ArgosPackage
         from casework.translation import TranslationService
 
-        service = TranslationService([ArgosEngine([ArgosPackage.from_folder(package_dir)])])
+        engine = ArgosEngine([ArgosPackage.from_folder(package_dir)], max_decoding_length=max_length)
+        service = TranslationService([engine])
         service.load()
         loaded = time.perf_counter()
         outputs = [r.text for r in service.translate(sentences, source, target)]
@@ -137,11 +144,22 @@ def speed_variant(variant: str, package_dir: Path, sentences: list[str], source:
         processor = sentencepiece.SentencePieceProcessor(model_file=str(package_dir / "sentencepiece.model"))
         loaded = time.perf_counter()
         results = translator.translate_batch(processor.encode(sentences, out_type=str), beam_size=4,
-                                             max_batch_size=32, length_penalty=0.2, replace_unknowns=True)
+                                             max_batch_size=32, max_decoding_length=max_length,
+                                             length_penalty=0.2, replace_unknowns=True)
         outputs = [processor.decode(r.hypotheses[0]) for r in results]
     elif variant in ("argostranslate", "argostranslate-nosbd"):
         import argostranslate.sbd
         import argostranslate.translate
+        import ctranslate2
+
+        if decode_cap:
+            # argos has no setting for it: the cap is added to its own translate_batch call.
+            original = ctranslate2.Translator.translate_batch
+
+            def capped(self: Any, *args: Any, **kwargs: Any) -> Any:
+                return original(self, *args, max_decoding_length=max_length, **kwargs)
+
+            ctranslate2.Translator.translate_batch = capped  # type: ignore[method-assign]
 
         if variant == "argostranslate-nosbd":
             # MiniSBD fetches its model from the network on first use; give it one sentence per call
@@ -157,12 +175,13 @@ def speed_variant(variant: str, package_dir: Path, sentences: list[str], source:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def run_variant(variant: str, package_dir: Path, count: int, scratch: Path, timeout: int) -> dict[str, Any]:
+def run_variant(variant: str, package_dir: Path, count: int, scratch: Path, timeout: int,
+                decode_cap: int) -> dict[str, Any]:
     env = {**os.environ, "HOME": str(scratch / "home"), "XDG_DATA_HOME": str(scratch / "home" / "data"),
            "XDG_CONFIG_HOME": str(scratch / "home" / "config"), "XDG_CACHE_HOME": str(scratch / "home" / "cache"),
            "ARGOS_PACKAGES_DIR": str(package_dir.parent), "ARGOS_DEVICE_TYPE": "cpu"}
     command = [sys.executable, "-m", "bench.translate", "--speed-variant", variant, "--package", str(package_dir),
-               "--speed-sentences", str(count)]
+               "--speed-sentences", str(count), "--decode-cap", str(decode_cap)]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
                               check=False)
@@ -188,10 +207,11 @@ def speed(args: argparse.Namespace, packages: list[Any], tiny: bool, scratch: Pa
         what = ("tiny random-weight test package (2+2 layers, d_model 64, 4k vocabulary)" if tiny
                 else f"package {package.path.name}")
         print(f"argos, {package.source}→{package.target}, {what}, {args.speed_sentences} FLORES sentences, "
-              "beam 4 (argos's default), one process per row:\n")
+              "beam 4 (argos's default), one process per row, "
+              f"{args.decode_cap or 256} output tokens per sentence:\n")
         print("| path | sentences/s | x per-sentence argos | x bare CTranslate2 | peak RSS MB | load s |")
         print("|---|---|---|---|---|---|")
-        rows = [run_variant(v, package.path, args.speed_sentences, scratch, args.variant_timeout)
+        rows = [run_variant(v, package.path, args.speed_sentences, scratch, args.variant_timeout, args.decode_cap)
                 for v in ("service", "argostranslate", "argostranslate-nosbd", "ctranslate2")]
         by_name = {r["variant"]: r for r in rows}
         base = by_name.get("argostranslate-nosbd", {}).get("sentences_per_s")
@@ -236,6 +256,8 @@ def main() -> None:
     parser.add_argument("--apertium-sentences", type=int, default=100)
     parser.add_argument("--argos-dir", type=Path, default=None, help="folder of installed argos packages")
     parser.add_argument("--variant-timeout", type=int, default=120)
+    parser.add_argument("--decode-cap", type=int, default=0,
+                        help="cap output tokens in every argos path (a random model never stops by itself)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--speed-variant", help=argparse.SUPPRESS)
     parser.add_argument("--package", type=Path, help=argparse.SUPPRESS)
@@ -243,7 +265,7 @@ def main() -> None:
     if args.speed_variant:
         package = json.loads((args.package / "metadata.json").read_text())
         result = speed_variant(args.speed_variant, args.package, speed_sentences(args.speed_sentences),
-                               package["from_code"], package["to_code"])
+                               package["from_code"], package["to_code"], args.decode_cap)
         print(json.dumps(result))
         return
     block_network()

@@ -9,15 +9,39 @@ import re
 MAX_SEGMENT_CHARS = 400
 # Terminal punctuation of our languages: Latin/Cyrillic, Arabic/Urdu question mark and full stop,
 # Devanagari danda, Ethiopic full stop and question mark, Myanmar section mark, CJK full-width.
-_BOUNDARY = re.compile(r"(?<=[.!?…؟۔।॥።፧။])\s+|(?<=[。！？])")  # noqa: RUF001 - intended
+_BOUNDARY = re.compile(r"[.!?…؟۔।॥።፧။]+[\"'»”’)\]]*\s+|[。！？]+")  # noqa: RUF001 - intended
+# A period after these (or after a single letter, an initial) rarely ends a sentence.
+ABBREVIATIONS = frozenset({"dr", "dra", "mr", "mrs", "ms", "sr", "sra", "srta", "st", "prof", "no", "nr", "etc",
+                           "vs", "jr", "ing", "lic", "gen", "col", "av", "mt", "p", "pp", "approx", "ca"})
 # Paragraph split keeps the separators so the original layout can be rebuilt exactly.
 _NEWLINES = re.compile(r"(\n+)")
+
+
+def _ends_sentence(text: str, match: re.Match[str]) -> bool:
+    """Whether the punctuation at `match` ends a sentence (not "Dr.", "John F.", "3.5", "e.g. this")."""
+    following = text[match.end():match.end() + 1]
+    if following[:1].islower():
+        return False
+    if match.group().lstrip()[0] != ".":
+        return True
+    word = re.search(r"(\w+)$", text[:match.start()])
+    return not (word and (len(word.group(1)) == 1 or word.group(1).lower() in ABBREVIATIONS))
+
+
+def _sentences(paragraph: str) -> list[str]:
+    out, start = [], 0
+    for match in _BOUNDARY.finditer(paragraph):
+        if _ends_sentence(paragraph, match):
+            out.append(paragraph[start:match.end()])
+            start = match.end()
+    out.append(paragraph[start:])
+    return out
 
 
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of one paragraph, none longer than MAX_SEGMENT_CHARS."""
     pieces: list[str] = []
-    for sentence in _BOUNDARY.split(paragraph.strip()):
+    for sentence in _sentences(paragraph.strip()):
         sentence = sentence.strip()
         while len(sentence) > MAX_SEGMENT_CHARS:
             cut = sentence.rfind(" ", 0, MAX_SEGMENT_CHARS)

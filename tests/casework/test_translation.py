@@ -212,6 +212,10 @@ def test_nothing_touches_the_network_while_installing_and_translating(
     ("paragraphs kept", "Uno.\n\nDos", [["Uno."], "\n\n", ["Dos"]]),
     ("chinese without spaces", "老板不发工资。我很害怕！", [["老板不发工资。", "我很害怕！"]]),  # noqa: RUF001
     ("hindi danda", "पैसे नहीं दिए। मदद करो", [["पैसे नहीं दिए।", "मदद करो"]]),
+    ("abbreviations and initials", "Lo dijo el Dr. Ur y John F. Kennedy. Bien", [
+        ["Lo dijo el Dr. Ur y John F. Kennedy.", "Bien"]]),
+    ("decimals and lowercase after a period", "Pagan 3.5 dólares, i.e. poco. No!", [
+        ["Pagan 3.5 dólares, i.e. poco.", "No!"]]),
     ("no letters", "", []),
 ])
 def test_segmenting_splits_sentences_and_keeps_layout(label: str, text: str, sentences: list[Any]) -> None:
