@@ -34,6 +34,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         errors,
         health,
         i18n,
+        mt,
         outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
         queues,
         security,
@@ -54,5 +55,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(twilio_webhooks.bp)
     security.csrf.exempt(twilio_webhooks.bp)  # Twilio signs its requests instead
+    mt.init_app(app)
     register_cli(app)
     return app

@@ -43,6 +43,7 @@ class Settings:
     DATA_ENCRYPTION_KEY: str = ""
     WORKING_LANGUAGE: str = "en"
     ARGOS_PACKAGES_DIR: str = ""
+    MT_ENGINE_ORDER: str = "argos,apertium"
     INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
     SWEEP_AFTER_SECONDS: int = 60
     SWEEP_INTERVAL_SECONDS: int = 30
@@ -155,6 +156,10 @@ def _validate(s: Settings) -> None:
                           f"got {s.WORKING_LANGUAGE!r}")
     if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
         raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
+    engines = [name.strip() for name in s.MT_ENGINE_ORDER.split(",") if name.strip()]
+    unknown = [name for name in engines if name not in ("argos", "apertium")]
+    if unknown or len(set(engines)) != len(engines):
+        raise ConfigError(f"MT_ENGINE_ORDER must list argos and/or apertium, each once; got {s.MT_ENGINE_ORDER!r}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
@@ -14,6 +15,7 @@ from rq.job import Job
 from sqlmodel import Session, col, select
 
 from app.db import session_scope
+from app.mt import get_translator
 from app.queues import enqueue, enqueue_after_commit, ensure_enqueued, get_queues
 from casework.intake import IntakeServices, process_inbound
 from casework.models import (
@@ -37,6 +39,7 @@ from casework.outbox import (
     set_opt_out,
 )
 from casework.privacy import encrypt_bytes
+from casework.translation import detect_and_translate
 from channels.twilio.errors import OPTED_OUT, OUTSIDE_WHATSAPP_WINDOW
 from channels.twilio.segments import count_segments, prefer_gsm7
 from channels.twilio.sender import MediaRefused, PermanentSendError, TwilioSettings, fetch_media, send_message
@@ -49,7 +52,12 @@ MEDIA_SWEEP_WINDOW = timedelta(days=1)
 
 
 def intake_services() -> IntakeServices:
-    return IntakeServices(working_language=current_app.config["WORKING_LANGUAGE"])
+    working_language = current_app.config["WORKING_LANGUAGE"]
+    translator = get_translator()
+    return IntakeServices(
+        working_language=working_language, translator=translator,
+        steps=(partial(detect_and_translate, translator=translator, working_language=working_language),),
+    )
 
 
 def process_inbound_message(message_id: int) -> str:

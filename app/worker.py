@@ -1,7 +1,10 @@
 """The RQ worker process: one app (and app context) per process, kept across jobs.
 
 Jobs run in a forked work horse (a crash or timeout kills only that job); the database
-pool is discarded in the child so parent and child never share a connection. The cron
+pool is discarded in the child so parent and child never share a connection. The language
+model and the MT registry are loaded before the loop starts. CTranslate2 models (argos) are
+not fork-safe — a translator loaded before `fork()` hangs in the child — so when argos
+packages are installed the worker loads them once and runs jobs in its own process instead. The cron
 thread enqueues the periodic jobs (sweeper, SLA escalation, retention) through rq's own
 CronScheduler registry.
 """
@@ -13,7 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from flask import Flask
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from app.db import get_engine
@@ -34,6 +37,24 @@ class AppWorker(Worker):
     def main_work_horse(self, job, queue):  # type: ignore[no-untyped-def]
         get_engine().dispose(close=False)
         super().main_work_horse(job, queue)
+
+
+class AppSimpleWorker(SimpleWorker):
+    """An rq worker that runs jobs in its own process, so models loaded once are reused."""
+
+
+def preload_models(app: Flask) -> type[Worker]:
+    """Load language ID and MT before the first job; return the worker class they allow."""
+    from app.mt import get_translator, uses_argos
+    from casework.language import preload
+
+    preload()
+    service = get_translator(app)
+    if uses_argos(service):
+        service.load()
+        log.info("argos models loaded; jobs run in the worker process (no fork)")
+        return AppSimpleWorker
+    return AppWorker
 
 
 def _import(dotted: str):  # type: ignore[no-untyped-def]
@@ -71,7 +92,8 @@ def run_worker(app: Flask, queue_names: Sequence[str] = QUEUE_NAMES, burst: bool
         stop = threading.Event()
         if with_cron and not burst:
             start_cron(app, stop)
-        worker = AppWorker(queues, connection=queues_set.connection)
+        worker_class = preload_models(app)
+        worker = worker_class(queues, connection=queues_set.connection)
         try:
             return bool(worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"]))
         finally:
