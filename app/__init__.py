@@ -32,9 +32,11 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     from app import (
         db,
         errors,
+        headers,
         health,
         i18n,
         outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
+        public,
         queues,
         security,
     )
@@ -50,5 +52,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
+    headers.init_app(app)
+    public.init_app(app)
     register_cli(app)
     return app
