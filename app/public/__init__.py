@@ -6,12 +6,12 @@ and the page it shows carries a short-lived signed token only for adding one mes
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
 from flask_babel import format_date, format_number, gettext
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.db import get_session
@@ -19,6 +19,7 @@ from app.i18n import country_choices, page_language
 from casework.cases import new_pin
 from casework.intake import FIRST_RESPONSE_DAYS
 from casework.models import Case, CaseStatus
+from casework.privacy import lookup_hash
 from casework.texts import SECTOR_TEXTS, STATUS_TEXTS
 from casework.web_intake import PIN_LOCK, add_followup, open_case_with_pin, staff_replies, submit_web_report
 from channels.web_form import (
@@ -123,20 +124,16 @@ def status() -> Any:
     if request.method == "GET":
         return _status_form()
     session = get_session()
-    if "token" in request.form:
-        case = _case_for_token(request.form.get("token", ""))
-        if case is None:
-            return _status_form(gettext("This page has expired. Enter your case number and PIN again."), 400)
-        try:
-            inbound = parse_followup(request.form, language=page_language())
-        except InvalidForm as invalid:
-            return _case_page(case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""),
-                              status=400)
-        add_followup(session, case, inbound)
-        session.commit()
-        return _case_page(case, added=True)
-    opened = open_case_with_pin(session, request.form.get("reference", "")[:32], request.form.get("pin", "")[:32])
-    session.commit()  # the failure count and the audit event
+    page = _add_message() if "token" in request.form else _open_case()
+    # One commit for whatever the page did (failure count, audit events, the added message),
+    # after every read: no transaction stays open while the response goes out.
+    session.commit()
+    return page
+
+
+def _open_case() -> Response:
+    opened = open_case_with_pin(get_session(), request.form.get("reference", "")[:32],
+                                request.form.get("pin", "")[:32])
     if opened is None:
         return _status_form(gettext("We could not open a case with this number and PIN. Check both and try "
                                     "again. After several wrong tries, wait %(minutes)s minutes.",
@@ -144,14 +141,37 @@ def status() -> Any:
     return _case_page(opened)
 
 
+def _add_message() -> Response:
+    case = _case_for_token(request.form.get("token", ""))
+    if case is None:
+        return _status_form(gettext("This page has expired. Enter your case number and PIN again."), 400)
+    try:
+        inbound = parse_followup(request.form, language=page_language())
+    except InvalidForm as invalid:
+        return _case_page(case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""),
+                          status=400)
+    add_followup(get_session(), case, inbound)
+    return _case_page(case, added=True)
+
+
+def client_key() -> str:
+    """The rate-limit key for this client: a keyed hash, so Redis never holds a reporter's address.
+
+    Behind a reverse proxy, wrap the app in werkzeug's ProxyFix or every client shares one key.
+    """
+    return lookup_hash("client", request.remote_addr or "unknown")
+
+
 def init_app(app: Flask) -> None:
-    """Register the pages and rate-limit their POSTs per client, counted in the app's Redis."""
+    """Register the pages and rate-limit their POSTs per client and page, counted in the app's Redis."""
     app.register_blueprint(bp)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tulay-ratelimit")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Redis down must not stop a report from being stored (the database is the durable record).
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    limiter = Limiter(get_remote_address, storage_uri="redis://", strategy="moving-window",
+    # Flask-Limiter logs each breach with the client key at INFO; keep only its warnings.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    limiter = Limiter(client_key, storage_uri="redis://", strategy="moving-window",
                       storage_options={"connection_pool": app.extensions["tulay.queues"].connection.connection_pool})
     limiter.limit(app.config["PUBLIC_RATE_LIMIT"], methods=["POST"])(bp)
     limiter.init_app(app)

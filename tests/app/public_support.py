@@ -31,5 +31,8 @@ def view_token(page: str) -> str:
 
 
 def count(session: Session, model: type) -> int:
+    """Rows of `model` now; ends its read transaction (on SQLite it would block the app's writes)."""
     session.expire_all()
-    return int(session.exec(select(func.count()).select_from(model)).one())
+    rows = int(session.exec(select(func.count()).select_from(model)).one())
+    session.rollback()
+    return rows
