@@ -87,13 +87,15 @@ def open_case_with_pin(session: Session, reference: str, pin: str, *, now: datet
         record_event(session, action="status_pin_refused", case_id=case.id, actor_kind="reporter", reason="locked")
         return None
     if not right:
-        failures = case.pin_failures + 1
-        values: dict[str, object] = {"pin_failures": failures}
-        if failures >= PIN_MAX_FAILURES:
-            values = {"pin_failures": 0, "pin_locked_until": moment + PIN_LOCK}
-        session.execute(update(table).where(table.c.id == case.id).values(**values))
+        # Counted in SQL (the row stays locked until commit), so parallel guesses can't undercount.
+        this_case = table.c.id == case.id
+        session.execute(update(table).where(this_case).values(pin_failures=table.c.pin_failures + 1))
+        failures = session.execute(select(table.c.pin_failures).where(this_case)).scalar_one()
+        locking = failures >= PIN_MAX_FAILURES
+        if locking:
+            session.execute(update(table).where(this_case).values(pin_failures=0, pin_locked_until=moment + PIN_LOCK))
         record_event(session, action="status_pin_refused", case_id=case.id, actor_kind="reporter",
-                     reason="locked_now" if "pin_locked_until" in values else "wrong_pin")
+                     reason="locked_now" if locking else "wrong_pin")
         return None
     if case.pin_failures or case.pin_locked_until is not None:
         session.execute(update(table).where(table.c.id == case.id).values(pin_failures=0, pin_locked_until=None))
