@@ -25,6 +25,9 @@ def queue_outbound(session: Session, *, reporter: Reporter, case: Case | None, b
     """Write an outbound message row; it is `suppressed` (never sent) when the reporter opted
     out or can't be reached (anonymous web report, or erased contact)."""
     target_channel = ChannelKind(channel or (case.channel if case else ChannelKind.SMS))
+    if target_channel is ChannelKind.WEB and reporter.contact_channel:
+        # A web reporter who left a number, with consent, is answered there too (and on /status).
+        target_channel = ChannelKind(reporter.contact_channel)
     reachable = reporter.contact is not None and target_channel is not ChannelKind.WEB
     status = DeliveryStatus.QUEUED if reachable and not reporter.opted_out else DeliveryStatus.SUPPRESSED
     message = Message(

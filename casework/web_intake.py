@@ -33,7 +33,7 @@ def employer_key(name: str) -> str:
 
 
 def submit_web_report(session: Session, inbound: InboundMessage, *, pin: str, country: str, sector: str | None,
-                      employer: str | None, name: str | None) -> Case:
+                      employer: str | None, name: str | None, contact_channel: str | None = None) -> Case:
     """Store a web report: reporter, case (with the PIN's hash) and the message attached to it.
 
     The message stays `received`, so the intake job processes it like any other (its case
@@ -43,6 +43,8 @@ def submit_web_report(session: Session, inbound: InboundMessage, *, pin: str, co
     reporter = session.get_one(Reporter, message.reporter_id)
     if name:
         reporter.name = name
+    if inbound.sender and contact_channel:
+        reporter.contact_channel = ChannelKind(contact_channel)
     case = open_case(session, reporter=reporter, channel=ChannelKind.WEB, language=inbound.language_hint, pin=pin)
     case.country = country
     case.sector = sector

@@ -23,6 +23,7 @@ MAX_BODY_CHARS = 5000
 MAX_EMPLOYER_CHARS = 200
 MAX_NAME_CHARS = 120
 MAX_PHONE_CHARS = 32
+CONTACT_CHANNELS = ("sms", "whatsapp")
 # Babel's territory list holds some codes that are not countries one can work in.
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 # Control characters (NUL breaks PostgreSQL text) except tab and newline.
@@ -54,6 +55,7 @@ class WebReport:
     sector: str | None
     employer: str | None
     name: str | None
+    contact_channel: str | None  # sms or whatsapp when a number was given, else None
 
 
 @cache
@@ -96,6 +98,9 @@ def parse_report(form: Mapping[str, str], *, language: str, received_at: datetim
     name = _text(form, "name", MAX_NAME_CHARS, errors)
     phone = _text(form, "phone", MAX_PHONE_CHARS, errors)
     consent = form.get("consent") == "yes"
+    contact_channel = form.get("contact_channel") or "sms"
+    if contact_channel not in CONTACT_CHANNELS:
+        errors["contact_channel"] = FieldError(N_("Please choose SMS or WhatsApp."))
     sender = None
     if phone is not None:
         try:
@@ -113,7 +118,8 @@ def parse_report(form: Mapping[str, str], *, language: str, received_at: datetim
     assert body is not None
     message = InboundMessage(channel="web", external_id=None, sender=sender, body=body,
                              received_at=received_at or datetime.now(UTC), language_hint=language)
-    return WebReport(message=message, country=country, sector=sector, employer=employer, name=name)
+    return WebReport(message=message, country=country, sector=sector, employer=employer, name=name,
+                     contact_channel=contact_channel if sender else None)
 
 
 def parse_followup(form: Mapping[str, str], *, language: str, received_at: datetime | None = None) -> InboundMessage:

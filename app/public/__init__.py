@@ -72,7 +72,7 @@ def report() -> Any:
     session = get_session()
     pin = new_pin()
     case = submit_web_report(session, parsed.message, pin=pin, country=parsed.country, sector=parsed.sector,
-                             employer=parsed.employer, name=parsed.name)
+                             employer=parsed.employer, name=parsed.name, contact_channel=parsed.contact_channel)
     session.commit()
     page = render_template("public/report_done.html", reference=case.reference, pin=pin,
                            received_on=format_date(case.created_at, "long"),

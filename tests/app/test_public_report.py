@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from casework.cases import pin_matches
-from casework.models import Case, CaseEvent, Direction, Message, ProcessingState, Reporter
+from casework.models import Case, CaseEvent, DeliveryStatus, Direction, Message, ProcessingState, Reporter
+from casework.outbox import queue_outbound
 from casework.privacy import lookup_hash
 from casework.texts import SUPPORTED_LANGUAGES
 from tests.app.public_support import REPORT, count, submit_report
@@ -102,6 +103,23 @@ def test_personal_data_is_encrypted_at_rest(client: FlaskClient, session: Sessio
     dump = " ".join(str(value) for value in raw)
     for secret in ("639171234567", "Maria", "Noor", "pasaporte"):
         assert secret not in dump
+
+
+@pytest.mark.parametrize(("label", "changes", "channel", "delivery"), [
+    ("WhatsApp chosen", {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"},
+     "whatsapp", DeliveryStatus.QUEUED),
+    ("SMS by default", {"phone": "+639171234567", "consent": "yes"}, "sms", DeliveryStatus.QUEUED),
+    ("anonymous: read on /status only", {}, "web", DeliveryStatus.SUPPRESSED),
+])
+def test_staff_replies_reach_a_reporter_who_left_a_number(client: FlaskClient, session: Session, label: str,
+                                                          changes: dict[str, str], channel: str,
+                                                          delivery: DeliveryStatus) -> None:
+    submit_report(client, **changes)
+    case = session.exec(select(Case)).one()
+    reporter = session.get_one(Reporter, case.reporter_id)
+    reply = queue_outbound(session, reporter=reporter, case=case, body="Hola", kind="reply")
+    assert (reply.channel, reply.delivery_status) == (channel, delivery), label
+    session.rollback()
 
 
 def test_a_number_already_known_attaches_the_report_to_that_reporter(client: FlaskClient, session: Session) -> None:

@@ -94,3 +94,18 @@ def test_followup_needs_a_body_and_has_no_sender() -> None:
     assert (message.body, message.sender, message.language_hint) == ("more details", None, "ar")
     with pytest.raises(InvalidForm):
         parse_followup({"body": ""}, language="ar")
+
+
+@pytest.mark.parametrize(("label", "changes", "expected"), [
+    ("number, no choice: SMS", {"phone": "+639171234567", "consent": "yes"}, "sms"),
+    ("number and WhatsApp", {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"}, "whatsapp"),
+    ("no number: no channel", {"contact_channel": "whatsapp"}, None),
+])
+def test_contact_channel_is_kept_only_with_a_number(label: str, changes: dict[str, str], expected: str | None) -> None:
+    assert parse_report(form(**changes), language="en").contact_channel == expected, label
+
+
+def test_unknown_contact_channel_is_a_field_error() -> None:
+    with pytest.raises(InvalidForm) as raised:
+        parse_report(form(phone="+639171234567", consent="yes", contact_channel="pigeon"), language="en")
+    assert set(raised.value.errors) == {"contact_channel"}
