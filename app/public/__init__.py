@@ -68,7 +68,9 @@ def report() -> Any:
     try:
         parsed = parse_report(request.form, language=language)
     except InvalidForm as invalid:
-        return _report_form(request.form.to_dict(), _translated_errors(invalid.errors), 400)
+        # The page repeats what was typed (perhaps a name and number): keep it out of caches too.
+        return _private(make_response(*_report_form(request.form.to_dict(), _translated_errors(invalid.errors),
+                                                    400)))
     session = get_session()
     pin = new_pin()
     case = submit_web_report(session, parsed.message, pin=pin, country=parsed.country, sector=parsed.sector,

@@ -146,6 +146,7 @@ def test_bad_input_re_renders_the_form_in_the_reporters_language_and_stores_noth
     assert expected in html, label
     assert 'aria-invalid="true"' in html and 'role="alert"' in html
     assert REPORT["employer"] in html  # what the reporter typed is kept
+    assert response.headers["Cache-Control"] == "no-store"
     for model in (Reporter, Case, Message, CaseEvent):
         assert count(session, model) == 0, (label, model)
 
