@@ -32,10 +32,12 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     from app import (
         db,
         errors,
+        headers,
         health,
         i18n,
         mt,
         outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
+        public,
         queues,
         security,
     )
@@ -56,5 +58,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(twilio_webhooks.bp)
     security.csrf.exempt(twilio_webhooks.bp)  # Twilio signs its requests instead
     mt.init_app(app)
+    headers.init_app(app)
+    public.init_app(app)
     register_cli(app)
     return app

@@ -51,6 +51,8 @@ class Settings:
     COMPLIANCE_K: int = 5
     MAX_CONTENT_LENGTH: int = 64 * 1024
     LOG_LEVEL: str = "INFO"
+    # Per client address, on POST /report and POST /status (limits' syntax, ";" between limits).
+    PUBLIC_RATE_LIMIT: str = "10 per minute;60 per hour"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,6 +93,16 @@ def _check_encryption_key(value: str) -> None:
                 "DATA_ENCRYPTION_KEY must be url-safe base64 of 32 bytes (make one with "
                 "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
             )
+
+
+def _check_rate_limit(name: str, value: str) -> None:
+    from limits import parse_many
+
+    try:
+        if not parse_many(value):
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like '10 per minute;60 per hour'; got {value!r}") from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None,
@@ -160,6 +172,7 @@ def _validate(s: Settings) -> None:
     unknown = [name for name in engines if name not in ("argos", "apertium")]
     if unknown or len(set(engines)) != len(engines):
         raise ConfigError(f"MT_ENGINE_ORDER must list argos and/or apertium, each once; got {s.MT_ENGINE_ORDER!r}")
+    _check_rate_limit("PUBLIC_RATE_LIMIT", s.PUBLIC_RATE_LIMIT)
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
 

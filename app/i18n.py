@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from functools import cache, cached_property
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, request
-from flask_babel import Babel
+from babel.support import NullTranslations
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, Domain, get_locale
 
-from casework.texts import RTL_LANGUAGES, SUPPORTED_LANGUAGES, TRANSLATIONS_DIR, catalog
+from casework.texts import DEFAULT_LANGUAGE, RTL_LANGUAGES, SUPPORTED_LANGUAGES, TRANSLATIONS_DIR, catalog
 
-babel = Babel()
+
+class CatalogDomain(Domain):
+    """Pages read the same catalogs as SMS texts, by our language code.
+
+    Flask-Babel would look catalogs up by Babel's locale name, and Babel reads "tl" as
+    "fil_PH", so the Tagalog catalog (translations/tl) would never load for a page.
+    """
+
+    def get_translations(self) -> NullTranslations:
+        if not has_request_context():
+            return catalog(DEFAULT_LANGUAGE)
+        get_locale()  # runs select_locale once per request, which sets g.page_language
+        return catalog(g.get("page_language", DEFAULT_LANGUAGE))
+
+
+class TulayBabel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return CatalogDomain()
+
+
+babel = TulayBabel()
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS_DIR, force: bool = False) -> list[str]:
@@ -37,15 +61,40 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR, force: bool = False) ->
 
 
 def select_locale() -> str:
-    """The `lang` query/form value, else the session's choice, else Accept-Language, else English."""
-    chosen = request.args.get("lang") or request.form.get("lang")
-    if chosen in SUPPORTED_LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(SUPPORTED_LANGUAGES) or "en"
+    """The `lang` query value, else Accept-Language, else English; unknown codes fall through.
+
+    Only the query string is read (forms post to a URL carrying `lang`): reading the body
+    here would parse it before the view, and an oversized body would fail in the error page.
+    """
+    chosen = request.args.get("lang", "")
+    language = chosen if chosen in SUPPORTED_LANGUAGES else (
+        request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE)
+    g.page_language = language
+    return language
+
+
+def page_language() -> str:
+    """Our code for the current page's language (e.g. "tl", where Babel's locale says fil_PH)."""
+    get_locale()
+    return str(g.get("page_language", DEFAULT_LANGUAGE))
 
 
 def text_direction(language: str) -> str:
     return "rtl" if language in RTL_LANGUAGES else "ltr"
+
+
+@cache
+def language_names() -> dict[str, str]:
+    """Each supported language named in itself, for the language switcher."""
+    return {code: Locale.parse("fil" if code == "tl" else code).get_display_name().capitalize()
+            for code in SUPPORTED_LANGUAGES}
+
+
+@cache
+def country_choices(language: str, codes: frozenset[str]) -> list[tuple[str, str]]:
+    """(code, name in `language`) for `codes`, sorted by name."""
+    names = Locale.parse("fil" if language == "tl" else language).territories
+    return sorted(((code, names.get(code, code)) for code in codes), key=lambda item: item[1].casefold())
 
 
 def init_app(app: Flask) -> None:
@@ -56,9 +105,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language_context() -> dict[str, object]:
-        from flask_babel import get_locale
-
-        language = str(get_locale() or "en")
-        g.page_language = language
+        language = page_language()
         return {"page_language": language, "text_direction": text_direction(language),
-                "supported_languages": SUPPORTED_LANGUAGES}
+                "supported_languages": SUPPORTED_LANGUAGES, "language_names": language_names()}

@@ -177,6 +177,7 @@ class Reporter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contact_hash: str | None = Field(default=None, sa_type=String(64), unique=True, index=True)
     contact: str | None = _secret()  # E.164 number, encrypted
+    contact_channel: ChannelKind | None = _code(16)  # sms or whatsapp, as a web reporter chose
     name: str | None = _secret()
     language: str | None = _code(8)
     opted_out: bool = False

@@ -67,6 +67,9 @@ def queue_outbound(session: Session, *, reporter: Reporter, case: Case | None, b
     A body over MAX_BODY_CHARS becomes several numbered rows (one send each); the first is returned.
     """
     target_channel = ChannelKind(channel or (case.channel if case else ChannelKind.SMS))
+    if target_channel is ChannelKind.WEB and reporter.contact_channel:
+        # A web reporter who left a number, with consent, is answered there too (and on /status).
+        target_channel = ChannelKind(reporter.contact_channel)
     reachable = reporter.contact is not None and target_channel is not ChannelKind.WEB
     status = DeliveryStatus.QUEUED if reachable and not reporter.opted_out else DeliveryStatus.SUPPRESSED
     parts = [body] if target_channel is ChannelKind.WEB else split_body(body)

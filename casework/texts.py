@@ -50,6 +50,18 @@ STATUS_TEXTS: dict[str, str] = {
     "closed": N_("closed"),
 }
 
+# Sectors a reporter can choose on the web form (`Case.sector` codes), as a reporter reads them.
+SECTOR_TEXTS: dict[str, str] = {
+    "domestic_work": N_("Domestic work"),
+    "construction": N_("Construction"),
+    "agriculture_fishing": N_("Farming or fishing"),
+    "manufacturing": N_("Factory work"),
+    "hospitality_cleaning": N_("Hotels, restaurants or cleaning"),
+    "care_work": N_("Care work"),
+    "transport_delivery": N_("Transport or delivery"),
+    "other": N_("Other work"),
+}
+
 
 def normalize_language(code: str | None) -> str:
     """Map a tag such as 'es-MX' or 'zh_Hans' onto a supported language, else the default."""

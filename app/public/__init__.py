@@ -1,0 +1,180 @@
+"""Public reporter pages: the web intake form (/report) and follow-up by reference + PIN (/status).
+
+Nothing keeps a reporter signed in (phones are shared): /status asks for the PIN each time,
+and the page it shows carries a short-lived signed token only for adding one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
+from flask_babel import format_date, format_number, gettext
+from flask_limiter import Limiter
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from app.db import get_session
+from app.i18n import country_choices, page_language
+from casework.cases import new_pin
+from casework.intake import FIRST_RESPONSE_DAYS
+from casework.models import Case, CaseStatus
+from casework.privacy import lookup_hash
+from casework.texts import SECTOR_TEXTS, STATUS_TEXTS
+from casework.web_intake import PIN_LOCK, add_followup, open_case_with_pin, staff_replies, submit_web_report
+from channels.web_form import (
+    MAX_BODY_CHARS,
+    MAX_EMPLOYER_CHARS,
+    MAX_NAME_CHARS,
+    FieldError,
+    InvalidForm,
+    country_codes,
+    parse_followup,
+    parse_report,
+)
+
+bp = Blueprint("public", __name__)
+
+# How long the page shown after a right PIN may be used to add a message.
+STATUS_VIEW_SECONDS = 30 * 60
+
+
+def _translated_errors(errors: dict[str, FieldError]) -> dict[str, str]:
+    return {name: gettext(error.message, **{k: format_number(v) for k, v in error.params.items()})
+            for name, error in errors.items()}
+
+
+def _private(response: Response) -> Response:
+    """Keep a page with case details out of caches and the back button's memory."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _report_form(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    language = page_language()
+    return render_template(
+        "public/report.html", values=values, errors=errors,
+        countries=country_choices(language, country_codes()),
+        sectors=[(code, gettext(text)) for code, text in SECTOR_TEXTS.items()],
+        limits={"body": MAX_BODY_CHARS, "employer": MAX_EMPLOYER_CHARS, "name": MAX_NAME_CHARS},
+    ), status
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report() -> Any:
+    if request.method == "GET":
+        return _report_form({}, {})
+    language = page_language()
+    try:
+        parsed = parse_report(request.form, language=language)
+    except InvalidForm as invalid:
+        # The page repeats what was typed (perhaps a name and number): keep it out of caches too.
+        return _private(make_response(*_report_form(request.form.to_dict(), _translated_errors(invalid.errors),
+                                                    400)))
+    session = get_session()
+    pin = new_pin()
+    case = submit_web_report(session, parsed.message, pin=pin, country=parsed.country, sector=parsed.sector,
+                             employer=parsed.employer, name=parsed.name, contact_channel=parsed.contact_channel)
+    session.commit()
+    page = render_template("public/report_done.html", reference=case.reference, pin=pin,
+                           received_on=format_date(case.created_at, "long"),
+                           days=format_number(FIRST_RESPONSE_DAYS), contact=parsed.message.sender is not None)
+    return _private(make_response(page))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="tulay-status-view")
+
+
+def _view_token(case: Case) -> str:
+    # Bound to the PIN's hash: a new PIN ends every page opened with the old one.
+    return _serializer().dumps({"case": case.id, "pin": (case.pin_hash or "")[-16:]})
+
+
+def _case_for_token(token: str) -> Case | None:
+    try:
+        data = _serializer().loads(token, max_age=STATUS_VIEW_SECONDS)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("case"), int):
+        return None
+    case = get_session().get(Case, data["case"])
+    if case is None or (case.pin_hash or "")[-16:] != data.get("pin"):
+        return None
+    return case
+
+
+def _status_form(error: str | None = None, status: int = 200) -> Response:
+    response = make_response(render_template("public/status.html", error=error), status)
+    return _private(response)
+
+
+def _case_page(case: Case, *, errors: dict[str, str] | None = None, added: bool = False,
+               body: str = "", status: int = 200) -> Response:
+    replies = [{"body": m.body, "date": format_date(m.created_at, "long")}
+               for m in staff_replies(get_session(), case.id or 0)]
+    page = render_template(
+        "public/case.html", reference=case.reference,
+        status_text=gettext(STATUS_TEXTS.get(str(case.status), STATUS_TEXTS[CaseStatus.NEW.value])),
+        opened_on=format_date(case.created_at, "long"), replies=replies, token=_view_token(case),
+        errors=errors or {}, added=added, body=body)
+    return _private(make_response(page, status))
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status() -> Any:
+    if request.method == "GET":
+        return _status_form()
+    session = get_session()
+    page = _add_message() if "token" in request.form else _open_case()
+    # One commit for whatever the page did (failure count, audit events, the added message),
+    # after every read: no transaction stays open while the response goes out.
+    session.commit()
+    return page
+
+
+def _open_case() -> Response:
+    opened = open_case_with_pin(get_session(), request.form.get("reference", "")[:32],
+                                request.form.get("pin", "")[:32])
+    if opened is None:
+        return _status_form(gettext("We could not open a case with this number and PIN. Check both and try "
+                                    "again. After several wrong tries, wait %(minutes)s minutes.",
+                                    minutes=format_number(int(PIN_LOCK.total_seconds() // 60))), 400)
+    return _case_page(opened)
+
+
+def _add_message() -> Response:
+    case = _case_for_token(request.form.get("token", ""))
+    if case is None:
+        return _status_form(gettext("This page has expired. Enter your case number and PIN again."), 400)
+    try:
+        inbound = parse_followup(request.form, language=page_language())
+    except InvalidForm as invalid:
+        return _case_page(case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""),
+                          status=400)
+    add_followup(get_session(), case, inbound)
+    return _case_page(case, added=True)
+
+
+def client_key() -> str:
+    """The rate-limit key for this client: a keyed hash, so Redis never holds a reporter's address.
+
+    Behind a reverse proxy, wrap the app in werkzeug's ProxyFix or every client shares one key.
+    """
+    return lookup_hash("client", request.remote_addr or "unknown")
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages and rate-limit their POSTs per client and page, counted in the app's Redis."""
+    app.register_blueprint(bp)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tulay-ratelimit")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down must not stop a report from being stored (the database is the durable record).
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # Flask-Limiter logs each breach with the client key at INFO; keep only its warnings.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    limiter = Limiter(client_key, storage_uri="redis://", strategy="moving-window",
+                      storage_options={"connection_pool": app.extensions["tulay.queues"].connection.connection_pool})
+    limiter.limit(app.config["PUBLIC_RATE_LIMIT"], methods=["POST"])(bp)
+    limiter.init_app(app)
+    app.extensions["tulay.limiter"] = limiter

@@ -1,0 +1,143 @@
+"""Real browser (Debian's Chromium via Playwright): report in Spanish and Arabic, then follow up.
+
+The browser runs with JavaScript off on a 320 px wide screen, and CSRF protection on, as a
+reporter's basic phone would meet the site. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import ARTIFACTS
+
+SMALL_PHONE = {"width": 320, "height": 640}
+
+
+@pytest.fixture
+def csrf_app(make_app: Any) -> Flask:
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def server(csrf_app: Flask) -> Iterator[str]:
+    """The CSRF-protected app over real HTTP on 127.0.0.1 (ephemeral port)."""
+    httpd = make_server("127.0.0.1", 0, csrf_app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=5)
+    httpd.server_close()
+
+
+@pytest.fixture
+def phone(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A small-screen page with JavaScript off; call it with a step name to save a screenshot."""
+    context = browser.new_context(viewport=SMALL_PHONE, java_script_enabled=False)
+    page = context.new_page()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(step: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    page.shoot = shoot
+    yield page
+    context.close()
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def assert_fits_small_screen(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+
+
+def report_and_follow_up(page: Any, base: str, lang: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/report?lang={lang}")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("html").get_attribute("dir") == texts["dir"]
+    assert_fits_small_screen(page)
+    page.fill("#body", texts["body"])
+    page.select_option("#country", "AE")
+    page.select_option("#sector", "domestic_work")
+    page.fill("#employer", "<b>Villa 12</b>")
+    page.shoot("1-form")
+    page.click("form[method=post] button[type=submit]")
+    assert texts["received"] in page.locator("h1").inner_text()
+    reference = page.locator("#reference").inner_text().strip()
+    pin = page.locator("#pin").inner_text().strip()
+    assert len(pin) == 6 and len(reference) == 9
+    assert_fits_small_screen(page)
+    page.shoot("2-reference-and-pin")
+
+    page.goto(f"{base}/status?lang={lang}")
+    page.fill("#reference", reference)
+    page.fill("#pin", pin)
+    page.click("form[method=post] button[type=submit]")
+    assert reference in page.locator("h1").inner_text()
+    assert texts["state"] in page.locator(".state").inner_text()
+    page.fill("#body", texts["followup"])
+    page.click("form[method=post] button[type=submit]")
+    assert texts["added"] in page.locator("[role=status]").inner_text()
+    assert page.locator("html").get_attribute("dir") == texts["dir"]
+    page.shoot("3-message-added")
+
+
+@pytest.mark.browser
+def test_report_and_follow_up_in_spanish(phone: Any, server: str) -> None:
+    report_and_follow_up(phone, server, "es", {
+        "dir": "ltr", "body": "Mi empleador no me paga desde marzo.", "received": "Recibimos su denuncia",
+        "state": "recibido", "followup": "Hoy me quitó el teléfono.", "added": "Su mensaje se añadió a su caso."})
+
+
+@pytest.mark.browser
+def test_report_and_follow_up_in_arabic_right_to_left(phone: Any, server: str) -> None:
+    report_and_follow_up(phone, server, "ar", {
+        "dir": "rtl", "body": "صاحب العمل أخذ جواز سفري.", "received": "وصلنا بلاغك",
+        "state": "مستلمة", "followup": "لم أحصل على راتبي هذا الشهر.", "added": "أُضيفت رسالتك إلى حالتك."})
+    # Right to left for real: the heading starts at the right edge of the screen.
+    box = phone.locator("h1").bounding_box()
+    assert box["x"] + box["width"] > SMALL_PHONE["width"] - 20
+
+
+@pytest.mark.browser
+def test_form_errors_keyboard_and_contrast(phone: Any, server: str) -> None:
+    phone.goto(f"{server}/report?lang=sw")
+    # Keyboard only: tab to the description, type, then submit with Enter on the button.
+    for _ in range(20):
+        phone.keyboard.press("Tab")
+        if phone.evaluate("document.activeElement.id") == "body":
+            break
+    assert phone.evaluate("document.activeElement.id") == "body"
+    phone.keyboard.type("<script>alert(1)</script>")
+    phone.focus("form[method=post] button[type=submit]")
+    phone.keyboard.press("Enter")
+    phone.wait_for_load_state()
+    assert "Tafadhali chagua nchi kutoka kwenye orodha." in phone.locator(".summary").inner_text()
+    assert phone.locator("#body").input_value() == "<script>alert(1)</script>"
+    assert phone.locator("script").count() == 0
+    assert phone.locator("#country").get_attribute("aria-invalid") == "true"
+    phone.shoot("errors")
+    for selector in ("body", ".hint", ".error", "label", "button[type=submit]", "a"):
+        colours = phone.evaluate(
+            "s => { const e = document.querySelector(s); const c = getComputedStyle(e);"
+            " let b = e; let bg = getComputedStyle(b).backgroundColor;"
+            " while (bg === 'rgba(0, 0, 0, 0)' && b.parentElement) { b = b.parentElement;"
+            " bg = getComputedStyle(b).backgroundColor; } return [c.color, bg]; }", selector)
+        assert contrast(*colours) >= 4.5, (selector, colours)
