@@ -39,6 +39,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         security,
     )
     from app.cli import register_cli
+    from app.console import bp as console_bp
     from app.logs import configure_logging
     from casework.privacy import configure_privacy
 
@@ -50,5 +51,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
+    app.register_blueprint(console_bp)
     register_cli(app)
     return app
