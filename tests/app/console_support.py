@@ -15,6 +15,13 @@ from tests.factories import make_case, make_staff
 PASSWORD = "correct horse battery staple"
 
 
+def fetch(session: Session, statement: Any) -> list[Any]:
+    """Run a select and end its transaction (SQLite's BEGIN IMMEDIATE would block the app)."""
+    rows = list(session.exec(statement).all())
+    session.commit()
+    return rows
+
+
 def staff_with_password(session: Session, role: Role, email: str, **fields: Any) -> StaffUser:
     """A committed staff user who can sign in with PASSWORD."""
     user = create_user(session, email=email, role=role, password=PASSWORD, languages=["en"],
@@ -24,6 +31,13 @@ def staff_with_password(session: Session, role: Role, email: str, **fields: Any)
     session.add(user)
     session.commit()
     return user
+
+
+def only(session: Session, statement: Any) -> Any:
+    """The single row a select returns (fails otherwise), transaction ended."""
+    rows = fetch(session, statement)
+    assert len(rows) == 1, rows
+    return rows[0]
 
 
 def reload(session: Session, row: Any) -> Any:
@@ -61,6 +75,16 @@ def version_of(html: str) -> str:
     return found.group(1)
 
 
-__all__ = ["PASSWORD", "add_message", "login_form", "make_case", "make_staff", "reload", "sign_in",
-           "staff_with_password",
-           "version_of"]
+__all__ = [
+    "PASSWORD",
+    "add_message",
+    "fetch",
+    "login_form",
+    "make_case",
+    "make_staff",
+    "only",
+    "reload",
+    "sign_in",
+    "staff_with_password",
+    "version_of",
+]
