@@ -48,6 +48,7 @@ from casework.queue import InvalidFilter, QueueFilters, is_overdue, list_cases
 from casework.replies import queue_staff_reply
 from casework.routing import assign_case
 from casework.translation import TranslationService
+from casework.triage import override_triage
 
 CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
 MANAGER_ROLES = (Role.ADMIN, Role.OMBUDSPERSON)
@@ -266,6 +267,18 @@ def case_assign(reference: str) -> Any:
                     expected_version=_form_version())
         return "Case assigned."
     return _apply(reference, change, anchor="#assign")
+
+
+@bp.route("/cases/<reference>/triage", methods=["POST"])
+@role_required(*MANAGER_ROLES)
+def case_triage(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        form = request.form
+        changed = override_triage(db, case, current_user.id, category=form.get("category"),
+                                  urgency=form.get("urgency"), country=form.get("country"),
+                                  sector=form.get("sector"), expected_version=_form_version())
+        return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
+    return _apply(reference, change, anchor="#triage")
 
 
 @bp.route("/cases/<reference>/refer", methods=["POST"])

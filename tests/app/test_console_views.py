@@ -428,3 +428,17 @@ def test_hostile_text_is_escaped_everywhere(web: Any, db: Session, payload: str)
         for raw in ("<script>", "<img", "<svg", 'href="javascript:'):
             assert raw not in page, (url, raw)
     assert payload.replace("<", "&lt;").split(">")[0].split('"')[0] in web.get(f"/console/cases/{case.reference}").text
+
+
+def test_triage_override_is_saved_and_audited(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    bad = _post(staff_client, case, "triage", category="wage_theft", urgency="normal", country="QQ", sector="")
+    assert bad.status_code == 400 and "country must be" in bad.text
+    response = _post(staff_client, case, "triage", category="document_confiscation", urgency="high",
+                     country="sa", sector="domestic_work")
+    assert response.status_code == 303
+    reload(db, case)
+    assert (case.category, case.urgency, case.country, case.sector) == (
+        "document_confiscation", "high", "SA", "domestic_work")
+    assert fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                             CaseEvent.action.startswith("triage")))  # type: ignore[attr-defined]
