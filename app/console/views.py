@@ -274,8 +274,8 @@ def case_assign(reference: str) -> Any:
 def case_triage(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         form = request.form
-        changed = override_triage(db, case, current_user.id, category=form.get("category"),
-                                  urgency=form.get("urgency"), country=form.get("country"),
+        changed = override_triage(db, case, current_user.id, category=form.get("category") or None,
+                                  urgency=form.get("urgency") or None, country=form.get("country"),
                                   sector=form.get("sector"), expected_version=_form_version())
         return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
     return _apply(reference, change, anchor="#triage")
