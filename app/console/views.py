@@ -159,8 +159,7 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
 def case_page(reference: str) -> str:
     db = get_session()
     case = _load_case(db, reference)
-    record_event(db, action="case_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
-    db.commit()
+    _audited_view(db, case)
     return render_template("console/case.html", **_case_context(db, case))
 
 
@@ -208,10 +207,17 @@ def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anc
     return redirect(url_for("console.case_page", reference=case.reference) + anchor, code=303)
 
 
+def _audited_view(db: Session, case: Case) -> None:
+    record_event(db, action="case_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
+    db.commit()
+
+
 def _refuse(db: Session, case: Case, message: str, status: int, **extra: Any) -> tuple[str, int]:
+    """Show the case again (as it is now) with why the form was refused; the view is audited."""
     db.expire_all()
     fresh = db.get(Case, case.id)
     assert fresh is not None
+    _audited_view(db, fresh)
     return render_template("console/case.html", error=message, **_case_context(db, fresh), **extra), status
 
 
@@ -368,6 +374,7 @@ def case_reply(reference: str) -> Any:
         if not text:
             return _refuse(db, case, "Write a reply first.", 400)
         preview = preview_reply(text, case.language)
+        _audited_view(db, case)
         return render_template("console/case.html", preview=preview, **_case_context(db, case))
 
     def change(db: Session, case: Case) -> str:

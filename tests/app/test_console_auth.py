@@ -185,3 +185,13 @@ def test_csrf_sign_in_with_the_page_token_works(csrf_app: Flask) -> None:
     assert queue.status_code == 200
     token = queue.text.split('name="csrf_token" value="')[1].split('"')[0]
     assert web.post("/console/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_sign_in_returns_to_the_page_first_asked_for(web: Any, ombud: StaffUser, db: Session) -> None:
+    case = make_case(db)
+    db.commit()
+    asked = web.get(f"/console/cases/{case.reference}")
+    login_page = web.get(asked.headers["Location"])
+    assert f'name="next" value="/console/cases/{case.reference}"' in login_page.text
+    response = login_form(web, ombud.email, next=f"/console/cases/{case.reference}")
+    assert response.headers["Location"] == f"/console/cases/{case.reference}"
