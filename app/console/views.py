@@ -96,6 +96,10 @@ def _staff_names(db: Session) -> dict[int, str]:
     return {user.id: user.display_name for user in db.exec(select(StaffUser)).all() if user.id is not None}
 
 
+def _can_take_cases(user: StaffUser) -> bool:
+    return user.active and user.role in CASE_ROLES
+
+
 @bp.route("/")
 @login_required
 def queue() -> Any:
@@ -140,15 +144,17 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
     sessions = db.exec(select(MediationSession).where(MediationSession.case_id == case.id)
                        .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))).all()
     outcome = db.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
+    staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
+    assignees = [u for u in staff if _can_take_cases(u)]
     status = CaseStatus(case.status)
     return {
         "case": case, "messages": messages, "notes": notes, "events": events, "sessions": sessions,
-        "outcome": outcome, "names": _staff_names(db), "assignees": _assignees(db),
+        "outcome": outcome, "names": {u.id: u.display_name for u in staff}, "assignees": assignees,
         "transitions": sorted(LEGAL_TRANSITIONS[status], key=lambda s: list(CaseStatus).index(s)),
         "status_labels": STATUS_LABELS, "overdue": is_overdue(case), "categories": list(Category),
         "urgencies": list(Urgency), "routes": list(Route), "can_manage": current_user.role in MANAGER_ROLES,
         "is_admin": current_user.role is Role.ADMIN, "closed": status is CaseStatus.CLOSED,
-        "mediators": [u for u in _assignees(db) if u.role == Role.MEDIATOR],
+        "mediators": [u for u in assignees if u.role == Role.MEDIATOR],
         "mediation_results": MEDIATION_RESULTS, "resolution_types": RESOLUTION_TYPES, "remedies": REMEDIES,
         "working_language": current_app.config["WORKING_LANGUAGE"],
     }
