@@ -38,6 +38,7 @@ from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
 from casework.privacy import encrypt_text
 
 TARGET_P95_MS = 150.0
+OLD_CASE = timedelta(days=90)
 STATUSES = ["new", "triaged", "assigned", "investigating", "in_mediation", "referred", "resolved", "closed"]
 URGENCIES = ["low", "normal", "normal", "normal", "high", "critical"]
 CATEGORIES = ["wage_theft", "document_confiscation", "recruitment_fees", "contract_substitution", "unsafe_work",
@@ -57,8 +58,13 @@ def reference(n: int) -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def load(conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.Random) -> dict[str, Any]:
-    """Bulk-load staff, reporters, cases, messages and one audit event per case with COPY."""
+def load(conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.Random,
+         uniform_statuses: bool = False) -> dict[str, Any]:
+    """Bulk-load staff, reporters, cases, messages and one audit event per case with COPY.
+
+    Statuses: cases older than three months are 90 % closed, newer ones spread over every
+    status; `uniform_statuses` spreads all cases evenly instead (a worst case: ~85 % overdue).
+    """
     now = datetime.now(UTC)
     enc_bodies = [encrypt_text(b) for b in BODIES * 20]  # a pool: every row still decrypts for real
     enc_contact = [encrypt_text(f"+63917{n:07d}") for n in range(200)]
@@ -83,6 +89,8 @@ def load(conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.R
             for i in range(1, cases + 1):
                 created = now - timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
                 status = rng.choice(STATUSES)
+                if not uniform_statuses and now - created > OLD_CASE and rng.random() < 0.9:
+                    status = "closed"  # most cases older than three months are closed, as in a working hotline
                 route = rng.choice(["ombudsperson", "ombudsperson", "mediation"])
                 assignee = None if status in ("new", "triaged") else rng.choice(
                     mediators if route == "mediation" else ombuds)
@@ -152,6 +160,8 @@ def main() -> int:
     parser.add_argument("--messages-per-case", type=int, default=10)
     parser.add_argument("--full", action="store_true", help="100 000 cases and 1 000 000 messages")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per scenario")
+    parser.add_argument("--uniform-statuses", action="store_true",
+                        help="spread statuses evenly over all cases, old ones too (most cases then overdue)")
     parser.add_argument("--database-url", default=os.environ.get("TULAY_BENCH_DATABASE_URL",
                                                                  "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -164,13 +174,13 @@ def main() -> int:
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        return run(bench_dsn, cases, args.messages_per_case, args.requests, rng)
+        return run(bench_dsn, cases, args.messages_per_case, args.requests, rng, args.uniform_statuses)
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random) -> int:
+def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, uniform_statuses: bool) -> int:
     upgrade_database(dsn)
     instance = tempfile.mkdtemp(prefix="tulay-bench-")
     app = create_app({"TULAY_ENV": "development", "SECRET_KEY": "bench-secret-key-0123456789",
@@ -178,9 +188,11 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random) -> i
                       "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"})
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
-        ids = load(conn, cases, per_case, rng)
+        ids = load(conn, cases, per_case, rng, uniform_statuses)
         loaded = time.perf_counter() - started
         print(f"loaded {cases:,} cases and {cases * per_case:,} messages with COPY in {loaded:.1f} s")
+        (overdue,) = conn.execute(f'SELECT count(*) FROM "case" c WHERE {OVERDUE}').fetchone() or (0,)
+        print(f"{overdue:,} cases overdue ({'uniform' if uniform_statuses else 'realistic'} statuses)")
         refs = [r for (r,) in conn.execute('SELECT reference FROM "case" ORDER BY random() LIMIT %s', (runs + 10,))]
         conn.commit()
 

@@ -87,7 +87,8 @@ def login() -> Any:
     if user is None or not user.active:
         verify_password(StaffUser(email="", role="admin", password_hash=_DUMMY_HASH), password)
         return render_template("console/login.html", next_url=next_url, error=LOGIN_FAILED, email=email), 401
-    if _is_locked(user) or not verify_password(user, password):
+    password_ok = verify_password(user, password)  # checked even when locked: same time either way
+    if _is_locked(user) or not password_ok:
         if not _is_locked(user):
             _record_failure(user)
         return render_template("console/login.html", next_url=next_url, error=LOGIN_FAILED, email=email), 401
