@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -442,3 +443,29 @@ def test_triage_override_is_saved_and_audited(staff_client: Any, db: Session) ->
         "document_confiscation", "high", "SA", "domestic_work")
     assert fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
                                              CaseEvent.action.startswith("triage")))  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not os.environ.get("TULAY_TEST_DATABASE_URL"),
+                    reason="SQLite serializes writers (BEGIN IMMEDIATE), so this race cannot happen there")
+def test_edit_racing_another_commit_is_refused_by_the_version_column(
+        staff_client: Any, db: Session, capp: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form's version is current when checked, but another commit lands before ours."""
+    import app.console.views as views
+
+    case = _case(db)
+    colleague = make_staff(db, Role.OMBUDSPERSON)
+    db.commit()
+    real_assign = views.assign_case
+
+    def assign_after_a_concurrent_edit(session: Session, target: Case, *args: Any, **kwargs: Any) -> Any:
+        with Session(capp.extensions["tulay.engine"]) as other:
+            row = other.get_one(Case, target.id)
+            row.urgency = Urgency.CRITICAL
+            other.commit()
+        return real_assign(session, target, *args, **kwargs)
+
+    monkeypatch.setattr(views, "assign_case", assign_after_a_concurrent_edit)
+    response = _post(staff_client, case, "assign", assignee_id=str(colleague.id))
+    assert response.status_code == 409
+    reload(db, case)
+    assert (case.assignee_id, case.urgency, case.version) == (None, Urgency.CRITICAL, 2)
