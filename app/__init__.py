@@ -30,6 +30,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app import (
+        api,
         db,
         errors,
         health,
@@ -52,5 +53,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app)
     app.register_blueprint(console_bp)
+    api.init_app(app)
     register_cli(app)
     return app
