@@ -77,6 +77,7 @@ def schedule_mediation(session: Session, case: Case, mediator_id: int, scheduled
         raise MediationError(f"a {status.value} case cannot go to mediation; assign it first")
     if status is not CaseStatus.IN_MEDIATION:
         transition(session, case, CaseStatus.IN_MEDIATION, actor_id=actor_id, reason="mediation_scheduled")
+    assert case.id is not None
     item = MediationSession(case_id=case.id, mediator_id=mediator_id, scheduled_at=scheduled_at, parties=text)
     session.add(item)
     session.flush()
@@ -152,6 +153,7 @@ def record_outcome(session: Session, case: Case, *, resolution_type: str, remedi
         raise OutcomeError("inspection_requested and sanction_reported must be true or false")
     outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
     action = "outcome_corrected" if outcome is not None else "outcome_recorded"
+    assert case.id is not None
     outcome = outcome or Outcome(case_id=case.id, resolution_type=resolution_type)
     outcome.resolution_type = resolution_type
     outcome.remedies = chosen

@@ -30,6 +30,7 @@ def add_note(session: Session, case: Case, author_id: int, body: str, *,
     if len(text) > MAX_NOTE_LENGTH:
         raise InvalidNote(f"the note is longer than {MAX_NOTE_LENGTH} characters")
     check_editable(case, expected_version)
+    assert case.id is not None
     note = Note(case_id=case.id, author_id=author_id, body=text)
     session.add(note)
     session.flush()
@@ -51,6 +52,8 @@ def reason_detail(session: Session, case: Case, author_id: int | None, reason: s
         return {"reason": text}
     if len(text) > MAX_NOTE_LENGTH:
         raise InvalidNote(f"the reason is longer than {MAX_NOTE_LENGTH} characters")
+    if author_id is None or case.id is None:
+        raise InvalidNote("a free-text reason needs a staff author; system steps use short codes")
     note = Note(case_id=case.id, author_id=author_id, body=text)
     session.add(note)
     session.flush()

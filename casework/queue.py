@@ -59,7 +59,7 @@ def _int(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
 def _reference_prefix(raw: str) -> str:
     """Normalize what staff type (lower case, no dash, O for 0) into a reference prefix."""
     cleaned = raw.strip().upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     if len(cleaned) > 8 or any(c not in REFERENCE_ALPHABET for c in cleaned):
         raise InvalidFilter("q must be (part of) a case reference such as K7M2-9QXD")
     return cleaned if len(cleaned) <= 4 else f"{cleaned[:4]}-{cleaned[4:]}"

@@ -126,7 +126,7 @@ def parse_rules(text: str) -> list[RoutingRule]:
         if unknown:
             raise RoutingRulesError(f"{label}: unknown key {sorted(unknown)[0]!r}")
         try:
-            route = Route(raw.get("route"))
+            route = Route(str(raw.get("route")))
         except ValueError:
             raise RoutingRulesError(f"{label}: route must be one of {', '.join(r.value for r in Route)}") from None
         team = raw.get("team")
@@ -219,7 +219,7 @@ def open_load(session: Session, user_ids: list[int]) -> dict[int, int]:
         return {}
     statement = (select(Case.assignee_id, func.count()).where(col(Case.assignee_id).in_(user_ids),
                                                               col(Case.status).in_(ACTIVE_STATUSES))
-                 .group_by(Case.assignee_id))
+                 .group_by(col(Case.assignee_id)))
     counts = {int(uid): int(n) for uid, n in session.exec(statement).all() if uid is not None}
     return {uid: counts.get(uid, 0) for uid in user_ids}
 

@@ -116,6 +116,12 @@ def _terms(where: str, raw: Any, languages: set[str] | None) -> list[tuple[str, 
     return out
 
 
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (from Babel's CLDR data; numeric regions like 001 left out)."""
+    return frozenset(str(code) for code in Locale("en").territories if len(str(code)) == 2 and str(code).isalpha())
+
+
 @dataclass(frozen=True)
 class Lexicon:
     categories: TermSet
@@ -148,7 +154,7 @@ def parse_lexicon(data: Any) -> Lexicon:
             groups[str(key)] = _terms(f"{name}.{key}", terms, None if name == "countries" else langs)
         return TermSet(groups)
 
-    territories = {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+    territories = country_codes()
     categories = section("categories", {c.value for c in Category if c is not Category.OTHER})
     urgency = section("urgency", {Urgency.CRITICAL.value, Urgency.HIGH.value})
     countries = section("countries", territories)
@@ -316,7 +322,7 @@ def override_triage(session: Session, case: Case, actor_id: int, *, category: st
         raise TriageError(str(exc)) from None
     if country is not None:
         code = country.strip().upper()
-        if code and code not in {c for c in Locale("en").territories if len(c) == 2 and c.isalpha()}:
+        if code and code not in country_codes():
             raise TriageError(f"country must be an ISO 3166-1 alpha-2 code such as SA or MY; got {country!r}")
         wanted["country"] = code or None
     if sector is not None:
