@@ -292,8 +292,10 @@ def apply_triage(session: Session, case: Case, message: Message, lexicon: Lexico
         changed["recruiter_named"] = True
     if message.needs_human_translation and not case.needs_human_translation:
         case.needs_human_translation = True
-    case.updated_at = now or utcnow()
-    session.add(case)
+        changed["needs_human_translation"] = True
+    if changed:  # an unchanged case keeps its version, so nobody's open edit turns stale for nothing
+        case.updated_at = now or utcnow()
+        session.add(case)
     record_event(session, action="triaged", case_id=case.id, message_id=message.id, first=first,
                  category=case.category, confidence=case.category_confidence, urgency=case.urgency,
                  indicators=list(result.indicators), evidence=result.evidence, changed=sorted(changed),

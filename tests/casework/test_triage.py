@@ -104,8 +104,11 @@ def test_follow_up_raises_urgency_but_never_lowers_it_or_undoes_an_override(sess
     override_triage(session, case, staff.id, category="contract_substitution")
     apply_triage(session, case, inbound(session, case, "now they locked me in, please help"), LEXICON)
     assert case.urgency == Urgency.CRITICAL and case.category == Category.CONTRACT_SUBSTITUTION
+    session.commit()
+    version = case.version
     apply_triage(session, case, inbound(session, case, "ok"), LEXICON)
-    assert case.urgency == Urgency.CRITICAL
+    session.commit()
+    assert case.urgency == Urgency.CRITICAL and case.version == version  # nothing changed, no new version
 
 
 def test_override_is_audited_with_from_to_and_confidence_and_feeds_accuracy(session: Session) -> None:
