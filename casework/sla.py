@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.models import Case, Category, Role, StaffUser, Urgency, utcnow
-from casework.queue import overdue_condition
+from casework.queue import UNRESOLVED_STATUSES, overdue_condition
 
 DEFAULT_SLA_POLICY = Path(__file__).with_name("data") / "sla.yaml"
 ESCALATION_BATCH = 500
@@ -125,22 +126,26 @@ def pick_supervisor(session: Session, case: Case) -> StaffUser | None:
 
 
 def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]:
-    """Mark overdue, not yet escalated cases escalated to a supervisor (audited); returns their ids.
+    """Escalate overdue cases to a supervisor (audited); returns their ids.
 
-    Idempotent: a case escalates once (escalated_at set), so running it again changes nothing.
+    Idempotent: a case escalates once per clock. A case escalated for a late first response
+    escalates again, once, if it later misses its resolution deadline too.
     """
     moment = now or utcnow()
-    statement = (select(Case).where(overdue_condition(moment), col(Case.escalated_at).is_(None))
+    resolution_late = and_(col(Case.status).in_(UNRESOLVED_STATUSES), col(Case.resolution_due_at) < moment)
+    not_yet = or_(col(Case.escalated_at).is_(None),
+                  and_(resolution_late, col(Case.escalated_at) < col(Case.resolution_due_at)))
+    statement = (select(Case).where(overdue_condition(moment), not_yet)
                  .order_by(col(Case.id)).limit(ESCALATION_BATCH).with_for_update(skip_locked=True))
     escalated: list[int] = []
     for case in session.exec(statement).all():
-        late_first = case.first_response_at is None and case.first_response_due_at is not None \
-            and case.first_response_due_at < moment
+        late_first = (case.first_response_at is None and case.first_response_due_at is not None
+                      and case.first_response_due_at < moment)
+        clock = "first_response" if late_first and case.escalated_at is None else "resolution"
         supervisor = pick_supervisor(session, case)
         case.escalated_at = moment
         session.add(case)
-        record_event(session, action="sla_escalated", case_id=case.id,
-                     clock="first_response" if late_first else "resolution",
+        record_event(session, action="sla_escalated", case_id=case.id, clock=clock,
                      supervisor_id=supervisor.id if supervisor else None, assignee_id=case.assignee_id)
         assert case.id is not None
         escalated.append(case.id)

@@ -70,3 +70,22 @@ def test_escalation_marks_overdue_cases_once_with_a_supervisor(session: Session)
     assert events[late_resolution.id]["clock"] == "resolution"
     assert not {on_time.id, answered.id, closed.id} & set(events)
     assert late.escalated_at == now
+
+
+def test_a_case_escalated_for_first_response_escalates_again_when_resolution_is_late(session: Session) -> None:
+    make_staff(session, Role.OMBUDSPERSON, is_supervisor=True)
+    now = utcnow()
+    case = make_case(session, first_response_due_at=now - timedelta(hours=1),
+                     resolution_due_at=now + timedelta(days=1))
+    session.commit()
+    assert escalate_overdue(session, now) == [case.id]
+    case.first_response_at = now
+    session.commit()
+    assert escalate_overdue(session, now + timedelta(hours=2)) == []
+    later = now + timedelta(days=2)
+    assert escalate_overdue(session, later) == [case.id]
+    session.commit()
+    assert escalate_overdue(session, later + timedelta(hours=1)) == []
+    clocks = [e.detail["clock"] for e in session.exec(select(CaseEvent).where(CaseEvent.action == "sla_escalated")
+                                                       .order_by(CaseEvent.id))]
+    assert clocks == ["first_response", "resolution"]
