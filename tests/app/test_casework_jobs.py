@@ -67,3 +67,25 @@ def test_bad_casework_data_file_stops_start_naming_it(tmp_path: Path, config: di
         path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_settings(environ={}, overrides={**config, setting: str(path)}, dotenv_path=tmp_path / "none")
+
+
+def test_routing_rules_cli_shows_and_loads_validated_rules(runner: Any, session: Session, tmp_path: Path) -> None:
+    admin = make_staff(session, Role.ADMIN, email="admin@tulay.test")
+    make_staff(session, Role.OMBUDSPERSON, email="ombud@tulay.test")
+    session.commit()
+    shown = runner.invoke(args=["routing-rules", "show"])
+    assert shown.exit_code == 0 and "# defaults" in shown.output and "danger-to-life" in shown.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n- {name: x, route: court}\n", encoding="utf-8")
+    refused = runner.invoke(args=["routing-rules", "load", str(bad), "--actor", "admin@tulay.test"])
+    assert refused.exit_code == 1 and "rule 1 ('x')" in refused.output
+    good = tmp_path / "good.yaml"
+    good.write_text("rules:\n- {name: everyone, route: ombudsperson}\n", encoding="utf-8")
+    not_admin = runner.invoke(args=["routing-rules", "load", str(good), "--actor", "ombud@tulay.test"])
+    assert not_admin.exit_code == 1 and "not an active admin" in not_admin.output
+    loaded = runner.invoke(args=["routing-rules", "load", str(good), "--actor", "admin@tulay.test"])
+    assert loaded.exit_code == 0 and "saved routing rules version" in loaded.output
+    shown = runner.invoke(args=["routing-rules", "show"])
+    assert "everyone" in shown.output and "# version" in shown.output
+    event = session.exec(select(CaseEvent).where(CaseEvent.action == "routing_rules_saved")).one()
+    assert event.actor_id == admin.id
