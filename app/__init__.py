@@ -30,6 +30,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app import (
+        api,
         db,
         errors,
         headers,
@@ -42,6 +43,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         security,
     )
     from app.cli import register_cli
+    from app.console import bp as console_bp
     from app.logs import configure_logging
     from casework.privacy import configure_privacy
 
@@ -60,5 +62,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     mt.init_app(app)
     headers.init_app(app)
     public.init_app(app)
+    app.register_blueprint(console_bp)
+    api.init_app(app)
     register_cli(app)
     return app

@@ -25,6 +25,7 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demo data for a pilot or a laptop.")
 translate_cli = AppGroup("translate", help="Interface translations (gettext catalogs).")
+routing_cli = AppGroup("routing-rules", help="Routing rules (YAML data; the newest saved version is in force).")
 
 DEMO_STAFF = [
     ("admin@tulay.example", Role.ADMIN, ["en"], None, True),
@@ -150,6 +151,36 @@ def translate_compile() -> None:
     click.echo(f"compiled {len(compiled)} catalogs")
 
 
+@routing_cli.command("show")
+def routing_rules_show() -> None:
+    """Print the routing rules in force."""
+    from casework.routing import current_rules_text
+
+    with session_scope() as session:
+        text, version = current_rules_text(session, current_app.config["ROUTING_RULES_PATH"])
+    click.echo(f"# version {version}" if version else "# defaults from ROUTING_RULES_PATH")
+    click.echo(text.rstrip("\n"))
+
+
+@routing_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", "actor_email", required=True, help="e-mail of the admin saving the rules (audited)")
+def routing_rules_load(path: Path, actor_email: str) -> None:
+    """Validate the rules in PATH and save them as the new version in force."""
+    from casework.routing import RoutingRulesError, save_rules
+
+    with session_scope() as session:
+        actor = session.exec(select(StaffUser).where(StaffUser.email == actor_email.strip().lower())).first()
+        if actor is None or actor.role != Role.ADMIN or not actor.active:
+            raise click.ClickException(f"{actor_email} is not an active admin")
+        try:
+            saved = save_rules(session, path.read_text(encoding="utf-8"), actor.id)
+        except RoutingRulesError as exc:
+            raise click.ClickException(str(exc)) from None
+        version = saved.id
+    click.echo(f"saved routing rules version {version}")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (db_cli, users_cli, demo_cli, translate_cli, worker_command, api_token):
+    for command in (db_cli, users_cli, demo_cli, translate_cli, routing_cli, worker_command, api_token):
         app.cli.add_command(command)

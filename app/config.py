@@ -53,6 +53,11 @@ class Settings:
     LOG_LEVEL: str = "INFO"
     # Per client address, on POST /report and POST /status (limits' syntax, ";" between limits).
     PUBLIC_RATE_LIMIT: str = "10 per minute;60 per hour"
+    ROUTING_RULES_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "routing_rules.yaml")
+    SLA_POLICY_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "sla.yaml")
+    TRIAGE_LEXICON_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "triage_lexicon.yaml")
+    ALERT_WEBHOOK_URL: str = ""
+    SLA_CHECK_INTERVAL_SECONDS: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,6 +129,8 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         if name not in source:
             continue
         raw = source[name]
+        if name.endswith("_PATH") and isinstance(raw, str) and not raw.strip():
+            continue  # an empty path (as in .env.example) means the default
         if spec.type == "int" and not isinstance(raw, int):
             values[name] = _int(name, str(raw).strip(), minimum=1)
         else:
@@ -175,6 +182,25 @@ def _validate(s: Settings) -> None:
     _check_rate_limit("PUBLIC_RATE_LIMIT", s.PUBLIC_RATE_LIMIT)
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
+    if s.ALERT_WEBHOOK_URL:
+        _check_url("ALERT_WEBHOOK_URL", s.ALERT_WEBHOOK_URL, ("http", "https"))
+    _check_casework_data(s)
+
+
+def _check_casework_data(s: Settings) -> None:
+    """Load the casework data files once at start, so a bad rule stops the process naming it."""
+    from casework.routing import RoutingRulesError, load_rules_file
+    from casework.sla import SlaPolicyError, load_sla_policy
+    from casework.triage import LexiconError, load_lexicon
+
+    checks = (("ROUTING_RULES_PATH", load_rules_file, RoutingRulesError),
+              ("SLA_POLICY_PATH", load_sla_policy, SlaPolicyError),
+              ("TRIAGE_LEXICON_PATH", load_lexicon, LexiconError))
+    for name, load, error in checks:
+        try:
+            load(getattr(s, name))
+        except error as exc:
+            raise ConfigError(f"{name}: {exc}") from None
 
 
 def database_url(s: Settings) -> str:

@@ -5,10 +5,12 @@ FailedJobRegistry); nothing is swallowed here."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import requests
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
@@ -17,9 +19,13 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.mt import get_translator
 from app.queues import enqueue, enqueue_after_commit, ensure_enqueued, get_queues
+from casework.alerts import ALERT_KINDS, alert_payload, alert_recorded, raise_urgent_alert
+from casework.audit import record_event
 from casework.intake import IntakeServices, process_inbound
 from casework.models import (
     Case,
+    CaseEvent,
+    CaseStatus,
     ChannelKind,
     DeliveryStatus,
     Direction,
@@ -39,7 +45,10 @@ from casework.outbox import (
     set_opt_out,
 )
 from casework.privacy import encrypt_bytes
+from casework.routing import current_rules, route_case
+from casework.sla import escalate_overdue, load_sla_policy, set_deadlines
 from casework.translation import detect_and_translate
+from casework.triage import apply_triage, load_lexicon
 from channels.twilio.errors import OPTED_OUT, OUTSIDE_WHATSAPP_WINDOW
 from channels.twilio.segments import count_segments, prefer_gsm7
 from channels.twilio.sender import MediaRefused, PermanentSendError, TwilioSettings, fetch_media, send_message
@@ -54,10 +63,76 @@ MEDIA_SWEEP_WINDOW = timedelta(days=1)
 def intake_services() -> IntakeServices:
     working_language = current_app.config["WORKING_LANGUAGE"]
     translator = get_translator()
-    return IntakeServices(
-        working_language=working_language, translator=translator,
-        steps=(partial(detect_and_translate, translator=translator, working_language=working_language),),
-    )
+    # Language and translation first, so triage and routing read the translation too.
+    translation_step = partial(detect_and_translate, translator=translator, working_language=working_language)
+    return IntakeServices(working_language=working_language, translator=translator,
+                          steps=(translation_step, *casework_steps()))
+
+
+def casework_steps() -> tuple[Callable[[Session, Message, Case], None], ...]:
+    """Triage (category, urgency, country, sector, names; SLA clocks) then routing; run after
+    any language/translation step so they read the translation too."""
+    config = current_app.config
+    lexicon = load_lexicon(config["TRIAGE_LEXICON_PATH"])
+    policy = load_sla_policy(config["SLA_POLICY_PATH"])
+    rules_path = config["ROUTING_RULES_PATH"]
+
+    def triage_step(session: Session, message: Message, case: Case) -> None:
+        if case.status == CaseStatus.CLOSED:
+            return
+        apply_triage(session, case, message, lexicon)
+        set_deadlines(case, policy)
+
+    def routing_step(session: Session, message: Message, case: Case) -> None:
+        if case.status == CaseStatus.CLOSED:
+            return
+        decision = route_case(session, case, current_rules(session, rules_path))
+        if decision.alert and raise_urgent_alert(session, case):
+            enqueue_after_commit(session, "outbound", "app.jobs.send_staff_alert", case.id, "urgent",
+                                 job_id=f"alert-urgent-{case.id}")
+
+    return (triage_step, routing_step)
+
+
+def send_staff_alert(case_id: int, kind: str) -> str:
+    """Tell on-duty staff about an urgent or escalated case: POST to ALERT_WEBHOOK_URL, else log.
+
+    At least once: a retry after a lost commit may alert twice, never zero times.
+    """
+    config = current_app.config
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None or kind not in ALERT_KINDS:
+            return "skipped"
+        if alert_recorded(session, case_id, "alert_sent", kind):
+            return "already-sent"
+        payload = alert_payload(case, kind, config["PUBLIC_BASE_URL"])
+        if config["ALERT_WEBHOOK_URL"]:
+            response = requests.post(config["ALERT_WEBHOOK_URL"], json=payload, timeout=10)
+            response.raise_for_status()  # a failure goes to RQ's retry, then the failed registry
+            via = "webhook"
+        else:
+            via = "log"
+        log.warning("staff alert", extra={"alert": payload, "via": via})
+        record_event(session, action="alert_sent", case_id=case_id, kind=kind, via=via)
+        return via
+
+
+def escalate_overdue_cases() -> dict[str, int]:
+    """Periodic: escalate overdue cases to a supervisor, and alert; re-enqueue lost alerts."""
+    with session_scope() as session:
+        escalated = escalate_overdue(session)
+        for case_id in escalated:
+            enqueue_after_commit(session, "outbound", "app.jobs.send_staff_alert", case_id, "sla_escalation",
+                                 job_id=f"alert-sla_escalation-{case_id}")
+        since = utcnow() - timedelta(days=2)
+        raised = session.exec(select(CaseEvent.case_id, CaseEvent.detail).where(
+            CaseEvent.action == "alert_raised", col(CaseEvent.created_at) >= since)).all()
+        unsent = [(cid, d.get("kind", "urgent")) for cid, d in raised
+                  if cid is not None and not alert_recorded(session, cid, "alert_sent", d.get("kind", "urgent"))]
+    for case_id, kind in unsent:
+        ensure_enqueued("outbound", "app.jobs.send_staff_alert", case_id, kind, job_id=f"alert-{kind}-{case_id}")
+    return {"escalated": len(escalated), "alerts_requeued": len(unsent)}
 
 
 def process_inbound_message(message_id: int) -> str:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 PERIODIC_JOBS: list[tuple[str, str, str | int]] = [
     ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.sweep_unfetched_media", "outbound", "SWEEP_INTERVAL_SECONDS"),
+    ("app.jobs.escalate_overdue_cases", "reports", "SLA_CHECK_INTERVAL_SECONDS"),
 ]
 
 

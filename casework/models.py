@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -217,9 +217,10 @@ class Case(CaseBase, table=True):
     employer_pseudonym: str | None = _code(64, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = _created()
-    first_response_due_at: datetime | None = _ts()
+    recruiter_name: str | None = _secret()
+    first_response_due_at: datetime | None = _ts(index=True)
     first_response_at: datetime | None = _ts()
-    resolution_due_at: datetime | None = _ts()
+    resolution_due_at: datetime | None = _ts(index=True)
     resolved_at: datetime | None = _ts()
     closed_at: datetime | None = _ts(index=True)
     escalated_at: datetime | None = _ts()
@@ -338,6 +339,20 @@ class Outcome(SQLModel, table=True):
     inspection_requested: bool = False
     sanction_reported: bool = False
     recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = _created()
+
+
+class RoutingRuleSet(SQLModel, table=True):
+    """One saved version of the routing rules (YAML text); the newest row is in force.
+
+    Kept in the database, not only in a file, so every web and worker machine routes by the
+    same rules as soon as an admin saves them.
+    """
+
+    __tablename__ = "routing_rule_set"
+    id: int | None = Field(default=None, primary_key=True)
+    body: str = Field(sa_type=Text)
+    saved_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = _created()
 
 

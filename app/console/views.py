@@ -1,0 +1,402 @@
+"""Console pages: the queue, the case page, and the case forms (each a thin call into casework)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from app.console import bp
+from app.db import get_session
+from app.security import role_required
+from casework.access import can_view_case
+from casework.audit import record_event
+from casework.cases import LEGAL_TRANSITIONS, normalize_reference, transition
+from casework.editing import CaseworkError, StaleCase, check_version
+from casework.mediation import (
+    MEDIATION_RESULTS,
+    REMEDIES,
+    RESOLUTION_TYPES,
+    record_mediation_result,
+    record_outcome,
+    refer_to_inspection,
+    refer_to_mediation,
+    schedule_mediation,
+)
+from casework.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Category,
+    MediationSession,
+    Message,
+    Note,
+    Outcome,
+    Role,
+    Route,
+    StaffUser,
+    Urgency,
+)
+from casework.notes import add_note
+from casework.queue import InvalidFilter, QueueFilters, is_overdue, list_cases
+from casework.replies import queue_staff_reply
+from casework.routing import assign_case
+from casework.translation import TranslationService
+from casework.triage import override_triage
+
+CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
+MANAGER_ROLES = (Role.ADMIN, Role.OMBUDSPERSON)
+STALE_MESSAGE = ("Someone else changed this case while you were editing it. Nothing you submitted was saved: "
+                 "read the case again below and redo your change if it is still needed.")
+SHORTCUTS = [("q", "the queue"), ("f", "the queue's reference search"), ("m", "a case's conversation"),
+             ("n", "a case's new note"), ("r", "a case's reply"), ("s", "a case's status change")]
+STATUS_LABELS = {CaseStatus.IN_MEDIATION: "refer to mediation", CaseStatus.REFERRED: "refer to labour inspection",
+                 CaseStatus.INVESTIGATING: "investigate", CaseStatus.RESOLVED: "mark resolved",
+                 CaseStatus.CLOSED: "close", CaseStatus.ASSIGNED: "mark assigned", CaseStatus.TRIAGED: "mark triaged"}
+
+
+class FormError(ValueError):
+    """A console form field is malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ReplyPreview:
+    """What a reply would send: the machine translation and its back-translation, or why there is none."""
+
+    text: str
+    target_language: str
+    sent_text: str | None
+    back_translation: str | None
+    engine: str | None
+    model_version: str | None = None
+    pivot: str | None = None
+
+    @property
+    def same_language(self) -> bool:
+        return self.engine == "identity"
+
+    @property
+    def machine_available(self) -> bool:
+        return self.sent_text is not None and not self.same_language
+
+
+@bp.route("/shortcuts")
+@login_required
+def shortcuts() -> str:
+    return render_template("console/shortcuts.html", shortcuts=SHORTCUTS)
+
+
+def _staff_names(db: Session) -> dict[int, str]:
+    return {user.id: user.display_name for user in db.exec(select(StaffUser)).all() if user.id is not None}
+
+
+def _can_take_cases(user: StaffUser) -> bool:
+    return user.active and user.role in CASE_ROLES
+
+
+@bp.route("/")
+@login_required
+def queue() -> Any:
+    if current_user.role is Role.ANALYST:
+        return render_template("console/analyst.html")
+    if current_user.role not in CASE_ROLES:
+        abort(403)
+    db = get_session()
+    args = {k: v for k, v in request.args.items() if v != ""}
+    try:
+        filters = QueueFilters.from_args(args)
+    except InvalidFilter as exc:
+        return render_template("console/queue.html", rows=[], total=0, filters=QueueFilters(), args=args,
+                               assignees=_assignees(db), error=str(exc), pages=1), 400
+    rows, total = list_cases(db, current_user, filters)
+    pages = max(1, -(-total // filters.per_page))
+    return render_template("console/queue.html", rows=rows, total=total, filters=filters, args=args,
+                           assignees=_assignees(db), pages=pages)
+
+
+def _assignees(db: Session) -> list[StaffUser]:
+    statement = select(StaffUser).where(StaffUser.active == True,  # noqa: E712
+                                        col(StaffUser.role).in_([r.value for r in CASE_ROLES]))
+    return list(db.exec(statement.order_by(col(StaffUser.display_name))).all())
+
+
+def _load_case(db: Session, reference: str) -> Case:
+    """The visible case with `reference`, or 404 (also when the user may not see it)."""
+    normalized = normalize_reference(reference)
+    case = db.exec(select(Case).where(Case.reference == normalized)).first() if normalized else None
+    if case is None or not can_view_case(current_user, case):
+        abort(404)
+    return case
+
+
+def _case_context(db: Session, case: Case) -> dict[str, Any]:
+    messages = db.exec(select(Message).where(Message.case_id == case.id)
+                       .order_by(col(Message.created_at), col(Message.id))).all()
+    notes = db.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))).all()
+    events = db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
+                     .order_by(col(CaseEvent.created_at), col(CaseEvent.id))).all()
+    sessions = db.exec(select(MediationSession).where(MediationSession.case_id == case.id)
+                       .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))).all()
+    outcome = db.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
+    staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
+    assignees = [u for u in staff if _can_take_cases(u)]
+    status = CaseStatus(case.status)
+    return {
+        "case": case, "messages": messages, "notes": notes, "events": events, "sessions": sessions,
+        "outcome": outcome, "names": {u.id: u.display_name for u in staff}, "assignees": assignees,
+        "transitions": sorted(LEGAL_TRANSITIONS[status], key=lambda s: list(CaseStatus).index(s)),
+        "status_labels": STATUS_LABELS, "overdue": is_overdue(case), "categories": list(Category),
+        "urgencies": list(Urgency), "routes": list(Route), "can_manage": current_user.role in MANAGER_ROLES,
+        "is_admin": current_user.role is Role.ADMIN, "closed": status is CaseStatus.CLOSED,
+        "mediators": [u for u in assignees if u.role == Role.MEDIATOR],
+        "mediation_results": MEDIATION_RESULTS, "resolution_types": RESOLUTION_TYPES, "remedies": REMEDIES,
+        "working_language": current_app.config["WORKING_LANGUAGE"],
+    }
+
+
+@bp.route("/cases/<reference>")
+@role_required(*CASE_ROLES)
+def case_page(reference: str) -> str:
+    db = get_session()
+    case = _load_case(db, reference)
+    _audited_view(db, case)
+    return render_template("console/case.html", **_case_context(db, case))
+
+
+@bp.route("/cases/<reference>/audit")
+@role_required(Role.ADMIN)
+def case_audit(reference: str) -> str:
+    db = get_session()
+    case = _load_case(db, reference)
+    record_event(db, action="audit_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
+    db.commit()
+    events = db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                     .order_by(col(CaseEvent.created_at), col(CaseEvent.id))).all()
+    return render_template("console/audit.html", case=case, events=events, names=_staff_names(db))
+
+
+def _form_version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anchor: str = "") -> Any:
+    """Run one form's change on the case and commit it, or refuse it whole.
+
+    The case version the form was built from must still be current (StaleCase, or the ORM's
+    StaleDataError when another commit wins the race): then nothing is written and the page
+    says so with 409. Domain refusals (CaseworkError) re-render with 400 and their message.
+    """
+    db = get_session()
+    case = _load_case(db, reference)
+    version = _form_version()
+    if version is None:
+        return _refuse(db, case, "This form is missing the case version; reload the case and try again.", 400)
+    try:
+        check_version(case, version)
+        done = change(db, case)
+        db.commit()
+    except (StaleCase, StaleDataError):
+        db.rollback()
+        return _refuse(db, case, STALE_MESSAGE, 409)
+    except ValueError as exc:  # the domain's refusals (CaseworkError, IllegalTransition, …): nothing written
+        db.rollback()
+        return _refuse(db, case, str(exc), 400)
+    if done:
+        flash(done, "info")
+    return redirect(url_for("console.case_page", reference=case.reference) + anchor, code=303)
+
+
+def _audited_view(db: Session, case: Case) -> None:
+    record_event(db, action="case_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
+    db.commit()
+
+
+def _refuse(db: Session, case: Case, message: str, status: int, **extra: Any) -> tuple[str, int]:
+    """Show the case again (as it is now) with why the form was refused; the view is audited."""
+    db.expire_all()
+    fresh = db.get(Case, case.id)
+    assert fresh is not None
+    _audited_view(db, fresh)
+    return render_template("console/case.html", error=message, **_case_context(db, fresh), **extra), status
+
+
+@bp.route("/cases/<reference>/notes", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_note(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        add_note(db, case, current_user.id, request.form.get("body", ""), expected_version=_form_version())
+        return "Note added."
+    return _apply(reference, change, anchor="#notes")
+
+
+@bp.route("/cases/<reference>/status", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_status(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        raw = request.form.get("to", "")
+        try:
+            target = CaseStatus(raw)
+        except ValueError:
+            raise CaseworkError(f"unknown status {raw!r}") from None
+        transition(db, case, target, actor_id=current_user.id)
+        return f"Status changed to {target.value}."
+    return _apply(reference, change, anchor="#status")
+
+
+def _int_field(name: str) -> int:
+    raw = request.form.get(name, "").strip()
+    if not raw.isdigit():
+        raise FormError(f"choose a {name.replace('_id', '').replace('_', ' ')}")
+    return int(raw)
+
+
+def _utc_field(name: str, label: str) -> datetime:
+    """A `datetime-local` field, read as UTC (the form says so)."""
+    raw = request.form.get(name, "").strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FormError(f"{label} must be a date and time such as 2026-03-01T14:30") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _reason() -> str | None:
+    return request.form.get("reason", "").strip() or None
+
+
+@bp.route("/cases/<reference>/assign", methods=["POST"])
+@role_required(*MANAGER_ROLES)
+def case_assign(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        assign_case(db, case, _int_field("assignee_id"), current_user.id, _reason(),
+                    expected_version=_form_version())
+        return "Case assigned."
+    return _apply(reference, change, anchor="#assign")
+
+
+@bp.route("/cases/<reference>/triage", methods=["POST"])
+@role_required(*MANAGER_ROLES)
+def case_triage(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        form = request.form
+        changed = override_triage(db, case, current_user.id, category=form.get("category") or None,
+                                  urgency=form.get("urgency") or None, country=form.get("country"),
+                                  sector=form.get("sector"), expected_version=_form_version())
+        return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
+    return _apply(reference, change, anchor="#triage")
+
+
+@bp.route("/cases/<reference>/refer", methods=["POST"])
+@role_required(*MANAGER_ROLES)
+def case_refer(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        target = request.form.get("to", "")
+        if target == "mediation":
+            refer_to_mediation(db, case, _int_field("mediator_id"), current_user.id, _reason(),
+                               expected_version=_form_version())
+            return "Referred to mediation."
+        if target == "inspection":
+            refer_to_inspection(db, case, current_user.id, _reason(), expected_version=_form_version())
+            return "Referred to labour inspection."
+        raise FormError("choose mediation or labour inspection")
+    return _apply(reference, change, anchor="#refer")
+
+
+@bp.route("/cases/<reference>/mediation", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_mediation_schedule(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        schedule_mediation(db, case, _int_field("mediator_id"), _utc_field("scheduled_at", "the session date"),
+                           request.form.get("parties", ""), current_user.id, expected_version=_form_version())
+        return "Mediation session scheduled."
+    return _apply(reference, change, anchor="#mediation")
+
+
+@bp.route("/cases/<reference>/mediation/<int:session_id>", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_mediation_result(reference: str, session_id: int) -> Any:
+    def change(db: Session, case: Case) -> str:
+        item = db.get(MediationSession, session_id)
+        if item is None or item.case_id != case.id:
+            raise FormError("no such mediation session on this case")
+        record_mediation_result(db, item, _utc_field("held_at", "the date held"), request.form.get("notes"),
+                                request.form.get("result", ""), current_user.id, expected_version=_form_version())
+        return "Mediation result recorded."
+    return _apply(reference, change, anchor="#mediation")
+
+
+@bp.route("/cases/<reference>/outcome", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_outcome(reference: str) -> Any:
+    def change(db: Session, case: Case) -> str:
+        record_outcome(db, case, resolution_type=request.form.get("resolution_type", ""),
+                       remedies=request.form.getlist("remedies"),
+                       amount_recovered=request.form.get("amount_recovered", "").strip() or None,
+                       currency=request.form.get("currency", "").strip().upper() or None,
+                       inspection_requested=request.form.get("inspection_requested") == "yes",
+                       sanction_reported=request.form.get("sanction_reported") == "yes",
+                       actor_id=current_user.id, expected_version=_form_version())
+        return "Outcome recorded."
+    return _apply(reference, change, anchor="#outcome")
+
+
+def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:
+    """Translate a draft reply into the reporter's language and back, with whatever MT is installed.
+
+    No engine for the pair (or no translator at all) gives a preview without `sent_text`: the
+    page then says so and asks for a human translation instead of sending untranslated text.
+    """
+    working = current_app.config["WORKING_LANGUAGE"]
+    target = reporter_language or working
+    if target == working:
+        return ReplyPreview(text=text, target_language=target, sent_text=text, back_translation=None,
+                            engine="identity")
+    service: TranslationService | None = current_app.extensions.get("tulay.translator")
+    if service is None or not service.covers(working, target):
+        return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
+    forward = service.translate([text], working, target)[0]
+    if forward.text is None:
+        return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
+    back = service.translate([forward.text], target, working)[0]
+    return ReplyPreview(text=text, target_language=target, sent_text=forward.text, back_translation=back.text,
+                        engine=forward.engine, model_version=forward.model_version, pivot=forward.pivot)
+
+
+@bp.route("/cases/<reference>/reply", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_reply(reference: str) -> Any:
+    """Two steps: `preview` shows the translation and back-translation (nothing written); `send` queues it."""
+    text = request.form.get("text", "").strip()
+    if request.form.get("action") == "preview":
+        db = get_session()
+        case = _load_case(db, reference)
+        if not text:
+            return _refuse(db, case, "Write a reply first.", 400)
+        preview = preview_reply(text, case.language)
+        _audited_view(db, case)
+        return render_template("console/case.html", preview=preview, **_case_context(db, case))
+
+    def change(db: Session, case: Case) -> str:
+        working = current_app.config["WORKING_LANGUAGE"]
+        sent_text = request.form.get("sent_text", "").strip()
+        machine_text = request.form.get("machine_text", "").strip()
+        engine = request.form.get("engine", "").strip()[:64]
+        meta: dict[str, Any] | None
+        if engine == "identity" and (case.language or working) == working:
+            sent_text, meta = text, None
+        elif engine and engine not in ("identity", "human") and sent_text == machine_text:
+            meta = {"engine": engine, "model_version": request.form.get("model_version", "")[:64] or None,
+                    "pivot": request.form.get("pivot", "")[:8] or None, "source": working}
+        else:
+            meta = {"engine": "human", "source": working}  # written or corrected by a person
+        queue_staff_reply(db, case, current_user.id, text, sent_text, meta, working_language=working,
+                          expected_version=_form_version())
+        return "Reply queued for sending."
+    return _apply(reference, change, anchor="#conversation")

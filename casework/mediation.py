@@ -1,0 +1,209 @@
+"""Mediation sessions, referrals (to mediation or to labour inspection) and case outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import is_currency
+from sqlmodel import Session, select
+
+from casework.audit import record_event
+from casework.cases import LEGAL_TRANSITIONS, transition
+from casework.editing import CaseworkError, check_editable
+from casework.models import Case, CaseStatus, MediationSession, Outcome, Role, Route, StaffUser, utcnow
+from casework.notes import reason_detail
+from casework.routing import assign_case
+
+MEDIATION_RESULTS = ("agreement", "partial_agreement", "no_agreement", "adjourned", "no_show")
+RESOLUTION_TYPES = ("remedied", "partially_remedied", "not_remedied", "referred", "withdrawn",
+                    "no_jurisdiction", "unreachable")
+REMEDIES = ("wages_paid", "documents_returned", "fees_refunded", "contract_honoured", "compensation_paid",
+            "repatriation_paid", "reinstated", "housing_improved", "safety_improved", "apology", "other")
+MAX_TEXT = 10_000
+MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class MediationError(CaseworkError):
+    """A mediation session cannot be scheduled or recorded as asked."""
+
+
+class OutcomeError(CaseworkError):
+    """The outcome is not valid (unknown vocabulary, bad amount or currency)."""
+
+
+class ReferralError(CaseworkError):
+    """The case cannot be referred from its current state."""
+
+
+def _aware(name: str, value: datetime, error: type[CaseworkError]) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise error(f"{name} must be a date and time with a time zone")
+    return value
+
+
+def _text(name: str, value: str | None, error: type[CaseworkError], required: bool) -> str | None:
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise error(f"{name} is required")
+    if len(cleaned) > MAX_TEXT:
+        raise error(f"{name} is longer than {MAX_TEXT} characters")
+    return cleaned or None
+
+
+def _mediator(session: Session, mediator_id: int) -> StaffUser:
+    mediator = session.get(StaffUser, mediator_id) if isinstance(mediator_id, int) else None
+    if mediator is None or Role(mediator.role) is not Role.MEDIATOR:
+        raise MediationError(f"no mediator with id {mediator_id!r}")
+    if not mediator.active:
+        raise MediationError("that mediator is inactive")
+    return mediator
+
+
+def schedule_mediation(session: Session, case: Case, mediator_id: int, scheduled_at: datetime, parties: str,
+                       actor_id: int | None, *, expected_version: int | None = None) -> MediationSession:
+    """Schedule a session with `mediator_id`; an assigned/investigating case moves to in_mediation.
+
+    Raises MediationError, CaseClosed or StaleCase, changing nothing.
+    """
+    check_editable(case, expected_version)
+    _aware("scheduled_at", scheduled_at, MediationError)
+    text = _text("parties", parties, MediationError, required=True)
+    _mediator(session, mediator_id)
+    status = CaseStatus(case.status)
+    if status is not CaseStatus.IN_MEDIATION and CaseStatus.IN_MEDIATION not in LEGAL_TRANSITIONS[status]:
+        raise MediationError(f"a {status.value} case cannot go to mediation; assign it first")
+    if status is not CaseStatus.IN_MEDIATION:
+        transition(session, case, CaseStatus.IN_MEDIATION, actor_id=actor_id, reason="mediation_scheduled")
+    assert case.id is not None
+    item = MediationSession(case_id=case.id, mediator_id=mediator_id, scheduled_at=scheduled_at, parties=text)
+    session.add(item)
+    session.flush()
+    record_event(session, action="mediation_scheduled", case_id=case.id, actor_id=actor_id,
+                 actor_kind="staff" if actor_id else "system", mediation_session_id=item.id,
+                 mediator_id=mediator_id, scheduled_at=scheduled_at.isoformat())
+    return item
+
+
+def record_mediation_result(session: Session, mediation_session: MediationSession, held_at: datetime,
+                            notes: str | None, result: str, actor_id: int | None, *,
+                            expected_version: int | None = None, now: datetime | None = None) -> MediationSession:
+    """Record when a session was held, its notes and result (once); raises MediationError."""
+    case = session.get_one(Case, mediation_session.case_id)
+    check_editable(case, expected_version)
+    if mediation_session.result is not None:
+        raise MediationError("this session's result is already recorded")
+    if result not in MEDIATION_RESULTS:
+        raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
+    _aware("held_at", held_at, MediationError)
+    if held_at > (now or utcnow()) + CLOCK_SKEW:
+        raise MediationError("held_at is in the future")
+    text = _text("notes", notes, MediationError, required=False)
+    mediation_session.held_at = held_at
+    mediation_session.notes = text
+    mediation_session.result = result
+    session.add(mediation_session)
+    record_event(session, action="mediation_result", case_id=case.id, actor_id=actor_id,
+                 actor_kind="staff" if actor_id else "system", mediation_session_id=mediation_session.id,
+                 result=result)
+    return mediation_session
+
+
+def _amount(value: Decimal | int | str | None) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        raise OutcomeError("amount_recovered must be a decimal string such as \"1250.00\", not a float")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise OutcomeError(f"amount_recovered is not a number: {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise OutcomeError("amount_recovered must be zero or more")
+    if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise OutcomeError("amount_recovered must have at most 2 decimals and 12 digits before them")
+    return amount.quantize(Decimal("0.01"))
+
+
+def record_outcome(session: Session, case: Case, *, resolution_type: str, remedies: Iterable[str],
+                   amount_recovered: Decimal | int | str | None, currency: str | None,
+                   inspection_requested: bool, sanction_reported: bool, actor_id: int | None,
+                   expected_version: int | None = None) -> Outcome:
+    """Record (or correct) the case's outcome; raises OutcomeError, CaseClosed or StaleCase."""
+    check_editable(case, expected_version)
+    if resolution_type not in RESOLUTION_TYPES:
+        raise OutcomeError(f"resolution_type must be one of {', '.join(RESOLUTION_TYPES)}; got {resolution_type!r}")
+    if isinstance(remedies, str):
+        raise OutcomeError("remedies must be a list")
+    chosen = list(dict.fromkeys(remedies))
+    unknown = [r for r in chosen if r not in REMEDIES]
+    if unknown:
+        raise OutcomeError(f"unknown remedy {unknown[0]!r}; choose from {', '.join(REMEDIES)}")
+    amount = _amount(amount_recovered)
+    code = currency.strip() if isinstance(currency, str) and currency.strip() else None
+    if code is not None and not (len(code) == 3 and code.isupper() and is_currency(code)):
+        raise OutcomeError(f"currency must be an ISO 4217 code such as USD or PHP; got {currency!r}")
+    if amount is not None and code is None:
+        raise OutcomeError("an amount recovered needs its currency")
+    if code is not None and amount is None:
+        raise OutcomeError("a currency was given without an amount")
+    if not isinstance(inspection_requested, bool) or not isinstance(sanction_reported, bool):
+        raise OutcomeError("inspection_requested and sanction_reported must be true or false")
+    outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
+    action = "outcome_corrected" if outcome is not None else "outcome_recorded"
+    assert case.id is not None
+    outcome = outcome or Outcome(case_id=case.id, resolution_type=resolution_type)
+    outcome.resolution_type = resolution_type
+    outcome.remedies = chosen
+    outcome.amount_recovered = amount
+    outcome.currency = code
+    outcome.inspection_requested = inspection_requested
+    outcome.sanction_reported = sanction_reported
+    outcome.recorded_by_id = actor_id
+    session.add(outcome)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.flush()
+    record_event(session, action=action, case_id=case.id, actor_id=actor_id,
+                 actor_kind="staff" if actor_id else "system", resolution_type=resolution_type,
+                 remedies=chosen, has_amount=amount is not None, currency=code,
+                 inspection_requested=inspection_requested, sanction_reported=sanction_reported)
+    return outcome
+
+
+def refer_to_mediation(session: Session, case: Case, mediator_id: int, actor_id: int | None,
+                       reason: str | None = None, *, expected_version: int | None = None) -> Case:
+    """Move the case to the mediation route and hand it to `mediator_id` (status in_mediation)."""
+    check_editable(case, expected_version)
+    mediator = _mediator(session, mediator_id)
+    status = CaseStatus(case.status)
+    if status not in (CaseStatus.NEW, CaseStatus.TRIAGED) and CaseStatus.IN_MEDIATION not in LEGAL_TRANSITIONS[status]:
+        raise ReferralError(f"a {status.value} case cannot be referred to mediation")
+    previous_route = case.route
+    case.route = Route.MEDIATION
+    if case.assignee_id != mediator.id:
+        try:
+            assign_case(session, case, mediator.id or 0, actor_id, reason or "referred_to_mediation")
+        except CaseworkError:
+            case.route = previous_route
+            raise
+    if case.status is not CaseStatus.IN_MEDIATION:
+        transition(session, case, CaseStatus.IN_MEDIATION, actor_id=actor_id, reason="referred_to_mediation")
+    record_event(session, action="referred_to_mediation", case_id=case.id, actor_id=actor_id,
+                 actor_kind="staff" if actor_id else "system", from_route=previous_route, mediator_id=mediator_id)
+    return case
+
+
+def refer_to_inspection(session: Session, case: Case, actor_id: int | None, reason: str | None = None, *,
+                        expected_version: int | None = None) -> Case:
+    """Refer the case to the labour inspectorate (status referred, audited)."""
+    check_editable(case, expected_version)
+    if CaseStatus.REFERRED not in LEGAL_TRANSITIONS[CaseStatus(case.status)]:
+        raise ReferralError(f"a {case.status} case cannot be referred to inspection; assign it first")
+    detail = reason_detail(session, case, actor_id, reason)
+    transition(session, case, CaseStatus.REFERRED, actor_id=actor_id, reason="labour_inspection")
+    record_event(session, action="referred_to_inspection", case_id=case.id, actor_id=actor_id,
+                 actor_kind="staff" if actor_id else "system", **detail)
+    return case

@@ -1,0 +1,31 @@
+"""Fixtures for the console tests (tests/app/test_console*.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import Session
+
+
+# The shared `app` fixture keeps one app context pushed for the whole test, so `g` (the request's
+# DB session, Flask-Login's cached user) would leak from one request to the next. These fixtures
+# serve the console the way production does: a fresh app context per request.
+@pytest.fixture
+def capp(make_app: Any) -> Flask:
+    application: Flask = make_app()
+    return application
+
+
+@pytest.fixture
+def db(capp: Flask) -> Iterator[Session]:
+    with Session(capp.extensions["tulay.engine"], expire_on_commit=False) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def web(capp: Flask) -> FlaskClient:
+    return capp.test_client()

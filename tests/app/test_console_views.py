@@ -1,0 +1,471 @@
+"""Console pages and forms: queue filters, the case page, every case form, stale forms, XSS."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlmodel import Session, select
+
+from app.console.views import STALE_MESSAGE
+from casework.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Direction,
+    MediationSession,
+    Message,
+    Note,
+    Outcome,
+    Role,
+    Route,
+    StaffUser,
+    Urgency,
+    utcnow,
+)
+from casework.translation import TranslationService
+from tests.app.console_support import (
+    add_message,
+    fetch,
+    make_case,
+    make_staff,
+    only,
+    reload,
+    sign_in,
+    version_of,
+)
+
+
+class FakeEngine:
+    """Stands in for argos at the MT edge: tags text with the target language."""
+
+    name = "fake-mt"
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return {("en", "tl"), ("tl", "en")}
+
+    def model_version(self, source: str, target: str) -> str:
+        return "1.0"
+
+    def translate_batch(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+        return [f"[{target}] {t}" for t in texts]
+
+
+@pytest.fixture
+def ombud(db: Session) -> StaffUser:
+    user = make_staff(db, Role.OMBUDSPERSON, languages=["en", "tl"])
+    db.commit()
+    return user
+
+
+@pytest.fixture
+def staff_client(web: Any, ombud: StaffUser) -> Any:
+    return sign_in(web, ombud)
+
+
+def _case(db: Session, **fields: Any) -> Case:
+    case = make_case(db, **fields)
+    db.commit()
+    return case
+
+
+# --- queue ------------------------------------------------------------------------------------
+
+def test_queue_lists_cases_with_overdue_ones_marked(staff_client: Any, db: Session) -> None:
+    late = _case(db, first_response_due_at=utcnow() - timedelta(hours=1))
+    on_time = _case(db, first_response_due_at=utcnow() + timedelta(hours=1))
+    page = staff_client.get("/console/").text
+    late_row = page.split(late.reference)[0].rsplit("<tr", 1)[1]
+    on_time_row = page.split(on_time.reference)[0].rsplit("<tr", 1)[1]
+    assert 'class="overdue"' in late_row and 'class="overdue"' not in on_time_row
+    assert "badge-overdue" in page.split(f">{late.reference}</a>")[1].split("</td>")[0]
+
+
+@pytest.mark.parametrize(("label", "query", "expected"), [
+    ("status", "status=assigned", {"assigned"}),
+    ("urgency", "urgency=critical", {"critical"}),
+    ("language", "language=ne", {"nepali"}),
+    ("route", "route=mediation", {"mediation"}),
+    ("overdue", "overdue=true", {"late"}),
+    ("needs human translation", "needs_human_translation=true", {"nepali"}),
+    ("unassigned", "assignee_id=none", {"critical", "nepali", "mediation", "late"}),
+    ("reference prefix", "q=@critical", {"critical"}),
+    ("empty fields are ignored", "status=&urgency=&q=", {"assigned", "critical", "nepali", "mediation", "late"}),
+])
+def test_queue_filters(staff_client: Any, db: Session, ombud: StaffUser, label: str, query: str,
+                       expected: set[str]) -> None:
+    made = {
+        "assigned": _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id),
+        "critical": _case(db, urgency=Urgency.CRITICAL),
+        "nepali": _case(db, language="ne", needs_human_translation=True),
+        "mediation": _case(db, route=Route.MEDIATION),
+        "late": _case(db, first_response_due_at=utcnow() - timedelta(minutes=5)),
+    }
+    query = query.replace("@critical", made["critical"].reference[:6])
+    page = staff_client.get(f"/console/?{query}")
+    assert page.status_code == 200, label
+    shown = {name for name, case in made.items() if case.reference in page.text}
+    assert shown == expected, label
+
+
+@pytest.mark.parametrize(("label", "query", "message"), [
+    ("bad status", "status=lost", "status must be one of"),
+    ("bad page", "page=0", "page must be between"),
+    ("unknown filter", "colour=red", "unknown filter"),
+    ("hostile reference", "q=<script>", "q must be"),
+])
+def test_bad_queue_filter_is_a_400_with_a_message(staff_client: Any, label: str, query: str, message: str) -> None:
+    response = staff_client.get(f"/console/?{query}")
+    assert response.status_code == 400, label
+    assert message in response.text
+    assert "<script>" not in response.text
+
+
+def test_queue_paginates(staff_client: Any, db: Session) -> None:
+    for _ in range(3):
+        make_case(db)
+    db.commit()
+    first = staff_client.get("/console/?per_page=2")
+    assert "Page 1 of 2" in first.text and "page=2" in first.text
+    second = staff_client.get("/console/?per_page=2&page=2")
+    assert "Page 2 of 2" in second.text and second.text.count('class="badge badge-normal"') == 1
+
+
+# --- case page --------------------------------------------------------------------------------
+
+def test_case_page_shows_original_and_translation_side_by_side(staff_client: Any, db: Session,
+                                                               ombud: StaffUser) -> None:
+    case = _case(db)
+    add_message(db, case, "Hindi po binayaran ang sahod ko", translation="My salary was not paid",
+                translation_language="en", translation_engine="argos", language="tl")
+    add_message(db, case, "Wala pa rin", translation="Still nothing", translation_language="en",
+                translation_engine="argos", translation_corrected_by_id=ombud.id, translation_corrected_at=utcnow())
+    add_message(db, case, "ምንም ክፍያ የለም", language="am", needs_human_translation=True)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    first = page.split("Hindi po binayaran")[1].split("</article>")[0]
+    assert "My salary was not paid" in first and "machine translation (argos)" in first
+    assert f"corrected by {ombud.display_name}" in page.split("Wala pa rin")[1].split("</article>")[0]
+    amharic = page.split("ምንም ክፍያ የለም")[1].split("</article>")[0]
+    assert "Not translated — needs a human translator." in amharic
+    assert "machine translation" not in amharic
+
+
+def test_case_reference_is_accepted_as_typed(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    typed = case.reference.replace("-", "").lower()
+    assert staff_client.get(f"/console/cases/{typed}").status_code == 200
+    assert staff_client.get("/console/cases/NOPE").status_code == 404
+    assert staff_client.get("/console/cases/0000-0000").status_code == 404
+
+
+def test_every_case_view_is_audited(staff_client: Any, db: Session, ombud: StaffUser) -> None:
+    case = _case(db)
+    staff_client.get(f"/console/cases/{case.reference}")
+    staff_client.get(f"/console/cases/{case.reference}")
+    views = fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                 CaseEvent.action == "case_viewed"))
+    db.commit()
+    assert [(v.actor_id, v.actor_kind) for v in views] == [(ombud.id, "staff")] * 2
+
+
+def test_only_legal_transitions_are_offered(staff_client: Any, db: Session) -> None:
+    case = _case(db)  # new: triaged, assigned, closed
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    status_form = page.split('id="status-to"')[1].split("</select>")[0]
+    offered = set(re.findall(r'<option value="(\w+)"', status_form))
+    assert offered == {"triaged", "assigned", "closed"}
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+def _post(web: Any, case: Case, path: str, **data: Any) -> Any:
+    page = web.get(f"/console/cases/{case.reference}").text
+    return web.post(f"/console/cases/{case.reference}/{path}", data={"version": version_of(page), **data})
+
+
+def test_note_is_added_and_shown(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    response = _post(staff_client, case, "notes", body="Called the employer; no answer.")
+    assert response.status_code == 303
+    page = staff_client.get(response.headers["Location"]).text
+    assert "Called the employer; no answer." in page and "Note added." in page
+
+
+def test_empty_note_is_refused_with_a_message(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    response = _post(staff_client, case, "notes", body="   ")
+    assert response.status_code == 400 and "the note is empty" in response.text
+    assert fetch(db, select(Note)) == []
+
+
+def test_stale_form_is_refused_and_writes_nothing(staff_client: Any, db: Session, ombud: StaffUser) -> None:
+    case = _case(db)
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    stale = version_of(page)
+    other = make_staff(db, Role.OMBUDSPERSON)
+    db.commit()
+    # Someone else assigns the case in the meantime.
+    assert _post(sign_in(staff_client.application.test_client(), other), case, "assign",
+                 assignee_id=str(other.id)).status_code == 303
+    events_before = fetch(db, select(CaseEvent).where(CaseEvent.action != "case_viewed"))
+    db.commit()
+    for path, data in [("notes", {"body": "my note"}), ("status", {"to": "closed"}),
+                       ("assign", {"assignee_id": str(ombud.id)}),
+                       ("outcome", {"resolution_type": "withdrawn"}), ("reply", {"action": "send", "text": "hi",
+                                                                                "sent_text": "hi"})]:
+        response = staff_client.post(f"/console/cases/{case.reference}/{path}", data={"version": stale, **data})
+        assert response.status_code == 409, path
+        assert STALE_MESSAGE.split(":")[0] in response.text
+    reload(db, case)
+    assert case.assignee_id == other.id and case.status == CaseStatus.ASSIGNED
+    assert fetch(db, select(Note)) == [] and fetch(db, select(Outcome)) == []
+    events_after = fetch(db, select(CaseEvent).where(CaseEvent.action != "case_viewed"))
+    db.commit()
+    assert len(events_after) == len(events_before)
+
+
+def test_form_without_version_is_refused(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    response = staff_client.post(f"/console/cases/{case.reference}/notes", data={"body": "x"})
+    assert response.status_code == 400 and "missing the case version" in response.text
+
+
+def test_illegal_transition_is_refused_with_a_message(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    response = _post(staff_client, case, "status", to="resolved")
+    assert response.status_code == 400 and "a new case cannot become resolved" in response.text
+    assert reload(db, case).status == CaseStatus.NEW
+    assert _post(staff_client, case, "status", to="nonsense").status_code == 400
+
+
+def test_legal_transition_and_reopen(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    assert _post(staff_client, case, "status", to="closed").status_code == 303
+    assert reload(db, case).status == CaseStatus.CLOSED
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert 'id="note-body"' not in page, "a closed case offers no note form"
+    assert _post(staff_client, case, "status", to="investigating").status_code == 303
+    assert reload(db, case).status == CaseStatus.INVESTIGATING
+
+
+def test_assign_and_refuse_inactive_assignee(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    colleague = make_staff(db, Role.OMBUDSPERSON)
+    gone = make_staff(db, Role.OMBUDSPERSON, active=False)
+    db.commit()
+    refused = _post(staff_client, case, "assign", assignee_id=str(gone.id))
+    assert refused.status_code == 400 and "inactive" in refused.text
+    assigned = _post(staff_client, case, "assign", assignee_id=str(colleague.id), reason="speaks Tagalog")
+    assert assigned.status_code == 303
+    assert reload(db, case).assignee_id == colleague.id
+    assert _post(staff_client, case, "assign", assignee_id="").status_code == 400
+
+
+def test_refer_to_inspection_and_to_mediation(staff_client: Any, db: Session, ombud: StaffUser) -> None:
+    inspected = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
+    assert _post(staff_client, inspected, "refer", to="inspection").status_code == 303
+    assert reload(db, inspected).status == CaseStatus.REFERRED
+    mediated = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
+    mediator = make_staff(db, Role.MEDIATOR)
+    db.commit()
+    assert _post(staff_client, mediated, "refer", to="mediation", mediator_id=str(mediator.id)).status_code == 303
+    reload(db, mediated)
+    assert (mediated.status, mediated.route, mediated.assignee_id) == (CaseStatus.IN_MEDIATION, Route.MEDIATION,
+                                                                       mediator.id)
+    assert _post(staff_client, mediated, "refer", to="elsewhere").status_code == 400
+
+
+def test_mediation_session_scheduled_then_result_recorded(staff_client: Any, db: Session,
+                                                          ombud: StaffUser) -> None:
+    case = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
+    mediator = make_staff(db, Role.MEDIATOR)
+    db.commit()
+    assert _post(staff_client, case, "mediation", mediator_id=str(mediator.id), scheduled_at="2026-03-01T14:30",
+                 parties="worker, employer HR").status_code == 303
+    item = only(db, select(MediationSession))
+    db.commit()
+    assert item.scheduled_at is not None and item.scheduled_at.isoformat() == "2026-03-01T14:30:00+00:00"
+    assert reload(db, case).status == CaseStatus.IN_MEDIATION
+    bad = _post(staff_client, case, f"mediation/{item.id}", held_at="yesterday", result="agreement")
+    assert bad.status_code == 400 and "date and time" in bad.text
+    assert _post(staff_client, case, f"mediation/{item.id}", held_at="2026-03-01T15:00", result="agreement",
+                 notes="Employer pays arrears by 15 March").status_code == 303
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "Result: agreement" in page and "Employer pays arrears by 15 March" in page
+
+
+def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    bad = _post(staff_client, case, "outcome", resolution_type="remedied", amount_recovered="1250", currency="XXQ")
+    assert bad.status_code == 400 and "currency must be" in bad.text
+    assert _post(staff_client, case, "outcome", resolution_type="remedied",
+                 remedies=["wages_paid", "documents_returned"], amount_recovered="1250.50", currency="php",
+                 inspection_requested="yes").status_code == 303
+    outcome = only(db, select(Outcome))
+    db.commit()
+    assert (outcome.resolution_type, outcome.remedies, outcome.amount_recovered, outcome.currency,
+            outcome.inspection_requested, outcome.sanction_reported) == (
+        "remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
+
+
+# --- reply ------------------------------------------------------------------------------------
+
+def test_reply_without_machine_translation_says_so_and_needs_a_human_text(staff_client: Any,
+                                                                            db: Session) -> None:
+    case = _case(db, language="tl")
+    preview = _post(staff_client, case, "reply", action="preview", text="We will call your employer.")
+    assert preview.status_code == 200
+    assert "No machine translation is available from en to tl" in preview.text
+    version = version_of(preview.text)
+    refused = staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version, "action": "send", "text": "We will call your employer.", "engine": "human",
+        "sent_text": ""})
+    assert refused.status_code == 400 and "human translation is needed" in refused.text
+    assert fetch(db, select(Message)) == []
+    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version, "action": "send", "text": "We will call your employer.", "engine": "human",
+        "sent_text": "Tatawagan namin ang iyong employer."})
+    assert sent.status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.direction, message.body, message.translation, message.translation_engine) == (
+        Direction.OUTBOUND, "Tatawagan namin ang iyong employer.", "We will call your employer.", "human")
+
+
+@pytest.fixture
+def translator(capp: Flask) -> TranslationService:
+    service = TranslationService([FakeEngine()])
+    capp.extensions["tulay.translator"] = service
+    return service
+
+
+def test_reply_preview_shows_translation_and_back_translation_then_sends(
+        staff_client: Any, db: Session, translator: TranslationService) -> None:
+    case = _case(db, language="tl")
+    preview = _post(staff_client, case, "reply", action="preview", text="We received your report.")
+    assert "[tl] We received your report." in preview.text
+    assert "[en] [tl] We received your report." in preview.text, "back-translation shown"
+    assert fetch(db, select(Message)) == [], "a preview writes nothing"
+    db.commit()
+    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(preview.text), "action": "send", "text": "We received your report.",
+        "engine": "fake-mt", "model_version": "1.0", "machine_text": "[tl] We received your report.",
+        "sent_text": "[tl] We received your report."})
+    assert sent.status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.body, message.translation_engine, message.translation_model_version) == (
+        "[tl] We received your report.", "fake-mt", "1.0")
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "machine translation (fake-mt)" in page
+
+
+def test_reply_edited_after_machine_translation_is_labelled_human(staff_client: Any, db: Session,
+                                                                  translator: TranslationService) -> None:
+    case = _case(db, language="tl")
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(page), "action": "send", "text": "Hello", "engine": "fake-mt",
+        "machine_text": "[tl] Hello", "sent_text": "Kumusta po"}).status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.body, message.translation_engine) == ("Kumusta po", "human")
+
+
+def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db: Session) -> None:
+    case = _case(db, language="en")
+    preview = _post(staff_client, case, "reply", action="preview", text="We are on it.")
+    assert "sent as written" in preview.text
+    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(preview.text), "action": "send", "text": "We are on it.",
+        "engine": "identity"}).status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.body, message.translation_engine) == ("We are on it.", None)
+
+
+# --- audit trail ------------------------------------------------------------------------------
+
+def test_admin_reads_the_audit_trail_and_others_cannot(web: Any, db: Session, ombud: StaffUser) -> None:
+    case = _case(db)
+    admin = make_staff(db, Role.ADMIN)
+    db.commit()
+    sign_in(web, ombud).get(f"/console/cases/{case.reference}")
+    assert web.get(f"/console/cases/{case.reference}/audit").status_code == 403
+    trail = sign_in(web, admin).get(f"/console/cases/{case.reference}/audit")
+    assert trail.status_code == 200
+    assert "case_opened" in trail.text and "case_viewed" in trail.text and ombud.display_name in trail.text
+
+
+# --- stored XSS -------------------------------------------------------------------------------
+
+HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
+           '"><svg onload=alert(1)>']
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_text_is_escaped_everywhere(web: Any, db: Session, payload: str) -> None:
+    admin = make_staff(db, Role.ADMIN)
+    admin.display_name = payload
+    case = _case(db, employer_name=payload)
+    add_message(db, case, payload, translation=payload, translation_language="en",
+                translation_engine="argos")
+    db.add(Note(case_id=case.id, author_id=admin.id, body=payload))
+    mediator = make_staff(db, Role.MEDIATOR)
+    db.add(MediationSession(case_id=case.id, mediator_id=mediator.id, parties=payload, notes=payload,
+                                 result="agreement", scheduled_at=utcnow()))
+    db.commit()
+    sign_in(web, admin)
+    for url in ["/console/", f"/console/cases/{case.reference}", f"/console/cases/{case.reference}/audit"]:
+        page = web.get(url).text
+        assert payload not in page, url
+        for raw in ("<script>", "<img", "<svg", 'href="javascript:'):
+            assert raw not in page, (url, raw)
+    assert payload.replace("<", "&lt;").split(">")[0].split('"')[0] in web.get(f"/console/cases/{case.reference}").text
+
+
+def test_triage_override_is_saved_and_audited(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    bad = _post(staff_client, case, "triage", category="wage_theft", urgency="normal", country="QQ", sector="")
+    assert bad.status_code == 400 and "country must be" in bad.text
+    response = _post(staff_client, case, "triage", category="document_confiscation", urgency="high",
+                     country="sa", sector="domestic_work")
+    assert response.status_code == 303
+    reload(db, case)
+    assert (case.category, case.urgency, case.country, case.sector) == (
+        "document_confiscation", "high", "SA", "domestic_work")
+    assert fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                             CaseEvent.action.startswith("triage")))  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not os.environ.get("TULAY_TEST_DATABASE_URL"),
+                    reason="SQLite serializes writers (BEGIN IMMEDIATE), so this race cannot happen there")
+def test_edit_racing_another_commit_is_refused_by_the_version_column(
+        staff_client: Any, db: Session, capp: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form's version is current when checked, but another commit lands before ours."""
+    import app.console.views as views
+
+    case = _case(db)
+    colleague = make_staff(db, Role.OMBUDSPERSON)
+    db.commit()
+    real_assign = views.assign_case
+
+    def assign_after_a_concurrent_edit(session: Session, target: Case, *args: Any, **kwargs: Any) -> Any:
+        with Session(capp.extensions["tulay.engine"]) as other:
+            row = other.get_one(Case, target.id)
+            row.urgency = Urgency.CRITICAL
+            other.commit()
+        return real_assign(session, target, *args, **kwargs)
+
+    monkeypatch.setattr(views, "assign_case", assign_after_a_concurrent_edit)
+    response = _post(staff_client, case, "assign", assignee_id=str(colleague.id))
+    assert response.status_code == 409
+    reload(db, case)
+    assert (case.assignee_id, case.urgency, case.version) == (None, Urgency.CRITICAL, 2)

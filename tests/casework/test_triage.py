@@ -1,0 +1,154 @@
+"""Triage: category, urgency, country, sector and names from text in several languages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Urgency
+from casework.triage import (
+    LexiconError,
+    TriageError,
+    apply_triage,
+    load_lexicon,
+    override_triage,
+    parse_lexicon,
+    triage_accuracy,
+    triage_text,
+)
+from tests.factories import make_case, make_staff
+
+LEXICON = load_lexicon()
+
+# (label, original, translation, category, urgency, country, sector)
+CASES = [
+    ("en: wages", "I have not been paid for 3 months at the farm in Malaysia", None,
+     Category.WAGE_THEFT, Urgency.NORMAL, "MY", "agriculture"),
+    ("en: trafficking indicators together are critical",
+     "They took my passport, I am locked in the house and I owe the agency a big debt", None,
+     Category.FORCED_LABOUR, Urgency.CRITICAL, None, None),
+    ("tl: unpaid domestic worker in Riyadh", "Hindi binabayaran ang sahod ko, kasambahay ako sa Riyadh", None,
+     Category.WAGE_THEFT, Urgency.NORMAL, "SA", "domestic_work"),
+    ("id: beaten by employer", "Saya dipukul majikan saya setiap hari di Malaysia", None,
+     Category.HARASSMENT_VIOLENCE, Urgency.HIGH, "MY", "domestic_work"),
+    ("es: passport held on a building site", "Me quitaron el pasaporte en la obra y no me pagan", None,
+     Category.DOCUMENT_CONFISCATION, Urgency.HIGH, None, "construction"),
+    ("ne: wages and passport held in Qatar", "मालिकले तलब दिएन र पासपोर्ट राख्यो, कतार", None,
+     Category.DOCUMENT_CONFISCATION, Urgency.HIGH, "QA", None),
+    ("zh: unpaid wages in a Taiwan factory", "拖欠工资三个月，在台湾工厂", None,  # noqa: RUF001 - a Chinese comma
+     Category.WAGE_THEFT, Urgency.NORMAL, "TW", "manufacturing"),
+    ("vi: accents matter (nợ lương is owed wages, not a debt)", "Công ty giữ hộ chiếu và nợ lương tôi ở Đài Loan",
+     None, Category.DOCUMENT_CONFISCATION, Urgency.HIGH, "TW", None),
+    ("ar: threat to kill", "الكفيل قال سيقتلني إذا هربت", None, Category.OTHER, Urgency.CRITICAL, None, None),
+    ("am with an English translation only", "ደሞዜን አልከፈሉኝም", "They did not pay my salary, I work in Dubai",
+     Category.WAGE_THEFT, Urgency.NORMAL, "AE", None),
+    ("injury", "I fell from the scaffolding and broke my leg, no medical help", None,
+     Category.UNSAFE_WORK, Urgency.HIGH, None, "construction"),
+    ("nothing to go on", "hello?", None, Category.OTHER, Urgency.NORMAL, None, None),
+]
+
+
+@pytest.mark.parametrize(("label", "original", "translation", "category", "urgency", "country", "sector"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_triage_reads_category_urgency_country_and_sector(label: str, original: str, translation: str | None,
+                                                          category: Category, urgency: Urgency,
+                                                          country: str | None, sector: str | None) -> None:
+    result = triage_text([original, translation], LEXICON)
+    assert (result.category, result.urgency, result.country, result.sector) == (category, urgency, country, sector)
+    assert 0.0 <= result.confidence <= 1.0
+    assert (result.confidence == 0.0) == (category is Category.OTHER and not result.evidence)
+
+
+def test_confidence_grows_with_agreeing_evidence() -> None:
+    one = triage_text(["I am unpaid"], LEXICON).confidence
+    three = triage_text(["I am unpaid, no salary and they owe me wages"], LEXICON).confidence
+    mixed = triage_text(["I am unpaid and I was beaten"], LEXICON).confidence
+    assert three > one > mixed
+
+
+@pytest.mark.parametrize(("label", "text", "employer", "recruiter"), [
+    ("named employer", "My employer is Al Noor Trading and he does not pay", "Al Noor Trading", None),
+    ("company suffix", "I work at the site of Gulf Star Contracting since May", "Gulf Star Contracting", None),
+    ("named agency", "The agency Bright Future Manpower took my fee", None, "Bright Future Manpower"),
+    ("indonesian PT", "Saya direkrut oleh PT Maju Jaya", None, "Maju Jaya"),
+    ("no names", "my boss does not pay me", None, None),
+])
+def test_employer_and_recruiter_mentions(label: str, text: str, employer: str | None, recruiter: str | None) -> None:
+    result = triage_text([text], LEXICON)
+    assert (result.employer, result.recruiter) == (employer, recruiter), label
+
+
+def inbound(session: Session, case: Case, body: str, translation: str | None = None) -> Message:
+    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND,
+                      channel="sms", body=body, translation=translation)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def test_apply_triage_sets_fields_audits_without_text_and_moves_to_triaged(session: Session) -> None:
+    case = make_case(session)
+    message = inbound(session, case, "My employer is Al Noor Trading. They took my passport in Riyadh")
+    apply_triage(session, case, message, LEXICON)
+    session.commit()
+    assert case.status == CaseStatus.TRIAGED and case.category == Category.DOCUMENT_CONFISCATION
+    assert case.country == "SA" and case.employer_name == "Al Noor Trading"
+    [event] = session.exec(select(CaseEvent).where(CaseEvent.action == "triaged")).all()
+    assert event.detail["confidence"] == case.category_confidence and "Noor" not in str(event.detail)
+
+
+def test_follow_up_raises_urgency_but_never_lowers_it_or_undoes_an_override(session: Session) -> None:
+    staff = make_staff(session)
+    case = make_case(session)
+    apply_triage(session, case, inbound(session, case, "they do not pay my salary"), LEXICON)
+    override_triage(session, case, staff.id, category="contract_substitution")
+    apply_triage(session, case, inbound(session, case, "now they locked me in, please help"), LEXICON)
+    assert case.urgency == Urgency.CRITICAL and case.category == Category.CONTRACT_SUBSTITUTION
+    session.commit()
+    version = case.version
+    apply_triage(session, case, inbound(session, case, "ok"), LEXICON)
+    session.commit()
+    assert case.urgency == Urgency.CRITICAL and case.version == version  # nothing changed, no new version
+
+
+def test_override_is_audited_with_from_to_and_confidence_and_feeds_accuracy(session: Session) -> None:
+    staff = make_staff(session)
+    right, wrong = make_case(session), make_case(session)
+    apply_triage(session, right, inbound(session, right, "no salary for months"), LEXICON)
+    apply_triage(session, wrong, inbound(session, wrong, "no salary for months"), LEXICON)
+    confidence = wrong.category_confidence
+    changes = override_triage(session, wrong, staff.id, category="recruitment_fees", urgency="high", country="sa")
+    session.commit()
+    assert changes["category"] == {"from": Category.WAGE_THEFT, "to": Category.RECRUITMENT_FEES}
+    [event] = session.exec(select(CaseEvent).where(CaseEvent.action == "triage_overridden")).all()
+    assert event.detail["changes"]["category"] == {"from": "wage_theft", "to": "recruitment_fees"}
+    assert event.detail["original_confidence"] == confidence and event.actor_id == staff.id
+    assert wrong.country == "SA" and wrong.category_confidence == 1.0
+    assert triage_accuracy(session) == {"triaged": 2, "category_corrected": 1, "category_accuracy": 0.5}
+
+
+@pytest.mark.parametrize(("label", "kwargs", "message"), [
+    ("unknown category", {"category": "theft"}, "theft"),
+    ("unknown urgency", {"urgency": "panic"}, "panic"),
+    ("bad country", {"country": "Saudi"}, "ISO 3166"),
+    ("bad sector", {"sector": "<b>x</b>"}, "short code"),
+    ("nothing", {}, "nothing to change"),
+])
+def test_bad_override_is_refused(session: Session, label: str, kwargs: dict[str, str], message: str) -> None:
+    staff = make_staff(session)
+    case = make_case(session)
+    with pytest.raises(TriageError, match=message):
+        override_triage(session, case, staff.id, **kwargs)
+    assert case.category is None
+
+
+@pytest.mark.parametrize(("label", "data", "message"), [
+    ("not a mapping", [], "must be a mapping"),
+    ("no English", {"languages": ["es"]}, "English included"),
+    ("unknown category", {"languages": ["en"], "categories": {"theft": {"en": ["x y"]}}}, "categories.theft"),
+    ("unlisted language", {"languages": ["en"], "categories": {"housing": {"de": ["haus"]}}}, "categories.housing.de"),
+    ("one-letter term", {"languages": ["en"], "categories": {"housing": {"en": ["a"]}}}, "bad term"),
+])
+def test_bad_lexicon_names_the_entry(label: str, data: object, message: str) -> None:
+    with pytest.raises(LexiconError, match=message):
+        parse_lexicon(data)
