@@ -30,6 +30,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app import (
+        compliance_cli,
+        compliance_dispatch,  # noqa: F401 - registers the after-flush job hook for closed cases
         db,
         errors,
         health,
@@ -51,4 +53,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app)
     register_cli(app)
+    compliance_cli.init_app(app)
+    from app.compliance_api import bp as compliance_api_bp
+    from app.transparency import bp as transparency_bp
+
+    app.register_blueprint(transparency_bp)
+    app.register_blueprint(compliance_api_bp, url_prefix="/api/v1/compliance")
     return app

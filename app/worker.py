@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # (dotted function, queue, interval in seconds or a config key holding it)
 PERIODIC_JOBS: list[tuple[str, str, str | int]] = [
     ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
+    ("app.jobs.sweep_compliance", "reports", "SWEEP_INTERVAL_SECONDS"),
+    ("app.jobs.apply_retention", "reports", 3600),
 ]
 
 
