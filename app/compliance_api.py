@@ -90,7 +90,9 @@ def records() -> Response:
     page = _int_param("page", 1, MAX_PAGE)
     per_page = _int_param("per_page", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     start = (page - 1) * per_page
-    window = list(islice(released_records(session, filters, k=_k()), start, start + per_page + 1))
+    rows = released_records(session, filters, k=_k())
+    window = list(islice(rows, start, start + per_page + 1))
+    rows.close()
     has_next = len(window) > per_page
     return jsonify(records=window[:per_page], page=page, per_page=per_page, has_next=has_next,
                    columns=list(PUBLIC_COLUMNS))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -258,7 +258,7 @@ def release_statement(k: int, embargo_month: str) -> Any:
     base = sa_select(*[_column_expression(c).label(c) for c in PUBLIC_COLUMNS]).where(
         col(ComplianceRecord.closed_month) < embargo_month).subquery("base")
     level_ctes = []
-    source = base
+    source: Any = base
     for number, columns in enumerate(LEVELS):
         count = func.count() if number == 0 else func.sum(source.c.n)
         grouped = sa_select(*[source.c[c] for c in columns], count.label("n")).group_by(
@@ -285,19 +285,23 @@ def embargo_month(now: datetime | None = None) -> str:
 
 
 def release(session: Session, *, k: int, now: datetime | None = None,
-            disclosed: Mapping[str, str] | None = None) -> Iterator[tuple[dict[str, Any], int]]:
+            disclosed: Mapping[str, str] | None = None) -> Generator[tuple[dict[str, Any], int], None, None]:
     """Yield (published row, number of records sharing it), streaming from the database."""
     names = disclosed if disclosed is not None else disclosed_employers(session)
-    result = session.connection().execution_options(stream_results=True, yield_per=2000).execute(
-        release_statement(k, embargo_month(now)))
-    for db_row in result:
-        row = {c: getattr(db_row, c) for c in PUBLIC_COLUMNS}
-        row["remedies"] = json.loads(row["remedies"]) if row["remedies"] is not None else None
-        for flag in ("inspection_requested", "sanction_reported"):
-            row[flag] = None if row[flag] is None else bool(row[flag])
-        if row["employer"] is not None:
-            row["employer"] = names.get(row["employer"], row["employer"])
-        yield row, int(db_row.n)
+    # A server-side cursor on PostgreSQL: rows arrive in batches, never all in memory.
+    result = session.execute(release_statement(k, embargo_month(now)),
+                             execution_options={"stream_results": True, "yield_per": 2000})
+    try:
+        for db_row in result:
+            row = {c: getattr(db_row, c) for c in PUBLIC_COLUMNS}
+            row["remedies"] = json.loads(row["remedies"]) if row["remedies"] is not None else None
+            for flag in ("inspection_requested", "sanction_reported"):
+                row[flag] = None if row[flag] is None else bool(row[flag])
+            if row["employer"] is not None:
+                row["employer"] = names.get(row["employer"], row["employer"])
+            yield row, int(db_row.n)
+    finally:
+        result.close()  # a reader that stops early (one page) frees the cursor at once
 
 
 def disclosed_employers(session: Session) -> dict[str, str]:
@@ -306,12 +310,16 @@ def disclosed_employers(session: Session) -> dict[str, str]:
 
 
 def released_records(session: Session, filters: Filters, *, k: int,
-                     now: datetime | None = None) -> Iterator[dict[str, Any]]:
+                     now: datetime | None = None) -> Generator[dict[str, Any], None, None]:
     """Yield one published row per released record matching `filters` (streaming)."""
-    for row, count in release(session, k=k, now=now):
-        if filters.matches(row):
-            for _ in range(count):
-                yield row
+    patterns = release(session, k=k, now=now)
+    try:
+        for row, count in patterns:
+            if filters.matches(row):
+                for _ in range(count):
+                    yield row
+    finally:
+        patterns.close()
 
 
 # --- suppression -----------------------------------------------------------------------------
