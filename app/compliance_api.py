@@ -9,15 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from redis.exceptions import RedisError
+from sqlmodel import Session
 
-from app.db import get_session
-from casework.compliance import PUBLIC_COLUMNS, InvalidFilter, parse_filters, released_records, summarize
+from app.db import get_engine, get_session
+from app.queues import get_queues
+from casework.compliance import (
+    PUBLIC_COLUMNS,
+    Filters,
+    InvalidFilter,
+    Pattern,
+    embargo_month,
+    parse_filters,
+    release,
+    summarize,
+)
 
+log = logging.getLogger(__name__)
 bp = Blueprint("compliance_api", __name__)
 
 MAX_PAGE_SIZE = 1000
@@ -45,11 +59,26 @@ def csv_line(values: list[str]) -> str:
     return buffer.getvalue()
 
 
-def csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    """The header then one CSV line per record."""
+def csv_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
+    """The header then one CSV line per record (a pattern's line, formatted once, `count` times)."""
     yield csv_line(list(PUBLIC_COLUMNS))
-    for row in rows:
-        yield csv_line([csv_cell(row[c]) for c in PUBLIC_COLUMNS])
+    for row, count in patterns:
+        yield csv_line([csv_cell(row[c]) for c in PUBLIC_COLUMNS]) * count
+
+
+def json_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
+    """A JSON array, one record per line, written as it is read."""
+    yield "["
+    first = True
+    for row, count in patterns:
+        line = json.dumps(row, ensure_ascii=False)
+        yield ("\n" if first else ",\n") + ",\n".join([line] * count)
+        first = False
+    yield "\n]\n"
+
+
+def matching_patterns(patterns: Iterable[Pattern], filters: Filters) -> Iterator[Pattern]:
+    return ((row, count) for row, count in patterns if filters.matches(row))
 
 
 def _int_param(name: str, default: int, maximum: int) -> int:
@@ -63,6 +92,40 @@ def _int_param(name: str, default: int, maximum: int) -> int:
 
 def _k() -> int:
     return int(current_app.config["COMPLIANCE_K"])
+
+
+def published_patterns() -> list[Pattern]:
+    """The release (pattern, count) list, cached in Redis for COMPLIANCE_CACHE_SECONDS.
+
+    Safe to serve a little stale: the current month is embargoed, so the release changes
+    only when a month ends or a late record for a past month is written. If Redis is
+    unreachable the release is read from the database.
+    """
+    k = _k()
+    key = f"tulay:compliance:release:v1:{k}:{embargo_month()}"
+    connection = get_queues().connection
+    try:
+        cached = connection.get(key)
+    except RedisError:
+        cached = None
+    if cached is not None:
+        return [(dict(zip(PUBLIC_COLUMNS, values, strict=True)), count) for values, count in json.loads(cached)]
+    with Session(get_engine()) as session:  # read and let go at once: SQLite has one writer lock
+        patterns = list(release(session, k=k))
+    payload = json.dumps([[[row[c] for c in PUBLIC_COLUMNS], count] for row, count in patterns])
+    try:
+        connection.set(key, payload, ex=int(current_app.config["COMPLIANCE_CACHE_SECONDS"]))
+    except RedisError:
+        log.warning("compliance release not cached: Redis unreachable")
+    return patterns
+
+
+def matching_records(filters: Filters) -> Iterator[dict[str, Any]]:
+    """One published row per released record that matches `filters`."""
+    for row, count in published_patterns():
+        if filters.matches(row):
+            for _ in range(count):
+                yield row
 
 
 @bp.errorhandler(InvalidFilter)
@@ -81,18 +144,15 @@ def records() -> Response:
     wants_csv = fmt == "csv" or (fmt is None and request.accept_mimetypes.best_match(
         ["application/json", "text/csv"]) == "text/csv" and request.accept_mimetypes["text/csv"] >
         request.accept_mimetypes["application/json"])
-    session = get_session()
     if wants_csv:
-        rows = released_records(session, filters, k=_k())
-        response = Response(stream_with_context(csv_lines(rows)), mimetype="text/csv")
+        chunks = csv_chunks(matching_patterns(published_patterns(), filters))
+        response = Response(stream_with_context(chunks), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="tulay-compliance-records.csv"'
         return response
     page = _int_param("page", 1, MAX_PAGE)
     per_page = _int_param("per_page", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     start = (page - 1) * per_page
-    rows = released_records(session, filters, k=_k())
-    window = list(islice(rows, start, start + per_page + 1))
-    rows.close()
+    window = list(islice(matching_records(filters), start, start + per_page + 1))
     has_next = len(window) > per_page
     return jsonify(records=window[:per_page], page=page, per_page=per_page, has_next=has_next,
                    columns=list(PUBLIC_COLUMNS))
@@ -102,15 +162,7 @@ def records() -> Response:
 def summary() -> Response:
     """Aggregates behind the transparency dashboard; suppressed cells are null."""
     filters = parse_filters(request.args)
-    return jsonify(summarize(get_session(), filters, _k()))
-
-
-def json_array(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    """A JSON array, one record per line, written as it is read."""
-    yield "["
-    for index, row in enumerate(rows):
-        yield ("\n" if index == 0 else ",\n") + json.dumps(row, ensure_ascii=False, sort_keys=False)
-    yield "\n]\n"
+    return jsonify(summarize(get_session(), filters, _k(), patterns=published_patterns()))
 
 
 _FILTER_PARAMETERS: list[dict[str, Any]] = [

@@ -12,17 +12,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, select
 
-from app.compliance_api import csv_lines, json_array
+from app.compliance_api import csv_chunks, json_chunks, matching_patterns
 from app.db import get_engine, session_scope
 from casework.audit import record_event
 from casework.compliance import (
     REVIEW_TARGETS_PATH,
     InvalidFilter,
+    Pattern,
     disclose_employer,
     load_review_targets,
     parse_filters,
     release,
-    released_records,
     review,
 )
 from casework.models import Role, StaffUser
@@ -45,20 +45,18 @@ def export(fmt: str, out: Path, period: str | None) -> None:
     """Write the anonymized records (the same release as the public API) to FILE, streaming."""
     filters = _filters(period)
     k = int(current_app.config["COMPLIANCE_K"])
-    # Reading-only sessions; the count first so the bar has a length, then the stream.
+    # Read-only sessions: a counting pass so the bar has a length, then the streaming pass.
     with Session(get_engine()) as session:
-        total = sum(count for row, count in release(session, k=k) if filters.matches(row))
+        total = sum(count for _, count in matching_patterns(release(session, k=k), filters))
     tmp = out.with_name(out.name + ".partial")
     with Session(get_engine()) as session, tmp.open("w", encoding="utf-8", newline="") as handle, \
-            click.progressbar(length=total, label="exporting records", file=sys.stderr,
-                              show_pos=True) as bar:
-        def counted() -> Iterator[dict[str, Any]]:
-            for row in released_records(session, filters, k=k):
-                bar.update(1)
-                yield row
+            click.progressbar(length=total, label="exporting records", file=sys.stderr, show_pos=True) as bar:
+        def counted() -> Iterator[Pattern]:
+            for row, count in matching_patterns(release(session, k=k), filters):
+                bar.update(count)
+                yield row, count
 
-        chunks = csv_lines(counted()) if fmt == "csv" else json_array(counted())
-        for chunk in chunks:
+        for chunk in (csv_chunks(counted()) if fmt == "csv" else json_chunks(counted())):
             handle.write(chunk)
     tmp.replace(out)  # a reader never sees half a file
     click.echo(f"wrote {total} records to {out}")

@@ -48,6 +48,7 @@ class Settings:
     SWEEP_INTERVAL_SECONDS: int = 30
     RETENTION_DAYS: int = 365
     COMPLIANCE_K: int = 5
+    COMPLIANCE_CACHE_SECONDS: int = 300
     MAX_CONTENT_LENGTH: int = 64 * 1024
     LOG_LEVEL: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +156,8 @@ def _validate(s: Settings) -> None:
                           f"got {s.WORKING_LANGUAGE!r}")
     if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
         raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
+    if s.COMPLIANCE_K < 2:
+        raise ConfigError(f"COMPLIANCE_K must be at least 2 (a cell of one case is a person); got {s.COMPLIANCE_K}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
 

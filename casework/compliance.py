@@ -309,19 +309,6 @@ def disclosed_employers(session: Session) -> dict[str, str]:
     return dict(rows)
 
 
-def released_records(session: Session, filters: Filters, *, k: int,
-                     now: datetime | None = None) -> Generator[dict[str, Any], None, None]:
-    """Yield one published row per released record matching `filters` (streaming)."""
-    patterns = release(session, k=k, now=now)
-    try:
-        for row, count in patterns:
-            if filters.matches(row):
-                for _ in range(count):
-                    yield row
-    finally:
-        patterns.close()
-
-
 # --- suppression -----------------------------------------------------------------------------
 
 def protect_table(cells: Mapping[str, int], k: int, total: int | None = None) -> dict[str, int | None]:
@@ -363,12 +350,16 @@ def _median_band(counter: Counter[str], order: list[str]) -> str | None:
     return None
 
 
-def summarize(session: Session, filters: Filters, k: int = DEFAULT_K, *,
-              now: datetime | None = None) -> dict[str, Any]:
+Pattern = tuple[dict[str, Any], int]
+
+
+def summarize(session: Session, filters: Filters, k: int = DEFAULT_K, *, now: datetime | None = None,
+              patterns: Iterable[Pattern] | None = None) -> dict[str, Any]:
     """The published aggregates behind the dashboard, from the k-anonymous release.
 
     Every cell is a sum of release patterns (each >= k records), and each table is then
     cell-suppressed with complementary suppression; a suppressed cell is `None`.
+    `patterns` is the release already read (e.g. from a cache); else it is read from `session`.
     """
     total = 0
     tables: dict[str, Counter[str]] = {name: Counter() for name in TABLE_DIMENSIONS}
@@ -377,7 +368,7 @@ def summarize(session: Session, filters: Filters, k: int = DEFAULT_K, *,
     months: Counter[str] = Counter()
     flags: Counter[str] = Counter()
     known: Counter[str] = Counter()
-    for row, count in release(session, k=k, now=now):
+    for row, count in (release(session, k=k, now=now) if patterns is None else patterns):
         if not filters.matches(row):
             continue
         total += count

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.compliance_api import published_patterns
 from app.db import get_session
 from casework.compliance import BAND_ORDER, InvalidFilter, parse_filters, summarize
 
@@ -60,7 +61,8 @@ def dashboard() -> tuple[str, int] | str:
         filters = parse_filters(params)
     except InvalidFilter as exc:
         return render_template("transparency/dashboard.html", error=str(exc), summary=None, filters=None), 400
-    summary = summarize(get_session(), filters, int(current_app.config["COMPLIANCE_K"]))
+    summary = summarize(get_session(), filters, int(current_app.config["COMPLIANCE_K"]),
+                        patterns=published_patterns())
     charts = [
         (_("Cases by category"), bars(summary["by"]["category"])),
         (_("Cases by sector"), bars(summary["by"]["sector"])),

@@ -121,3 +121,17 @@ def test_openapi_fragment_documents_both_endpoints() -> None:
     assert set(OPENAPI_PATHS) == {"/compliance/records", "/compliance/summary"}
     for path in OPENAPI_PATHS.values():
         assert path["get"]["security"] == [] and "400" in path["get"]["responses"]
+
+
+def test_release_is_cached_then_recomputed(client: FlaskClient, session: Session, run_jobs: Any) -> None:
+    build(session, run_jobs)
+    assert client.get("/api/v1/compliance/summary").get_json()["total_cases"] == 11
+    keys = get_queues().connection.keys("tulay:compliance:release:*")
+    assert len(keys) == 1 and get_queues().connection.ttl(keys[0]) > 0
+    for _ in range(5):
+        close_case(session, closed_at=datetime(2025, 5, 10, tzinfo=UTC))
+    session.rollback()
+    run_jobs(("reports",))
+    assert client.get("/api/v1/compliance/summary").get_json()["total_cases"] == 11  # cached
+    get_queues().connection.delete(*keys)
+    assert client.get("/api/v1/compliance/summary").get_json()["total_cases"] == 16
