@@ -10,9 +10,10 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
-from app.compliance_api import csv_chunks, json_chunks, matching_patterns
+from app.compliance_api import csv_chunks, json_chunks
 from app.db import get_engine, session_scope
 from casework.audit import record_event
 from casework.compliance import (
@@ -20,12 +21,13 @@ from casework.compliance import (
     InvalidFilter,
     Pattern,
     disclose_employer,
+    embargo_month,
     load_review_targets,
     parse_filters,
     release,
     review,
 )
-from casework.models import Role, StaffUser
+from casework.models import ComplianceRecord, Role, StaffUser
 
 compliance_cli = AppGroup("compliance", help="Anonymized compliance reporting and open data.")
 
@@ -45,21 +47,26 @@ def export(fmt: str, out: Path, period: str | None) -> None:
     """Write the anonymized records (the same release as the public API) to FILE, streaming."""
     filters = _filters(period)
     k = int(current_app.config["COMPLIANCE_K"])
-    # Read-only sessions: a counting pass so the bar has a length, then the streaming pass.
-    with Session(get_engine()) as session:
-        total = sum(count for _, count in matching_patterns(release(session, k=k), filters))
     tmp = out.with_name(out.name + ".partial")
-    with Session(get_engine()) as session, tmp.open("w", encoding="utf-8", newline="") as handle, \
-            click.progressbar(length=total, label="exporting records", file=sys.stderr, show_pos=True) as bar:
-        def counted() -> Iterator[Pattern]:
-            for row, count in matching_patterns(release(session, k=k), filters):
-                bar.update(count)
-                yield row, count
+    written = 0
+    with Session(get_engine()) as session, tmp.open("w", encoding="utf-8", newline="") as handle:
+        # The bar counts every record before the embargo; withheld ones are passed at the end.
+        eligible = session.exec(select(func.count()).select_from(ComplianceRecord).where(
+            col(ComplianceRecord.closed_month) < embargo_month())).one()
+        with click.progressbar(length=eligible, label="exporting records", file=sys.stderr, show_pos=True) as bar:
+            def counted() -> Iterator[Pattern]:
+                nonlocal written
+                for row, count in release(session, k=k):
+                    bar.update(count)
+                    if filters.matches(row):
+                        written += count
+                        yield row, count
 
-        for chunk in (csv_chunks(counted()) if fmt == "csv" else json_chunks(counted())):
-            handle.write(chunk)
+            for chunk in (csv_chunks(counted()) if fmt == "csv" else json_chunks(counted())):
+                handle.write(chunk)
+            bar.update(eligible - bar.pos)
     tmp.replace(out)  # a reader never sees half a file
-    click.echo(f"wrote {total} records to {out}")
+    click.echo(f"wrote {written} records to {out}")
 
 
 @compliance_cli.command("review")
