@@ -9,29 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from redis.exceptions import RedisError
-from sqlmodel import Session
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from app.db import get_engine, get_session
-from app.queues import get_queues
+from app.compliance_cache import published_patterns, published_summary
 from casework.compliance import (
     PUBLIC_COLUMNS,
     Filters,
     InvalidFilter,
     Pattern,
-    embargo_month,
     parse_filters,
-    release,
-    summarize,
 )
 
-log = logging.getLogger(__name__)
 bp = Blueprint("compliance_api", __name__)
 
 MAX_PAGE_SIZE = 1000
@@ -90,39 +82,9 @@ def _int_param(name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
-def _k() -> int:
-    return int(current_app.config["COMPLIANCE_K"])
-
-
-def published_patterns() -> list[Pattern]:
-    """The release (pattern, count) list, cached in Redis for COMPLIANCE_CACHE_SECONDS.
-
-    Safe to serve a little stale: the current month is embargoed, so the release changes
-    only when a month ends or a late record for a past month is written. If Redis is
-    unreachable the release is read from the database.
-    """
-    k = _k()
-    key = f"tulay:compliance:release:v1:{k}:{embargo_month()}"
-    connection = get_queues().connection
-    try:
-        cached = connection.get(key)
-    except RedisError:
-        cached = None
-    if cached is not None:
-        return [(dict(zip(PUBLIC_COLUMNS, values, strict=True)), count) for values, count in json.loads(cached)]
-    with Session(get_engine()) as session:  # read and let go at once: SQLite has one writer lock
-        patterns = list(release(session, k=k))
-    payload = json.dumps([[[row[c] for c in PUBLIC_COLUMNS], count] for row, count in patterns])
-    try:
-        connection.set(key, payload, ex=int(current_app.config["COMPLIANCE_CACHE_SECONDS"]))
-    except RedisError:
-        log.warning("compliance release not cached: Redis unreachable")
-    return patterns
-
-
 def matching_records(filters: Filters) -> Iterator[dict[str, Any]]:
     """One published row per released record that matches `filters`."""
-    for row, count in published_patterns():
+    for row, count in published_patterns()[1]:
         if filters.matches(row):
             for _ in range(count):
                 yield row
@@ -145,7 +107,7 @@ def records() -> Response:
         ["application/json", "text/csv"]) == "text/csv" and request.accept_mimetypes["text/csv"] >
         request.accept_mimetypes["application/json"])
     if wants_csv:
-        chunks = csv_chunks(matching_patterns(published_patterns(), filters))
+        chunks = csv_chunks(matching_patterns(published_patterns()[1], filters))
         response = Response(stream_with_context(chunks), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="tulay-compliance-records.csv"'
         return response
@@ -162,7 +124,7 @@ def records() -> Response:
 def summary() -> Response:
     """Aggregates behind the transparency dashboard; suppressed cells are null."""
     filters = parse_filters(request.args)
-    return jsonify(summarize(get_session(), filters, _k(), patterns=published_patterns()))
+    return jsonify(published_summary(filters))
 
 
 _FILTER_PARAMETERS: list[dict[str, Any]] = [

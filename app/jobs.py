@@ -130,3 +130,10 @@ def apply_retention() -> dict[str, int]:
     with session_scope() as session:
         return erase_expired(session, retention_days=current_app.config["RETENTION_DAYS"],
                              delete_file=delete_media_file)
+
+
+def refresh_compliance_release() -> int:
+    """Recompute the public compliance release and share it with web processes through Redis."""
+    from app.compliance_cache import refresh_release
+
+    return refresh_release()

@@ -353,7 +353,7 @@ def _median_band(counter: Counter[str], order: list[str]) -> str | None:
 Pattern = tuple[dict[str, Any], int]
 
 
-def summarize(session: Session, filters: Filters, k: int = DEFAULT_K, *, now: datetime | None = None,
+def summarize(session: Session | None, filters: Filters, k: int = DEFAULT_K, *, now: datetime | None = None,
               patterns: Iterable[Pattern] | None = None) -> dict[str, Any]:
     """The published aggregates behind the dashboard, from the k-anonymous release.
 
@@ -368,7 +368,11 @@ def summarize(session: Session, filters: Filters, k: int = DEFAULT_K, *, now: da
     months: Counter[str] = Counter()
     flags: Counter[str] = Counter()
     known: Counter[str] = Counter()
-    for row, count in (release(session, k=k, now=now) if patterns is None else patterns):
+    if patterns is None:
+        if session is None:
+            raise TypeError("summarize needs a session or the release's patterns")
+        patterns = release(session, k=k, now=now)
+    for row, count in patterns:
         if not filters.matches(row):
             continue
         total += count

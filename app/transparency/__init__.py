@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.compliance_api import published_patterns
-from app.db import get_session
-from casework.compliance import BAND_ORDER, InvalidFilter, parse_filters, summarize
+from app.compliance_cache import published_summary
+from casework.compliance import BAND_ORDER, InvalidFilter, parse_filters
 
 bp = Blueprint("transparency", __name__)
 
@@ -61,8 +60,7 @@ def dashboard() -> tuple[str, int] | str:
         filters = parse_filters(params)
     except InvalidFilter as exc:
         return render_template("transparency/dashboard.html", error=str(exc), summary=None, filters=None), 400
-    summary = summarize(get_session(), filters, int(current_app.config["COMPLIANCE_K"]),
-                        patterns=published_patterns())
+    summary = published_summary(filters)
     charts = [
         (_("Cases by category"), bars(summary["by"]["category"])),
         (_("Cases by sector"), bars(summary["by"]["sector"])),
