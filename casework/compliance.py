@@ -456,31 +456,43 @@ def load_review_targets(path: Path = REVIEW_TARGETS_PATH) -> dict[str, dict[str,
     return indicators
 
 
-def _share(rows: list[ComplianceRecord], predicate: Any) -> tuple[float | None, int]:
-    return (sum(1 for r in rows if predicate(r)) / len(rows) if rows else None), len(rows)
+# Review indicators are computed from counts grouped in SQL on these columns, so a review
+# of a large period never loads the records themselves.
+REVIEW_COLUMNS = ("resolution_type", "inspection_requested", "sanction_reported", "days_to_first_response_band",
+                  "days_to_remedy_band")
+Group = tuple[dict[str, Any], int]
 
 
-def _median_days(rows: list[ComplianceRecord], band_name: str) -> tuple[float | None, int]:
-    labels = [getattr(r, band_name) for r in rows if getattr(r, band_name) is not None]
-    if not labels:
+def _share(groups: list[Group], predicate: Any, population: Any = lambda g: True) -> tuple[float | None, int]:
+    cases = sum(n for g, n in groups if population(g))
+    hits = sum(n for g, n in groups if population(g) and predicate(g))
+    return (hits / cases if cases else None), cases
+
+
+def _median_days(groups: list[Group], band_name: str) -> tuple[float | None, int]:
+    counter: Counter[str] = Counter()
+    for g, n in groups:
+        if g[band_name] is not None:
+            counter[g[band_name]] += n
+    if not counter:
         return None, 0
-    label = _median_band(Counter(labels), BAND_ORDER[band_name])
+    label = _median_band(counter, BAND_ORDER[band_name])
     upper = BAND_UPPER_DAYS[band_name].get(label or "")
     # An open-ended band has no upper bound: report its lower bound, the best it can be.
     if upper is None:
         order = BAND_ORDER[band_name]
         previous = order[order.index(label) - 1] if label in order and order.index(label) > 0 else None
         upper = (BAND_UPPER_DAYS[band_name].get(previous) or 0) + 1 if previous else 0
-    return float(upper), len(labels)
+    return float(upper), sum(counter.values())
 
 
 INDICATORS: dict[str, Any] = {
-    "remedy_share": lambda rows: _share(rows, lambda r: r.resolution_type in REMEDIED_OUTCOMES),
-    "inspection_referral_share": lambda rows: _share(rows, lambda r: r.inspection_requested),
-    "sanction_share": lambda rows: _share([r for r in rows if r.inspection_requested],
-                                          lambda r: r.sanction_reported),
-    "median_days_to_first_response": lambda rows: _median_days(rows, "days_to_first_response_band"),
-    "median_days_to_remedy": lambda rows: _median_days(rows, "days_to_remedy_band"),
+    "remedy_share": lambda groups: _share(groups, lambda g: g["resolution_type"] in REMEDIED_OUTCOMES),
+    "inspection_referral_share": lambda groups: _share(groups, lambda g: g["inspection_requested"]),
+    "sanction_share": lambda groups: _share(groups, lambda g: g["sanction_reported"],
+                                            population=lambda g: g["inspection_requested"]),
+    "median_days_to_first_response": lambda groups: _median_days(groups, "days_to_first_response_band"),
+    "median_days_to_remedy": lambda groups: _median_days(groups, "days_to_remedy_band"),
 }
 
 
@@ -490,17 +502,18 @@ def review(session: Session, filters: Filters, targets: Mapping[str, Mapping[str
 
     An indicator computed on fewer than k cases is reported as insufficient data.
     """
-    statement = select(ComplianceRecord)
+    columns = [getattr(ComplianceRecord, name) for name in REVIEW_COLUMNS]
+    statement = sa_select(*columns, func.count()).group_by(*columns)
     if filters.start:
         statement = statement.where(col(ComplianceRecord.closed_month) >= filters.start)
     if filters.end:
         statement = statement.where(col(ComplianceRecord.closed_month) <= filters.end)
     for name, value in filters.dimensions.items():
         statement = statement.where(getattr(ComplianceRecord, name) == value)
-    rows = list(session.exec(statement))
+    groups = [(dict(zip(REVIEW_COLUMNS, row[:-1], strict=True)), int(row[-1])) for row in session.execute(statement)]
     results = []
     for name, spec in targets.items():
-        value, cases = INDICATORS[name](rows)
+        value, cases = INDICATORS[name](groups)
         results.append(IndicatorResult(
             name=name, value=None if cases < k else value, target=float(spec["target"]),
             trigger=float(spec["trigger"]), higher_is_better=spec["direction"] == "higher", cases=cases))
