@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Text, cast, func, literal, null, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from casework.models import Case, ComplianceRecord, EmployerDisclosure, Outcome, utcnow
@@ -164,8 +165,10 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     record.sanction_reported = bool(outcome and outcome.sanction_reported)
     record.employer_pseudonym = pseudonym
     session.add(record)
-    case.compliance_recorded_at = utcnow()
-    session.add(case)
+    # A plain UPDATE: bookkeeping, not an edit, so it must not bump the case's version and
+    # make a staff member's concurrent edit fail as stale.
+    session.execute(sa_update(Case).where(col(Case.id) == case.id).values(compliance_recorded_at=utcnow())
+                    .execution_options(synchronize_session=False))
     return record
 
 

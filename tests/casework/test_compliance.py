@@ -57,8 +57,11 @@ def test_record_holds_only_generalized_codes(session: Session) -> None:
 
 def test_anonymize_is_idempotent_and_follows_a_reclosure(session: Session) -> None:
     (case,) = closed(session)
+    version = case.version
     compliance.anonymize(session, case.id)
     session.commit()
+    session.refresh(case)
+    assert case.version == version and case.compliance_recorded_at is not None  # not an edit of the case
     assert len(session.exec(select(ComplianceRecord)).all()) == 1
     from casework import cases
 
