@@ -118,6 +118,14 @@ def band(value: Any, bands: Sequence[tuple[Any, str]]) -> str | None:
     raise AssertionError("bands must end open")
 
 
+def _code_or_other(value: str | None) -> str | None:
+    """A sector code as is; anything typed freely (spaces, names) becomes "other", never published."""
+    if not value:
+        return None
+    code = value.strip().lower()
+    return code if len(code) <= 32 and code.replace("_", "").isalnum() and code.isascii() else "other"
+
+
 def _days(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None or end < start:
         return None
@@ -139,9 +147,8 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     if record is None:
         record = ComplianceRecord(source_key=key, opened_month="", closed_month="", category="", urgency="",
                                   channel="")
-    pseudonym = case.employer_pseudonym
-    if pseudonym is None and case.employer_name:
-        pseudonym = employer_pseudonym(case.employer_name)
+    # From the name while it exists; after retention erased it, the pseudonym already recorded stays.
+    pseudonym = employer_pseudonym(case.employer_name) if case.employer_name else record.employer_pseudonym
     remedied = outcome is not None and outcome.resolution_type in REMEDIED_OUTCOMES
     remedied_at = (case.resolved_at or case.closed_at) if remedied else None
     record.opened_month = case.created_at.strftime("%Y-%m")
@@ -152,7 +159,7 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     record.channel = str(case.channel)
     record.language_group = LANGUAGE_GROUPS.get(case.language or "", None if case.language is None else "other")
     record.country = case.country.upper() if case.country else None
-    record.sector = case.sector
+    record.sector = _code_or_other(case.sector)
     record.resolution_type = outcome.resolution_type if outcome else None
     record.remedies = sorted(set(outcome.remedies)) if outcome else []
     amount = outcome.amount_recovered if outcome else None

@@ -55,6 +55,11 @@ def test_record_holds_only_generalized_codes(session: Session) -> None:
     assert record.employer_pseudonym == compliance.employer_pseudonym("  ACME plantations   sdn bhd")
 
 
+def test_free_text_in_a_code_field_is_not_published(session: Session) -> None:
+    (case,) = closed(session, sector="Mr Tan's durian farm")
+    assert record_of(session, case.id).sector == "other"
+
+
 def test_anonymize_is_idempotent_and_follows_a_reclosure(session: Session) -> None:
     (case,) = closed(session)
     version = case.version

@@ -64,6 +64,8 @@ def test_expired_case_loses_personal_data_but_keeps_its_record(session: Session)
     record = session.exec(select(ComplianceRecord).where(
         ComplianceRecord.source_key == compliance.source_key(old.id))).one()
     assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    compliance.anonymize(session, old.id)  # again, after the name is gone: the pseudonym stays
+    assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
     event = session.exec(select(CaseEvent).where(CaseEvent.case_id == old.id,
                                                  CaseEvent.action == "personal_data_erased")).one()
     assert event.detail["reason"] == "retention" and event.detail["files"] == 1
