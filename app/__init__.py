@@ -31,6 +31,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from app import (
         api,
+        compliance_cli,
+        compliance_dispatch,  # noqa: F401 - registers the after-flush job hook for closed cases
         db,
         errors,
         headers,
@@ -65,4 +67,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_bp)
     api.init_app(app)
     register_cli(app)
+    compliance_cli.init_app(app)
+    from app.compliance_api import bp as compliance_api_bp
+    from app.transparency import bp as transparency_bp
+
+    app.register_blueprint(transparency_bp)
+    app.register_blueprint(compliance_api_bp, url_prefix="/api/v1/compliance")
     return app

@@ -49,6 +49,7 @@ class Settings:
     SWEEP_INTERVAL_SECONDS: int = 30
     RETENTION_DAYS: int = 365
     COMPLIANCE_K: int = 5
+    COMPLIANCE_CACHE_SECONDS: int = 300
     MAX_CONTENT_LENGTH: int = 64 * 1024
     LOG_LEVEL: str = "INFO"
     # Per client address, on POST /report and POST /status (limits' syntax, ";" between limits).
@@ -180,6 +181,8 @@ def _validate(s: Settings) -> None:
     if unknown or len(set(engines)) != len(engines):
         raise ConfigError(f"MT_ENGINE_ORDER must list argos and/or apertium, each once; got {s.MT_ENGINE_ORDER!r}")
     _check_rate_limit("PUBLIC_RATE_LIMIT", s.PUBLIC_RATE_LIMIT)
+    if s.COMPLIANCE_K < 2:
+        raise ConfigError(f"COMPLIANCE_K must be at least 2 (a cell of one case is a person); got {s.COMPLIANCE_K}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
     if s.ALERT_WEBHOOK_URL:

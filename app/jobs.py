@@ -313,3 +313,48 @@ def sweep_unprocessed() -> dict[str, int]:
     if any(counts.values()):
         log.warning("sweeper re-enqueued lost jobs", extra=counts)
     return counts
+
+
+def record_compliance(case_id: int) -> str:
+    """Write (or refresh) the anonymized compliance record of a closed case."""
+    from casework.compliance import anonymize
+
+    with session_scope() as session:
+        return "recorded" if anonymize(session, case_id) is not None else "not-closed"
+
+
+def sweep_compliance() -> int:
+    """Enqueue anonymization for closed cases whose record is missing or older than the closure."""
+    from app.compliance_dispatch import compliance_job_id
+    from casework.models import Case, CaseStatus
+
+    cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
+    with session_scope() as session:
+        cases = session.exec(select(Case).where(
+            Case.status == CaseStatus.CLOSED, col(Case.closed_at) < cutoff,
+            (col(Case.compliance_recorded_at).is_(None)) | (col(Case.compliance_recorded_at) < col(Case.closed_at)),
+        ).limit(5000)).all()
+        jobs = [(case.id, compliance_job_id(case)) for case in cases]
+    queued = sum(1 for case_id, job_id in jobs
+                 if ensure_enqueued("reports", "app.jobs.record_compliance", case_id, job_id=job_id)
+                 in ("queued", "requeued"))
+    if queued:
+        log.warning("compliance sweeper enqueued missing records", extra={"cases": queued})
+    return queued
+
+
+def apply_retention() -> dict[str, int]:
+    """Erase personal data of cases closed longer than RETENTION_DAYS (their compliance record stays)."""
+    from app.retention import delete_media_file
+    from casework.retention import erase_expired
+
+    with session_scope() as session:
+        return erase_expired(session, retention_days=current_app.config["RETENTION_DAYS"],
+                             delete_file=delete_media_file)
+
+
+def refresh_compliance_release() -> int:
+    """Recompute the public compliance release and share it with web processes through Redis."""
+    from app.compliance_cache import refresh_release
+
+    return refresh_release()

@@ -29,6 +29,9 @@ PERIODIC_JOBS: list[tuple[str, str, str | int]] = [
     ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.sweep_unfetched_media", "outbound", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.escalate_overdue_cases", "reports", "SLA_CHECK_INTERVAL_SECONDS"),
+    ("app.jobs.sweep_compliance", "reports", "SWEEP_INTERVAL_SECONDS"),
+    ("app.jobs.apply_retention", "reports", 3600),
+    ("app.jobs.refresh_compliance_release", "reports", "COMPLIANCE_CACHE_SECONDS"),
 ]
 
 

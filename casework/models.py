@@ -225,6 +225,9 @@ class Case(CaseBase, table=True):
     closed_at: datetime | None = _ts(index=True)
     escalated_at: datetime | None = _ts()
     erased_at: datetime | None = _ts()
+    # When the anonymized compliance record was last written (the sweeper finds closed cases
+    # without one); it says nothing about which record, which only a keyed hash finds.
+    compliance_recorded_at: datetime | None = _ts()
     # Optimistic concurrency: a stale edit (two staff at once) raises StaleDataError
     # instead of silently overwriting the other person's change.
     version: int = Field(default=1, sa_column=_CASE_VERSION)

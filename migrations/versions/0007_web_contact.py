@@ -1,7 +1,7 @@
 """reporter contact channel chosen on the web form
 
 Revision ID: 0007_web_contact
-Revises: 0001
+Revises: 0005_compliance
 Create Date: 2026-11-25 12:40:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_web_contact'
-down_revision = '0001'
+down_revision = '0005_compliance'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,191 @@
+"""Public open-data API: `/api/v1/compliance/records` (JSON or CSV) and `/summary`.
+
+No token: everything here comes from the k-anonymous release (casework/compliance.py).
+`OPENAPI_PATHS` is this module's part of `/api/v1/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from app.compliance_cache import published_patterns, published_summary
+from casework.compliance import (
+    PUBLIC_COLUMNS,
+    Filters,
+    InvalidFilter,
+    Pattern,
+    parse_filters,
+)
+
+bp = Blueprint("compliance_api", __name__)
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
+
+
+class BadRequest(ValueError):
+    """A query parameter is malformed."""
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    return str(value)
+
+
+def csv_line(values: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def csv_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
+    """The header then one CSV line per record (a pattern's line, formatted once, `count` times)."""
+    yield csv_line(list(PUBLIC_COLUMNS))
+    for row, count in patterns:
+        yield csv_line([csv_cell(row[c]) for c in PUBLIC_COLUMNS]) * count
+
+
+def json_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
+    """A JSON array, one record per line, written as it is read."""
+    yield "["
+    first = True
+    for row, count in patterns:
+        line = json.dumps(row, ensure_ascii=False)
+        yield ("\n" if first else ",\n") + ",\n".join([line] * count)
+        first = False
+    yield "\n]\n"
+
+
+def matching_patterns(patterns: Iterable[Pattern], filters: Filters) -> Iterator[Pattern]:
+    return ((row, count) for row, count in patterns if filters.matches(row))
+
+
+def _int_param(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"{name} must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def matching_records(filters: Filters) -> Iterator[dict[str, Any]]:
+    """One published row per released record that matches `filters`."""
+    for row, count in published_patterns()[1]:
+        if filters.matches(row):
+            for _ in range(count):
+                yield row
+
+
+@bp.errorhandler(InvalidFilter)
+@bp.errorhandler(BadRequest)
+def _bad_request(exc: ValueError) -> tuple[Response, int]:
+    return jsonify(error=str(exc)), 400
+
+
+@bp.get("/records")
+def records() -> Response:
+    """Anonymized compliance records (JSON pages, or the whole matching set as CSV)."""
+    filters = parse_filters(request.args, allowed=("page", "per_page", "format"))
+    fmt = request.args.get("format")
+    if fmt not in (None, "json", "csv"):
+        raise BadRequest("format must be json or csv")
+    wants_csv = fmt == "csv" or (fmt is None and request.accept_mimetypes.best_match(
+        ["application/json", "text/csv"]) == "text/csv" and request.accept_mimetypes["text/csv"] >
+        request.accept_mimetypes["application/json"])
+    if wants_csv:
+        chunks = csv_chunks(matching_patterns(published_patterns()[1], filters))
+        response = Response(stream_with_context(chunks), mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="tulay-compliance-records.csv"'
+        return response
+    page = _int_param("page", 1, MAX_PAGE)
+    per_page = _int_param("per_page", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    start = (page - 1) * per_page
+    window = list(islice(matching_records(filters), start, start + per_page + 1))
+    has_next = len(window) > per_page
+    return jsonify(records=window[:per_page], page=page, per_page=per_page, has_next=has_next,
+                   columns=list(PUBLIC_COLUMNS))
+
+
+@bp.get("/summary")
+def summary() -> Response:
+    """Aggregates behind the transparency dashboard; suppressed cells are null."""
+    filters = parse_filters(request.args)
+    return jsonify(published_summary(filters))
+
+
+_FILTER_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "period", "in": "query", "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}\.\.\d{4}-\d{2}$"},
+     "description": "Closure months, inclusive: YYYY-MM..YYYY-MM."},
+    *[{"name": name, "in": "query", "schema": {"type": "string", "maxLength": 32}}
+      for name in ("category", "country", "sector", "channel")],
+]
+_ERROR = {"description": "Unknown filter or malformed value",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One closed case, generalized; null means not published for this record.",
+    "properties": {
+        **{name: {"type": ["string", "null"]} for name in PUBLIC_COLUMNS},
+        "remedies": {"type": ["array", "null"], "items": {"type": "string"}},
+        "inspection_requested": {"type": ["boolean", "null"]},
+        "sanction_reported": {"type": ["boolean", "null"]},
+    },
+}
+_CELLS = {"type": "object", "additionalProperties": {"type": ["integer", "null"]},
+          "description": "Counts by value; null = suppressed (fewer than k cases, or complementary)."}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/compliance/records": {"get": {
+        "summary": "Anonymized compliance records (open data)",
+        "description": "Public, no token. JSON pages, or CSV of all matching records with Accept: text/csv "
+                       "(or format=csv). Only records whose published row is shared by at least k records.",
+        "security": [],
+        "parameters": [*_FILTER_PARAMETERS,
+                       {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "per_page", "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
+                       {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+        "responses": {
+            "200": {"description": "Records", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "records": {"type": "array", "items": _RECORD_SCHEMA}, "page": {"type": "integer"},
+                    "per_page": {"type": "integer"}, "has_next": {"type": "boolean"},
+                    "columns": {"type": "array", "items": {"type": "string"}}}}},
+                "text/csv": {"schema": {"type": "string"}}}},
+            "400": _ERROR,
+        },
+    }},
+    "/compliance/summary": {"get": {
+        "summary": "Aggregates behind the transparency dashboard",
+        "description": "Public, no token. Every cell is 0 or at least k; smaller cells and their "
+                       "complements are null.",
+        "security": [],
+        "parameters": _FILTER_PARAMETERS,
+        "responses": {
+            "200": {"description": "Summary", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "k": {"type": "integer"}, "total_cases": {"type": ["integer", "null"]},
+                    "period": {"type": "object"}, "filters": {"type": "object"},
+                    "by": {"type": "object", "additionalProperties": _CELLS},
+                    "remedies": _CELLS, "amounts_recovered": _CELLS, "monthly": _CELLS,
+                    "inspection_requested": _CELLS, "sanction_reported": _CELLS,
+                    "median_days_to_first_response_band": {"type": ["string", "null"]},
+                    "median_days_to_remedy_band": {"type": ["string", "null"]}}}}}},
+            "400": _ERROR,
+        },
+    }},
+}
