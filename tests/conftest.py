@@ -160,7 +160,12 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        def run() -> Any:
+            response = FlaskClient.open(self, *args, **kwargs)
+            response.get_data()  # read a streamed body while its request context still exists
+            return response
+
+        return contextvars.Context().run(run)
 
 
 @pytest.fixture
