@@ -63,29 +63,15 @@ def test_bad_filters_give_a_400_page(client: FlaskClient, label: str, query: str
 
 
 @pytest.mark.browser
-def test_dashboard_fits_a_320_px_screen(app: Any, published: None) -> None:
+def test_dashboard_fits_a_320_px_screen(browser: Any, live_server: str, published: None) -> None:
     """Debian's Chromium at 320 px: nothing scrolls sideways, every chart is labelled."""
-    import threading
-
-    from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 320, "height": 640}, java_script_enabled=False)
-            # Requests to anything but our server fail the test: the page must be self-contained.
-            outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(f"http://127.0.0.1:{server.port}/")
-                    else outside.append(r.url))
-            page.goto(f"http://127.0.0.1:{server.port}/transparency?lang=ar")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 320
-            assert page.locator("svg[role=img] title").count() >= 5
-            assert outside == []
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join()
+    context = browser.new_context(viewport={"width": 320, "height": 640}, java_script_enabled=False)
+    page = context.new_page()
+    # Requests to anything but our server fail the test: the page must be self-contained.
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(f"{live_server}/") else outside.append(r.url))
+    page.goto(f"{live_server}/transparency?lang=ar")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert page.locator("svg[role=img] title").count() >= 5
+    assert outside == []
+    context.close()
