@@ -49,10 +49,13 @@ def new_reference() -> str:
     return format_reference("".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)))
 
 
+_LOOKALIKES = str.maketrans("OIL", "011")
+
+
 def normalize_reference(text: str) -> str | None:
     """Accept what a reporter types (lower case, spaces, O for 0, I/L for 1); None if malformed."""
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(_LOOKALIKES)
     if len(cleaned) != REFERENCE_LENGTH or any(c not in REFERENCE_ALPHABET for c in cleaned):
         return None
     return format_reference(cleaned)

@@ -112,6 +112,7 @@ def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, 
             )
             session.add(message)
             session.flush()
+            assert message.id is not None
             for item in inbound.media:
                 session.add(MediaAttachment(message_id=message.id, url=item.url, content_type=item.content_type))
             session.flush()
