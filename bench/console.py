@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.cli import upgrade_database
+from bench.scratch import scratch_database
 from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
 from casework.privacy import encrypt_text
 
@@ -167,17 +167,9 @@ def main() -> int:
     args = parser.parse_args()
     cases = 100_000 if args.full else args.cases
     rng = random.Random(4)
-    name = f"tulay_bench_console_{uuid.uuid4().hex[:10]}"
-    admin_url = make_url(args.database_url)
-    admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    bench_dsn = admin_url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return run(bench_dsn, cases, args.messages_per_case, args.requests, rng, args.uniform_statuses)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(args.database_url, prefix="tulay_bench_console") as url:
+        return run(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), cases,
+                   args.messages_per_case, args.requests, rng, args.uniform_statuses)
 
 
 def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, uniform_statuses: bool) -> int:

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 from redis import Redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from app.cli import upgrade_database  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 PATH = "/channels/twilio/sms"
 PUBLIC_BASE_URL = "https://bench.tulay.test"
@@ -185,6 +184,33 @@ def measure(label: str, app_spec: str, args: argparse.Namespace, env: dict[str, 
         stop(process)
 
 
+def run(db_url: str, args: argparse.Namespace) -> tuple[int, int, list[tuple[list[Result], list[Result]]]]:
+    """Migrate the scratch database, measure bare then intake in interleaved rounds, count what was stored."""
+    upgrade_database(db_url)
+    with tempfile.TemporaryDirectory(prefix="tulay-bench-") as tmp:
+        workdir = Path(tmp)
+        env = {**os.environ, "TULAY_ENV": "production", "SECRET_KEY": secrets.token_hex(24),
+               "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": db_url,
+               "REDIS_URL": args.redis_url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+               "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "INSTANCE_PATH": str(workdir / "instance"),
+               "LOG_LEVEL": args.log_level}
+        rounds = []
+        next_id = 0
+        for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits both sides alike
+            bare = measure("bare Flask", "bench.bare_app:create_app()", args, env, workdir, next_id, False)
+            intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, next_id + 10_000_000,
+                             True)
+            rounds.append((bare, intake))
+            next_id += 20_000_000
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM message")).scalar_one()
+        distinct = conn.execute(text("SELECT count(DISTINCT provider_id) FROM message")).scalar_one()
+    engine.dispose()
+    return stored, distinct, rounds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -201,43 +227,13 @@ def main() -> None:
     parser.add_argument("--log-level", default="INFO", help="Tulay's LOG_LEVEL (INFO logs each stored message)")
     args = parser.parse_args()
 
-    admin_url = make_url(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"tulay_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = admin_url.set(database=name).render_as_string(hide_password=False)
     redis = Redis.from_url(args.redis_url)
     redis.flushdb()
-    try:
-        upgrade_database(db_url)
-        with tempfile.TemporaryDirectory(prefix="tulay-bench-") as tmp:
-            workdir = Path(tmp)
-            env = {**os.environ, "TULAY_ENV": "production", "SECRET_KEY": secrets.token_hex(24),
-                   "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": db_url,
-                   "REDIS_URL": args.redis_url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-                   "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                   "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "INSTANCE_PATH": str(workdir / "instance"),
-                   "LOG_LEVEL": args.log_level}
-            rounds = []
-            next_id = 0
-            for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits both sides alike
-                bare = measure("bare Flask", "bench.bare_app:create_app()", args, env, workdir, next_id, False)
-                intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, next_id + 10_000_000,
-                                 True)
-                rounds.append((bare, intake))
-                next_id += 20_000_000
-        engine = create_engine(db_url)
-        with engine.connect() as conn:
-            stored = conn.execute(text("SELECT count(*) FROM message")).scalar_one()
-            distinct = conn.execute(text("SELECT count(DISTINCT provider_id) FROM message")).scalar_one()
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        redis.flushdb()
-
+    with scratch_database(args.database_url) as db_url:
+        try:
+            stored, distinct, rounds = run(db_url, args)
+        finally:
+            redis.flushdb()
     print(f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; "
           f"{args.concurrency} concurrent clients; {os.cpu_count()} CPUs shared by server, client, PostgreSQL, Redis")
     answered = 0
@@ -256,6 +252,7 @@ def main() -> None:
               f"p99 at 50% of peak {statistics.median(half_p99):.1f} ms")
     print(f"stored messages: {stored} (distinct MessageSid {distinct}) for {answered} answered 200 "
           f"-> {'OK' if stored == distinct == answered else 'MISMATCH'}")
+
 
 if __name__ == "__main__":
     main()

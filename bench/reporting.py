@@ -21,12 +21,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import compliance_cache, create_app, jobs
 from app.cli import upgrade_database
+from bench.scratch import scratch_database
 from casework.compliance import embargo_month, release_statement
 
 CATEGORIES = ["wage_theft"] * 6 + ["document_confiscation"] * 3 + ["recruitment_fees"] * 3 + [
@@ -99,19 +99,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    admin_url = make_url(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"tulay_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.database_url, keep=args.keep) as url:
         run(url, args)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(url: str, args: argparse.Namespace) -> None:
