@@ -86,8 +86,10 @@ def text_direction(language: str) -> str:
 @cache
 def language_names() -> dict[str, str]:
     """Each supported language named in itself, for the language switcher."""
-    return {code: Locale.parse("fil" if code == "tl" else code).get_display_name().capitalize()
-            for code in SUPPORTED_LANGUAGES}
+    names = {code: Locale.parse("fil" if code == "tl" else code).get_display_name() or code
+             for code in SUPPORTED_LANGUAGES}
+    # Upper-case only the first letter: str.capitalize() would write "Tiếng việt".
+    return {code: name[:1].upper() + name[1:] for code, name in names.items()}
 
 
 @cache

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from casework.models import Case, ComplianceRecord, EmployerDisclosure, Outcome, utcnow
 from casework.privacy import lookup_hash
+from casework.texts import N_
 
 DEFAULT_K = 5
 REVIEW_TARGETS_PATH = Path(__file__).resolve().parent / "data" / "review_targets.yaml"
@@ -93,7 +94,16 @@ BAND_UPPER_DAYS: dict[str, dict[str, int | None]] = {
 
 
 class InvalidFilter(ValueError):
-    """A summary or records filter is unknown or malformed; the message says which."""
+    """A summary or records filter is unknown or malformed; the message says which.
+
+    `message` is an English gettext message id with %(name)s parameters in `params`, so a page
+    can show it in the visitor's language; str() is the English text (the JSON API's error).
+    """
+
+    def __init__(self, message: str, **params: str) -> None:
+        super().__init__(message % params)
+        self.message = message
+        self.params = params
 
 
 # --- anonymization ---------------------------------------------------------------------------
@@ -214,9 +224,9 @@ def _month(text: str) -> date:
     try:
         parsed = datetime.strptime(text, "%Y-%m").date()
     except ValueError:
-        raise InvalidFilter(f"period bounds must be YYYY-MM, got {text!r}") from None
+        raise InvalidFilter(N_("period bounds must be YYYY-MM, got %(value)s"), value=repr(text)) from None
     if not 2000 <= parsed.year <= 2100:
-        raise InvalidFilter(f"period bound {text!r} is out of range (2000-2100)")
+        raise InvalidFilter(N_("period bound %(value)s is out of range (2000-2100)"), value=repr(text))
     return parsed
 
 
@@ -228,15 +238,16 @@ def parse_filters(params: Mapping[str, str], *, allowed: Iterable[str] = ()) -> 
     extra = set(allowed)
     unknown = sorted(set(params) - set(FILTER_DIMENSIONS) - {"period"} - extra)
     if unknown:
-        raise InvalidFilter(f"unknown filter(s): {', '.join(unknown)}; use period, {', '.join(FILTER_DIMENSIONS)}")
+        raise InvalidFilter(N_("unknown filter(s): %(names)s; use period, %(known)s"), names=", ".join(unknown),
+                            known=", ".join(FILTER_DIMENSIONS))
     start = end = None
     period = (params.get("period") or "").strip()
     if period:
         first, sep, last = period.partition("..")
         if not sep or not first or not last:
-            raise InvalidFilter("period must be YYYY-MM..YYYY-MM")
+            raise InvalidFilter(N_("period must be YYYY-MM..YYYY-MM"))
         if _month(first) > _month(last):
-            raise InvalidFilter("period starts after it ends")
+            raise InvalidFilter(N_("period starts after it ends"))
         start, end = first, last
     dimensions = {}
     for name in FILTER_DIMENSIONS:
@@ -244,7 +255,7 @@ def parse_filters(params: Mapping[str, str], *, allowed: Iterable[str] = ()) -> 
         if not value:
             continue
         if len(value) > 32 or not all(c.isalnum() or c == "_" for c in value):
-            raise InvalidFilter(f"{name} must be a code of letters, digits or _")
+            raise InvalidFilter(N_("%(name)s must be a code of letters, digits or _"), name=name)
         dimensions[name] = value.upper() if name == "country" else value.lower()
     return Filters(start=start, end=end, dimensions=dimensions)
 

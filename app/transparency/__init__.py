@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.compliance_cache import published_summary
-from casework.compliance import BAND_ORDER, InvalidFilter, parse_filters
+from app.i18n import country_choices, page_language
+from casework.compliance import AMOUNT_BANDS, BAND_ORDER, InvalidFilter, parse_filters
+from casework.texts import SECTOR_TEXTS
 
 bp = Blueprint("transparency", __name__)
 
@@ -33,17 +37,60 @@ LABELS: dict[str, Any] = {
 }
 
 
-def label(code: str | None) -> str:
-    if code is None:
+# Each amount band's (lowest amount, amount it stays under or None when open-ended).
+AMOUNT_BOUNDS: dict[str, tuple[int, int | None]] = {
+    code: (0 if index == 0 else int(AMOUNT_BANDS[index - 1][0] or 0), None if upper is None else int(upper))
+    for index, (upper, code) in enumerate(AMOUNT_BANDS)
+}
+
+
+def label(code: str | None, names: Mapping[str, Any] = LABELS) -> str:
+    if code is None or code == "not_published":
         return str(_l("Not published (too few cases)"))
-    return str(LABELS.get(code, code))
+    return str(names.get(code, code))
 
 
-def bars(cells: dict[str, int | None], order: list[str] | None = None) -> list[dict[str, Any]]:
+def bars(cells: dict[str, int | None], order: list[str] | None = None,
+         names: Mapping[str, Any] = LABELS) -> list[dict[str, Any]]:
     """Chart rows (label, value or None when suppressed), biggest first unless an order is given."""
     keys = [k for k in order if k in cells] + [k for k in cells if k not in order] if order else \
         sorted(cells, key=lambda k: (cells[k] is None, -(cells[k] or 0), k))
-    return [{"code": key, "label": label(key), "value": cells[key]} for key in keys]
+    return [{"code": key, "label": label(key, names), "value": cells[key]} for key in keys]
+
+
+def sector_names() -> dict[str, str]:
+    """Sector codes as the report form names them, in the page's language."""
+    return {code: _(text) for code, text in SECTOR_TEXTS.items()}
+
+
+def country_names(codes: Iterable[str]) -> dict[str, str]:
+    """ISO country codes named in the page's language (Babel's locale data, as on the report form)."""
+    return dict(country_choices(page_language(), frozenset(c for c in codes if c != "not_published")))
+
+
+def amount_label(key: str) -> str:
+    """An amounts cell ("MYR 100_999") as words and numbers in the page's language, e.g. 100 to 999 MYR."""
+    currency, _sep, band_code = key.partition(" ")
+    if band_code not in AMOUNT_BOUNDS:
+        return key
+    low, upper = AMOUNT_BOUNDS[band_code]
+    if low == 0 and upper is not None:
+        return _("Under %(amount)s %(currency)s", amount=format_number(upper), currency=currency)
+    if upper is None:
+        return _("%(amount)s %(currency)s or more", amount=format_number(low), currency=currency)
+    # An en dash (U+2013), as typographers write a range of numbers.
+    return _("%(low)s\u2013%(high)s %(currency)s", low=format_number(low), high=format_number(upper - 1),
+             currency=currency)
+
+
+def amount_order(keys: Iterable[str]) -> list[str]:
+    """Amount cells by currency, then from the smallest band up."""
+    bands = BAND_ORDER["amount_band"]
+
+    def position(key: str) -> tuple[str, int]:
+        currency, _sep, band_code = key.partition(" ")
+        return currency, bands.index(band_code) if band_code in bands else len(bands)
+    return sorted(keys, key=position)
 
 
 @bp.get("/transparency")
@@ -59,21 +106,27 @@ def dashboard() -> tuple[str, int] | str:
     try:
         filters = parse_filters(params)
     except InvalidFilter as exc:
-        return render_template("transparency/dashboard.html", error=str(exc), summary=None, filters=None), 400
+        error = _(exc.message, **exc.params)
+        return render_template("transparency/dashboard.html", error=error, summary=None, filters=None), 400
     summary = published_summary(filters)
+    amounts = summary["amounts_recovered"]
+    item = _("Item")
     charts = [
-        (_("Cases by category"), bars(summary["by"]["category"])),
-        (_("Cases by sector"), bars(summary["by"]["sector"])),
-        (_("Cases by country of work"), bars(summary["by"]["country"])),
-        (_("Cases by channel"), bars(summary["by"]["channel"])),
-        (_("Outcomes"), bars(summary["by"]["resolution_type"])),
-        (_("Remedies obtained"), bars(summary["remedies"])),
-        (_("Cases with money recovered, by amount"), bars(summary["amounts_recovered"])),
-        (_("Referred to labour inspection"), bars(summary["inspection_requested"], ["yes", "no"])),
-        (_("Sanction reported"), bars(summary["sanction_reported"], ["yes", "no"])),
+        (_("Cases by category"), bars(summary["by"]["category"]), _("Category")),
+        (_("Cases by sector"), bars(summary["by"]["sector"], names=sector_names()), item),
+        (_("Cases by country of work"), bars(summary["by"]["country"],
+                                             names=country_names(summary["by"]["country"])), item),
+        (_("Cases by channel"), bars(summary["by"]["channel"]), item),
+        (_("Outcomes"), bars(summary["by"]["resolution_type"]), item),
+        (_("Remedies obtained"), bars(summary["remedies"]), item),
+        (_("Cases with money recovered, by amount"),
+         bars(amounts, amount_order(amounts), names={key: amount_label(key) for key in amounts}), item),
+        (_("Referred to labour inspection"), bars(summary["inspection_requested"], ["yes", "no"]), item),
+        (_("Sanction reported"), bars(summary["sanction_reported"], ["yes", "no"]), item),
         (_("Days to first response"), bars(summary["by"]["days_to_first_response_band"],
-                                           BAND_ORDER["days_to_first_response_band"])),
-        (_("Days to remedy"), bars(summary["by"]["days_to_remedy_band"], BAND_ORDER["days_to_remedy_band"])),
+                                           BAND_ORDER["days_to_first_response_band"]), item),
+        (_("Days to remedy"), bars(summary["by"]["days_to_remedy_band"], BAND_ORDER["days_to_remedy_band"]),
+         item),
     ]
     monthly = [{"code": m, "label": m if m != "not_published" else label(m), "value": v}
                for m, v in summary["monthly"].items() if m != "not_published"]
