@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.db import get_engine
 from casework.models import Case, CaseEvent, CaseStatus, Direction, Message, Note, Outcome, Role, Route, utcnow
+from casework.mt.apertium import installed_modes
 from tests.api.conftest import Api
 from tests.factories import make_case, make_staff
 
@@ -57,6 +58,8 @@ def test_reply_needs_a_translation_into_the_reporters_language(api: Api, session
     session.commit()
     refused = api.call("POST", case_path(case, "/reply"), "ombudsperson", {"text": "We will call your employer."})
     assert refused.status_code == 400 and "no machine translation from en to tl" in refused.json["error"]
+    assert session.exec(select(Message)).all() == []
+    session.commit()
     sent = api.call("POST", case_path(case, "/reply"), "ombudsperson",
                     {"text": "We will call your employer.", "sent_text": "Tatawagan namin ang employer mo."})
     assert sent.status_code == 201
@@ -64,6 +67,25 @@ def test_reply_needs_a_translation_into_the_reporters_language(api: Api, session
     assert (message["body"], message["translation"], message["translation_engine"], message["language"]) == (
         "Tatawagan namin ang employer mo.", "We will call your employer.", "human", "tl")
     assert reload(case).first_response_at is not None
+
+
+@pytest.mark.skipif("eng-spa" not in installed_modes() or "spa-eng" not in installed_modes(),
+                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(api: Api, session: Session) -> None:
+    case = make_case(session, language="es")
+    session.commit()
+    text = "We received your report and will call your employer tomorrow."
+    sent = api.call("POST", case_path(case, "/reply"), "ombudsperson", {"text": text})
+    assert sent.status_code == 201, sent.json
+    message = sent.json["message"]
+    assert "informe" in message["body"] and "mañana" in message["body"], message["body"]
+    assert (message["translation"], message["language"], message["translation_engine"],
+            message["translation_pivot"]) == (text, "es", "apertium", None)
+    assert message["translation_model_version"].startswith("apertium-eng-spa@")
+    assert "report" in sent.json["back_translation"] and "tomorrow" in sent.json["back_translation"]
+    stored = session.get(Message, message["id"])
+    assert stored is not None and (stored.body, stored.translation_engine) == (message["body"], "apertium")
+    session.commit()
 
 
 def test_reply_in_the_working_language_is_sent_as_written(api: Api, session: Session) -> None:
