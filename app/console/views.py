@@ -48,7 +48,7 @@ from casework.notes import add_note
 from casework.queue import InvalidFilter, QueueFilters, is_overdue, list_cases
 from casework.replies import queue_staff_reply
 from casework.routing import assign_case
-from casework.translation import TranslationResult, translate_reply
+from casework.translation import TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
 
 CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
@@ -346,6 +346,17 @@ def case_outcome(reference: str) -> Any:
                        actor_id=current_user.id, expected_version=_form_version())
         return "Outcome recorded."
     return _apply(reference, change, anchor="#outcome")
+
+
+@bp.route("/cases/<reference>/messages/<int:message_id>/translation", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_translation(reference: str, message_id: int) -> Any:
+    def change(db: Session, case: Case) -> str:
+        correct_case_message(db, case, message_id, request.form.get("text", ""), current_user.id,
+                             working_language=current_app.config["WORKING_LANGUAGE"],
+                             expected_version=_form_version())
+        return "Translation corrected."
+    return _apply(reference, change, anchor=f"#message-{message_id}")
 
 
 def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -85,6 +86,34 @@ def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(a
     assert "report" in sent.json["back_translation"] and "tomorrow" in sent.json["back_translation"]
     stored = session.get(Message, message["id"])
     assert stored is not None and (stored.body, stored.translation_engine) == (message["body"], "apertium")
+    session.commit()
+
+
+def test_staff_correct_a_message_translation_through_the_api(api: Api, session: Session) -> None:
+    case = make_case(session, language="tl", needs_human_translation=True)
+    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
+                      body="Hindi binabayaran ang sahod ko", language="tl", needs_human_translation=True)
+    session.add(message)
+    session.commit()
+    path = case_path(case, f"/messages/{message.id}/translation")
+    version = case.version
+    fixed = api.call("POST", path, "ombudsperson", {"text": "My salary is not paid", "expected_version": version})
+    assert fixed.status_code == 200, fixed.json
+    shown = fixed.json["message"]
+    assert (shown["translation"], shown["translation_engine"], shown["translation_language"],
+            shown["translation_corrected_by_id"], shown["needs_human_translation"]) == (
+        "My salary is not paid", "human", "en", api.actors["ombudsperson"].id, False)
+    assert fixed.json["case"]["needs_human_translation"] is False and fixed.json["case"]["version"] > version
+    stale = api.call("POST", path, "admin", {"text": "Overwritten", "expected_version": version})
+    assert stale.status_code == 409
+    for label, url, body, status in [
+        ("unknown message", case_path(case, "/messages/999999/translation"), {"text": "x"}, 404),
+        ("empty", path, {"text": " "}, 400), ("not a string", path, {"text": 5}, 400), ("missing", path, {}, 400),
+    ]:
+        response = api.call("POST", url, "ombudsperson", body)
+        assert response.status_code == status and response.json["error"], label
+    session.refresh(message)
+    assert message.translation == "My salary is not paid"
     session.commit()
 
 
@@ -210,7 +239,7 @@ def test_routing_rules_round_trip_and_validation(api: Api) -> None:
 def test_openapi_document_lists_every_case_route(api: Api, app: Any) -> None:
     document = api.call("GET", "/api/v1/openapi.json", None).json
     assert document["openapi"] == "3.1.0"
-    rules = {rule.rule.replace("<reference>", "{reference}").replace("<int:session_id>", "{session_id}")
+    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
              for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
     assert rules <= set(document["paths"]), rules - set(document["paths"])
 

@@ -451,6 +451,66 @@ def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db:
     assert (message.body, message.translation_engine) == ("We are on it.", None)
 
 
+# --- translation correction -------------------------------------------------------------------
+
+def test_staff_correct_a_translation_and_the_page_says_who(staff_client: Any, db: Session,
+                                                          ombud: StaffUser) -> None:
+    case = _case(db, language="tl", needs_human_translation=True)
+    machine = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
+                          translation_language="en", translation_engine="argos", translation_model_version="1.9")
+    flagged = add_message(db, case, "Hindi pa ako binabayaran", needs_human_translation=True)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert f'action="/console/cases/{case.reference}/messages/{machine.id}/translation"' in page
+    response = staff_client.post(f"/console/cases/{case.reference}/messages/{flagged.id}/translation",
+                                 data={"version": version_of(page), "text": "  I have not been paid yet  "})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"#message-{flagged.id}")
+    fixed = reload(db, flagged)
+    assert (fixed.translation, fixed.translation_engine, fixed.translation_language, fixed.translation_corrected_by_id,
+            fixed.needs_human_translation) == ("I have not been paid yet", "human", "en", ombud.id, False)
+    assert reload(db, case).needs_human_translation is False, "no message waits for a translator any more"
+    assert reload(db, case).version > int(version_of(page)), "a correction is a case edit"
+    event = only(db, select(CaseEvent).where(CaseEvent.action == "translation_corrected"))
+    assert (event.actor_id, event.detail["message_id"]) == (ombud.id, flagged.id)
+    assert "paid" not in str(event.detail), "the audit log never holds the text"
+    db.commit()
+    shown = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "I have not been paid yet" in shown and f"corrected by {ombud.display_name}" in shown
+
+
+@pytest.mark.parametrize(("label", "fields", "status", "says"), [
+    ("stale version", {"version": "0", "text": "Fixed"}, 409, "Someone else changed this case"),
+    ("empty text", {"text": "   "}, 400, "cannot be empty"),
+    ("too long", {"text": "x" * 10_001}, 400, "longer than"),
+    ("missing version", {"version": "", "text": "Fixed"}, 400, "missing the case version"),
+])
+def test_bad_translation_corrections_change_nothing(staff_client: Any, db: Session, label: str,
+                                                    fields: dict[str, str], status: int, says: str) -> None:
+    case = _case(db, language="tl")
+    message = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
+                          translation_language="en", translation_engine="argos")
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
+                                 data={"version": version_of(page), **fields})
+    assert response.status_code == status and says in unescape(response.text), label
+    assert (reload(db, message).translation, reload(db, message).translation_engine) == (
+        "The boss took my passport", "argos"), label
+
+
+def test_a_message_of_another_case_cannot_be_corrected_through_this_one(staff_client: Any, db: Session) -> None:
+    case, other = _case(db), _case(db)
+    foreign = add_message(db, other, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport")
+    reply = add_message(db, case, "Sent", direction=Direction.OUTBOUND)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    for message in (foreign, reply):
+        response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
+                                     data={"version": version_of(page), "text": "Hijacked"})
+        assert response.status_code == 400 and "no message" in response.text
+    assert reload(db, foreign).translation == "The boss took my passport"
+
+
 # --- audit trail ------------------------------------------------------------------------------
 
 def test_admin_reads_the_audit_trail_and_others_cannot(web: Any, db: Session, ombud: StaffUser) -> None:
