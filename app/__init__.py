@@ -31,6 +31,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from app import (
         api,
+        compliance_api,
         compliance_cli,
         compliance_dispatch,  # noqa: F401 - registers the after-flush job hook for closed cases
         db,
@@ -68,9 +69,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     register_cli(app)
     compliance_cli.init_app(app)
-    from app.compliance_api import bp as compliance_api_bp
+    compliance_api.init_app(app)
     from app.transparency import bp as transparency_bp
 
     app.register_blueprint(transparency_bp)
-    app.register_blueprint(compliance_api_bp, url_prefix="/api/v1/compliance")
     return app

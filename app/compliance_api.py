@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
+from app.api.openapi import add_paths
 from app.compliance_cache import published_patterns, published_summary
 from casework.compliance import (
     PUBLIC_COLUMNS,
@@ -24,7 +25,8 @@ from casework.compliance import (
     parse_filters,
 )
 
-bp = Blueprint("compliance_api", __name__)
+URL_PREFIX = "/api/v1/compliance"
+bp = Blueprint("compliance_api", __name__, url_prefix=URL_PREFIX)
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -149,8 +151,8 @@ _CELLS = {"type": "object", "additionalProperties": {"type": ["integer", "null"]
           "description": "Counts by value; null = suppressed (fewer than k cases, or complementary)."}
 
 OPENAPI_PATHS: dict[str, Any] = {
-    "/compliance/records": {"get": {
-        "summary": "Anonymized compliance records (open data)",
+    f"{URL_PREFIX}/records": {"get": {
+        "summary": "Anonymized compliance records (open data)", "tags": ["compliance"],
         "description": "Public, no token. JSON pages, or CSV of all matching records with Accept: text/csv "
                        "(or format=csv). Only records whose published row is shared by at least k records.",
         "security": [],
@@ -169,8 +171,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "400": _ERROR,
         },
     }},
-    "/compliance/summary": {"get": {
-        "summary": "Aggregates behind the transparency dashboard",
+    f"{URL_PREFIX}/summary": {"get": {
+        "summary": "Aggregates behind the transparency dashboard", "tags": ["compliance"],
         "description": "Public, no token. Every cell is 0 or at least k; smaller cells and their "
                        "complements are null.",
         "security": [],
@@ -189,3 +191,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
     }},
 }
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_paths(app, OPENAPI_PATHS)  # its $refs (Error) are the document's shared components

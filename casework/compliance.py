@@ -27,7 +27,7 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from casework.models import Case, ComplianceRecord, EmployerDisclosure, Outcome, utcnow
-from casework.privacy import lookup_hash
+from casework.privacy import employer_key, lookup_hash
 from casework.texts import N_
 
 DEFAULT_K = 5
@@ -115,8 +115,12 @@ def source_key(case_id: int) -> str:
 
 def employer_pseudonym(name: str) -> str:
     """A keyed, stable pseudonym for an employer or recruiter name (case and spacing ignored)."""
-    normalized = " ".join(name.casefold().split())
-    return "E" + lookup_hash("employer", normalized)[:15].upper()
+    return pseudonym_of_key(employer_key(name))
+
+
+def pseudonym_of_key(key: str) -> str:
+    """The published pseudonym of an employer key (`Case.employer_pseudonym`, a full keyed hash)."""
+    return "E" + key[:15].upper()
 
 
 def band(value: Any, bands: Sequence[tuple[Any, str]]) -> str | None:
@@ -157,8 +161,11 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     if record is None:
         record = ComplianceRecord(source_key=key, opened_month="", closed_month="", category="", urgency="",
                                   channel="")
-    # From the name while it exists; after retention erased it, the pseudonym already recorded stays.
-    pseudonym = employer_pseudonym(case.employer_name) if case.employer_name else record.employer_pseudonym
+    # From the name while it exists, else the case's keyed hash; after retention erased the name,
+    # the pseudonym already recorded stays.
+    pseudonym = (employer_pseudonym(case.employer_name) if case.employer_name
+                 else pseudonym_of_key(case.employer_pseudonym) if case.employer_pseudonym
+                 else record.employer_pseudonym)
     remedied = outcome is not None and outcome.resolution_type in REMEDIED_OUTCOMES
     remedied_at = (case.resolved_at or case.closed_at) if remedied else None
     record.opened_month = case.created_at.strftime("%Y-%m")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +83,16 @@ def lookup_hash(kind: str, value: str) -> str:
     """Keyed hash (HMAC-SHA256) used to find a record by a personal value without storing it."""
     digest = hmac.new(_require_keys().lookup_key, f"{kind}:{value}".encode(), hashlib.sha256)
     return digest.hexdigest()
+
+
+def normalize_name(name: str) -> str:
+    """The comparable form of a person's or organisation's name: NFKC, spaces collapsed, casefolded."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+def employer_key(name: str) -> str:
+    """Keyed hash of an employer's name (`Case.employer_pseudonym`), however it was capitalised or spaced."""
+    return lookup_hash("employer", normalize_name(name))
 
 
 class EncryptedText(TypeDecorator[str]):

@@ -1,5 +1,5 @@
 """Retention: erase the personal data of closed cases (contacts, names, message text and
-translations, notes, mediation notes, media, employer name), keeping the anonymized
+translations, notes, mediation notes, media, employer and recruiter names), keeping the anonymized
 compliance record and the audit trail. Never commits; imports neither Flask nor app code.
 """
 
@@ -68,6 +68,7 @@ def erase_case(session: Session, case: Case, *, reason: str, delete_file: Delete
         mediation.notes = None
         session.add(mediation)
     case.employer_name = None
+    case.recruiter_name = None
     case.pin_hash = None  # nothing left to show the reporter; the reference stops opening anything
     case.erased_at = now or utcnow()
     session.add(case)

@@ -17,8 +17,9 @@ from typing import Protocol
 from sqlmodel import Session, select
 
 from casework.audit import record_event
+from casework.editing import CaseworkError, check_editable
 from casework.language import detect_language
-from casework.models import Case, Message, Reporter, utcnow
+from casework.models import Case, Direction, Message, Reporter, utcnow
 from casework.texts import SUPPORTED_LANGUAGES
 
 
@@ -249,4 +250,38 @@ def correct_translation(session: Session, message: Message, text: str, staff_id:
             session.add(case)
     record_event(session, action="translation_corrected", case_id=message.case_id, actor_id=staff_id,
                  actor_kind="staff", message_id=message.id, previous_engine=previous_engine)
+    return message
+
+
+MAX_CORRECTION_LENGTH = 10_000
+
+
+class InvalidCorrection(CaseworkError):
+    """The corrected translation is empty or too long."""
+
+
+class MessageNotFound(CaseworkError):
+    """No message from the reporter with that id on this case."""
+
+
+def correct_case_message(session: Session, case: Case, message_id: int, text: str, staff_id: int, *,
+                         working_language: str, expected_version: int | None = None) -> Message:
+    """Correct the translation of one of the reporter's messages on `case`, as a staff edit of the case.
+
+    The case must be open and at `expected_version`; its version goes up, so a second person
+    correcting from the same page gets StaleCase instead of silently overwriting the first.
+    Raises MessageNotFound, InvalidCorrection, CaseClosed or StaleCase, changing nothing. Does not commit.
+    """
+    check_editable(case, expected_version)
+    message = session.get(Message, message_id)
+    if message is None or message.case_id != case.id or message.direction != Direction.INBOUND:
+        raise MessageNotFound(f"no message {message_id} from the reporter on case {case.reference}")
+    if len(text or "") > MAX_CORRECTION_LENGTH:
+        raise InvalidCorrection(f"the corrected translation is longer than {MAX_CORRECTION_LENGTH} characters")
+    try:
+        correct_translation(session, message, text or "", staff_id, language=working_language)
+    except ValueError as exc:
+        raise InvalidCorrection(str(exc)) from None
+    case.updated_at = utcnow()
+    session.add(case)
     return message

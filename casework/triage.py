@@ -23,6 +23,7 @@ from casework.audit import record_event
 from casework.cases import transition
 from casework.editing import CaseworkError, check_editable
 from casework.models import Case, CaseEvent, CaseStatus, Category, Message, Urgency, utcnow
+from casework.privacy import employer_key
 
 DEFAULT_LEXICON = Path(__file__).with_name("data") / "triage_lexicon.yaml"
 URGENCY_RANK = {Urgency.LOW: 0, Urgency.NORMAL: 1, Urgency.HIGH: 2, Urgency.CRITICAL: 3}
@@ -285,8 +286,12 @@ def apply_triage(session: Session, case: Case, message: Message, lexicon: Lexico
             setattr(case, name, value)
             changed[name] = value
     if result.employer and not case.employer_name:
-        case.employer_name = result.employer
+        case.employer_name = result.employer  # encrypted at rest
         changed["employer_named"] = True
+    if case.employer_name and not case.employer_pseudonym:
+        # The keyed hash compliance counts employers by; the same key as a name typed on the web form.
+        case.employer_pseudonym = employer_key(case.employer_name)
+        changed["employer_pseudonym"] = True
     if result.recruiter and not case.recruiter_name:
         case.recruiter_name = result.recruiter
         changed["recruiter_named"] = True

@@ -7,8 +7,6 @@ give the same answer (None), after the same argon2 work.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -18,18 +16,12 @@ from casework.audit import record_event
 from casework.cases import hash_pin, normalize_reference, open_case, pin_matches
 from casework.intake import InboundMessage, accept_inbound
 from casework.models import Case, ChannelKind, Direction, Message, ProcessingState, Reporter, utcnow
-from casework.privacy import lookup_hash
+from casework.privacy import employer_key
 
 PIN_MAX_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
 # Verified against when the reference is unknown, so that answer takes as long as a wrong PIN.
 _DUMMY_PIN_HASH = hash_pin("000000")
-
-
-def employer_key(name: str) -> str:
-    """Keyed hash of an employer's name, the same however it was capitalised or spaced."""
-    normalized = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
-    return lookup_hash("employer", normalized)
 
 
 def submit_web_report(session: Session, inbound: InboundMessage, *, pin: str, country: str, sector: str | None,

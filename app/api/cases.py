@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from app.api import api_user, bp, token_required
 from app.api.openapi import add_paths
 from app.db import get_session
+from app.mt import get_translator
 from casework import cases as case_states
 from casework.access import CaseAccessDenied, require_case_access
 from casework.audit import record_event
@@ -41,7 +42,7 @@ from casework.notes import add_note, reason_detail
 from casework.queue import QueueFilters, is_overdue, list_cases
 from casework.replies import queue_staff_reply
 from casework.routing import RoutingRulesError, assign_case, current_rules_text, save_rules
-from casework.translation import TranslationService
+from casework.translation import MessageNotFound, TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
 
 CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
@@ -53,7 +54,7 @@ class BadRequest(CaseworkError):
 
 
 def status_for(exc: Exception) -> int:
-    if isinstance(exc, CaseAccessDenied):
+    if isinstance(exc, CaseAccessDenied | MessageNotFound):
         return 404
     if isinstance(exc, StaleCase | CaseClosed | StaleDataError):
         return 409
@@ -154,7 +155,8 @@ def message_shape(message: Message) -> dict[str, Any]:
         "body": message.body, "language": message.language, "translation": message.translation,
         "translation_language": message.translation_language, "translation_engine": message.translation_engine,
         "translation_model_version": message.translation_model_version, "translation_pivot": message.translation_pivot,
-        "needs_human_translation": message.needs_human_translation, "delivery_status": message.delivery_status,
+        "needs_human_translation": message.needs_human_translation,
+        "translation_corrected_by_id": message.translation_corrected_by_id, "delivery_status": message.delivery_status,
         "author_id": message.author_id, "created_at": _iso(message.created_at),
     }
 
@@ -234,37 +236,48 @@ def show_case(reference: str) -> Any:
     return jsonify(detail)
 
 
-def reply_translation(text: str, target: str | None, sent_text: str | None) -> tuple[str, dict[str, Any]]:
-    """What to send and how it was made: a human translation, no translation, or MT if deployed."""
+def reply_translation(text: str, target: str | None, sent_text: str | None
+                      ) -> tuple[str, TranslationResult | dict[str, Any] | None, str | None]:
+    """Choose what to send, how it was made and its back-translation: human, same language, or MT."""
     working = current_app.config["WORKING_LANGUAGE"]
     if sent_text is not None:
-        return sent_text, {"engine": "human", "source": working}
+        return sent_text, {"engine": "human", "source": working}, None
     if not target or target == working:
-        return text, {"engine": None, "source": working}
-    service: TranslationService | None = current_app.extensions.get("tulay.translation")
-    if service is not None:
-        [result] = service.translate([text], working, target)
-        if not result.needs_human and result.text:
-            return result.text, {"engine": result.engine, "model_version": result.model_version,
-                                 "pivot": result.pivot, "source": working}
-    raise BadRequest(f"no machine translation from {working} to {target} is available; "
-                     "send sent_text with a human translation")
+        return text, None, None
+    preview = translate_reply(get_translator(), text, working, target)
+    if preview.translation.needs_human or not preview.translation.text:
+        raise BadRequest(f"no machine translation from {working} to {target} is available; "
+                         "send sent_text with a human translation")
+    return preview.translation.text, preview.translation, preview.back_translation.text
 
 
 @bp.post("/cases/<reference>/reply")
 @token_required(*CASE_ROLES)
 @domain_errors
 def reply(reference: str) -> Any:
-    """Queue a reply to the reporter, translated into their language."""
+    """Queue a reply to the reporter, machine-translated into their language unless sent_text is given."""
     case = load_case(reference)
     body = json_body()
     text = text_field(body, "text") or ""
     check_editable(case, expected_version(body))
-    sent, meta = reply_translation(text, case.language, text_field(body, "sent_text", required=False))
+    sent, meta, back = reply_translation(text, case.language, text_field(body, "sent_text", required=False))
     message = queue_staff_reply(get_session(), case, api_user().id or 0, text, sent, meta,
                                 working_language=current_app.config["WORKING_LANGUAGE"],
                                 expected_version=expected_version(body))
-    return done(case, 201, message=message_shape(message))
+    return done(case, 201, message=message_shape(message), back_translation=back)
+
+
+@bp.post("/cases/<reference>/messages/<int:message_id>/translation")
+@token_required(*CASE_ROLES)
+@domain_errors
+def correct_message_translation(reference: str, message_id: int) -> Any:
+    """Replace the translation of a reporter's message with a staff member's own (recorded as human)."""
+    case = load_case(reference)
+    body = json_body()
+    message = correct_case_message(get_session(), case, message_id, text_field(body, "text") or "",
+                                   api_user().id or 0, working_language=current_app.config["WORKING_LANGUAGE"],
+                                   expected_version=expected_version(body))
+    return done(case, message=message_shape(message))
 
 
 @bp.post("/cases/<reference>/assign")
@@ -476,11 +489,20 @@ SCHEMAS: dict[str, Any] = {
         "data": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}},
         "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
     "Message": {"type": "object", "properties": {
-        "direction": {"enum": ["inbound", "outbound"]}, "body": STR, "language": {"type": ["string", "null"]},
+        "id": {"type": "integer"}, "direction": {"enum": ["inbound", "outbound"]}, "body": STR,
+        "language": {"type": ["string", "null"]},
         "translation": {"type": ["string", "null"]}, "translation_engine": {"type": ["string", "null"]},
+        "translation_model_version": {"type": ["string", "null"]}, "translation_pivot": {"type": ["string", "null"]},
+        "translation_corrected_by_id": {"type": ["integer", "null"]},
         "needs_human_translation": {"type": "boolean"}}},
     "CaseDetail": {"allOf": [{"$ref": "#/components/schemas/CaseSummary"}, {"type": "object", "properties": {
         "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}]},
+    "ReplyResult": {"type": "object", "properties": {
+        "case": {"$ref": "#/components/schemas/CaseSummary"}, "message": {"$ref": "#/components/schemas/Message"},
+        "back_translation": {"type": ["string", "null"],
+                             "description": "the machine translation translated back into the working language"}}},
+    "MessageResult": {"type": "object", "properties": {
+        "case": {"$ref": "#/components/schemas/CaseSummary"}, "message": {"$ref": "#/components/schemas/Message"}}},
     "RoutingRules": {"type": "object", "properties": {"yaml": STR, "version": {"type": ["integer", "null"]}}},
     "AuditTrail": {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}}}},
 }
@@ -495,7 +517,15 @@ def register_openapi(app: Flask) -> None:
                                  ok_schema="CaseDetail")},
         f"{case}/reply": {"post": _operation("Queue a reply to the reporter", "cases", _obj(
             ["text"], text={"type": "string", "description": "in the staff's working language"},
-            sent_text={"type": "string", "description": "a human translation to send instead of MT"}), 201, [REF])},
+            sent_text={"type": "string", "description": "a human translation to send instead of MT; without it "
+                       "the reply is machine-translated, or refused with 400 where no engine covers the pair"}),
+            201, [REF], ok_schema="ReplyResult")},
+        f"{case}/messages/{{message_id}}/translation": {"post": _operation(
+            "Correct the translation of a reporter's message", "cases", _obj(
+                ["text"], text={"type": "string", "minLength": 1, "maxLength": 10000,
+                                "description": "the translation into the working language (recorded as human)"}),
+            params=[REF, {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            ok_schema="MessageResult")},
         f"{case}/assign": {"post": _operation("Assign or transfer the case", "cases", _obj(
             ["assignee_id"], assignee_id={"type": "integer"}, reason=STR), params=[REF])},
         f"{case}/transition": {"post": _operation("Change the case's status", "cases", _obj(

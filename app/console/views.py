@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.console import bp
 from app.db import get_session
+from app.mt import get_translator
 from app.security import role_required
 from casework.access import can_view_case
 from casework.audit import record_event
@@ -47,7 +48,7 @@ from casework.notes import add_note
 from casework.queue import InvalidFilter, QueueFilters, is_overdue, list_cases
 from casework.replies import queue_staff_reply
 from casework.routing import assign_case
-from casework.translation import TranslationService
+from casework.translation import TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
 
 CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
@@ -347,26 +348,44 @@ def case_outcome(reference: str) -> Any:
     return _apply(reference, change, anchor="#outcome")
 
 
-def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:
-    """Translate a draft reply into the reporter's language and back, with whatever MT is installed.
+@bp.route("/cases/<reference>/messages/<int:message_id>/translation", methods=["POST"])
+@role_required(*CASE_ROLES)
+def case_translation(reference: str, message_id: int) -> Any:
+    def change(db: Session, case: Case) -> str:
+        correct_case_message(db, case, message_id, request.form.get("text", ""), current_user.id,
+                             working_language=current_app.config["WORKING_LANGUAGE"],
+                             expected_version=_form_version())
+        return "Translation corrected."
+    return _apply(reference, change, anchor=f"#message-{message_id}")
 
-    No engine for the pair (or no translator at all) gives a preview without `sent_text`: the
-    page then says so and asks for a human translation instead of sending untranslated text.
+
+def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:
+    """Translate a draft reply into the reporter's language and back, with the process's translator.
+
+    No engine for the pair gives a preview without `sent_text`: the page then says so and asks
+    for a human translation instead of sending untranslated text.
     """
     working = current_app.config["WORKING_LANGUAGE"]
     target = reporter_language or working
     if target == working:
         return ReplyPreview(text=text, target_language=target, sent_text=text, back_translation=None,
                             engine="identity")
-    service: TranslationService | None = current_app.extensions.get("tulay.translator")
-    if service is None or not service.covers(working, target):
+    result = translate_reply(get_translator(), text, working, target)
+    forward = result.translation
+    if forward.needs_human:
         return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
-    forward = service.translate([text], working, target)[0]
-    if forward.text is None:
-        return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
-    back = service.translate([forward.text], target, working)[0]
-    return ReplyPreview(text=text, target_language=target, sent_text=forward.text, back_translation=back.text,
-                        engine=forward.engine, model_version=forward.model_version, pivot=forward.pivot)
+    return ReplyPreview(text=text, target_language=target, sent_text=forward.text,
+                        back_translation=result.back_translation.text, engine=forward.engine,
+                        model_version=forward.model_version, pivot=forward.pivot)
+
+
+def reply_meta(text: str, sent_text: str, target: str, working: str) -> TranslationResult | dict[str, Any]:
+    """Say how `sent_text` was made: by the engine if it is exactly its translation, else by a person."""
+    # Translated again here (from the service's cache) so that no form field can claim an engine.
+    forward = translate_reply(get_translator(), text, working, target).translation
+    if not forward.needs_human and forward.text == sent_text:
+        return forward
+    return {"engine": "human", "source": working}
 
 
 @bp.route("/cases/<reference>/reply", methods=["POST"])
@@ -385,17 +404,13 @@ def case_reply(reference: str) -> Any:
 
     def change(db: Session, case: Case) -> str:
         working = current_app.config["WORKING_LANGUAGE"]
-        sent_text = request.form.get("sent_text", "").strip()
-        machine_text = request.form.get("machine_text", "").strip()
-        engine = request.form.get("engine", "").strip()[:64]
-        meta: dict[str, Any] | None
-        if engine == "identity" and (case.language or working) == working:
+        target = case.language or working
+        meta: TranslationResult | dict[str, Any] | None
+        if target == working:
             sent_text, meta = text, None
-        elif engine and engine not in ("identity", "human") and sent_text == machine_text:
-            meta = {"engine": engine, "model_version": request.form.get("model_version", "")[:64] or None,
-                    "pivot": request.form.get("pivot", "")[:8] or None, "source": working}
         else:
-            meta = {"engine": "human", "source": working}  # written or corrected by a person
+            sent_text = request.form.get("sent_text", "").strip()
+            meta = reply_meta(text, sent_text, target, working) if text and sent_text else None
         queue_staff_reply(db, case, current_user.id, text, sent_text, meta, working_language=working,
                           expected_version=_form_version())
         return "Reply queued for sending."

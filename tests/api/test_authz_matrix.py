@@ -11,7 +11,7 @@ from flask import Flask
 from sqlmodel import Session
 
 from casework.mediation import schedule_mediation
-from casework.models import CaseStatus, Route, utcnow
+from casework.models import CaseStatus, Direction, Message, Route, utcnow
 from tests.api.conftest import Api
 from tests.factories import make_case
 
@@ -38,6 +38,7 @@ def body_for(route: str, ids: dict[str, int]) -> Any:
         "result": {"held_at": utcnow().isoformat(), "result": "agreement"},
         "outcome": {"resolution_type": "withdrawn"},
         "triage": {"urgency": "high"},
+        "translation": {"text": "My salary has not been paid"},
         "routing-rules": {"yaml": "rules:\n- {name: all, route: ombudsperson}\n"},
     }.get(route)
 
@@ -55,6 +56,7 @@ MATRIX = [
     ("mediation result", "POST", "/api/v1/cases/{ref}/mediation-sessions/{sid}/result", "result", CASE_WORK),
     ("outcome", "POST", "/api/v1/cases/{ref}/outcome", "outcome", CASE_WORK),
     ("triage override", "POST", "/api/v1/cases/{ref}/triage", "triage", MANAGERS),
+    ("correct translation", "POST", "/api/v1/cases/{ref}/messages/{mid}/translation", "translation", CASE_WORK),
     ("audit trail", "GET", "/api/v1/cases/{ref}/audit", None, ADMIN_ONLY),
     ("read routing rules", "GET", "/api/v1/routing-rules", None, ADMIN_ONLY),
     ("save routing rules", "PUT", "/api/v1/routing-rules", "routing-rules", ADMIN_ONLY),
@@ -63,7 +65,8 @@ MATRIX = [
 
 
 def test_matrix_covers_every_api_route(app: Flask) -> None:
-    covered = {(method, path.replace("{ref}", "<reference>").replace("{sid}", "<int:session_id>"))
+    covered = {(method, path.replace("{ref}", "<reference>").replace("{sid}", "<int:session_id>")
+                .replace("{mid}", "<int:message_id>"))
                for _, method, path, _, _ in MATRIX}
     routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
               for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
@@ -77,10 +80,13 @@ def test_authorization(api: Api, session: Session, who: str, label: str, method:
     mediator = api.actors["mediator"]
     case = make_case(session, route=Route.MEDIATION, assignee_id=mediator.id, status=CaseStatus.ASSIGNED)
     meeting = schedule_mediation(session, case, mediator.id, utcnow() + timedelta(days=1), "worker", mediator.id)
+    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
+                      body="Hindi binabayaran ang sahod ko", language="tl", needs_human_translation=True)
+    session.add(message)
     session.commit()
     ids = {name: actor.id for name, actor in api.actors.items()}
     actor = {"anonymous": None, "mediator_own": "mediator", "mediator_other": "other_mediator"}.get(who, who)
-    url = path.format(ref=case.reference, sid=meeting.id)
+    url = path.format(ref=case.reference, sid=meeting.id, mid=message.id)
     response = api.call(method, url, actor, body_for(body, ids) if body else None)
     wanted = expect[who]
     if wanted == OK:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 
 from app.db import get_engine
 from casework.models import Case, CaseEvent, CaseStatus, Direction, Message, Note, Outcome, Role, Route, utcnow
+from casework.mt.apertium import installed_modes
 from tests.api.conftest import Api
 from tests.factories import make_case, make_staff
 
@@ -57,6 +59,8 @@ def test_reply_needs_a_translation_into_the_reporters_language(api: Api, session
     session.commit()
     refused = api.call("POST", case_path(case, "/reply"), "ombudsperson", {"text": "We will call your employer."})
     assert refused.status_code == 400 and "no machine translation from en to tl" in refused.json["error"]
+    assert session.exec(select(Message)).all() == []
+    session.commit()
     sent = api.call("POST", case_path(case, "/reply"), "ombudsperson",
                     {"text": "We will call your employer.", "sent_text": "Tatawagan namin ang employer mo."})
     assert sent.status_code == 201
@@ -64,6 +68,53 @@ def test_reply_needs_a_translation_into_the_reporters_language(api: Api, session
     assert (message["body"], message["translation"], message["translation_engine"], message["language"]) == (
         "Tatawagan namin ang employer mo.", "We will call your employer.", "human", "tl")
     assert reload(case).first_response_at is not None
+
+
+@pytest.mark.skipif("eng-spa" not in installed_modes() or "spa-eng" not in installed_modes(),
+                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(api: Api, session: Session) -> None:
+    case = make_case(session, language="es")
+    session.commit()
+    text = "We received your report and will call your employer tomorrow."
+    sent = api.call("POST", case_path(case, "/reply"), "ombudsperson", {"text": text})
+    assert sent.status_code == 201, sent.json
+    message = sent.json["message"]
+    assert "informe" in message["body"] and "mañana" in message["body"], message["body"]
+    assert (message["translation"], message["language"], message["translation_engine"],
+            message["translation_pivot"]) == (text, "es", "apertium", None)
+    assert message["translation_model_version"].startswith("apertium-eng-spa@")
+    assert "report" in sent.json["back_translation"] and "tomorrow" in sent.json["back_translation"]
+    stored = session.get(Message, message["id"])
+    assert stored is not None and (stored.body, stored.translation_engine) == (message["body"], "apertium")
+    session.commit()
+
+
+def test_staff_correct_a_message_translation_through_the_api(api: Api, session: Session) -> None:
+    case = make_case(session, language="tl", needs_human_translation=True)
+    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
+                      body="Hindi binabayaran ang sahod ko", language="tl", needs_human_translation=True)
+    session.add(message)
+    session.commit()
+    path = case_path(case, f"/messages/{message.id}/translation")
+    version = case.version
+    fixed = api.call("POST", path, "ombudsperson", {"text": "My salary is not paid", "expected_version": version})
+    assert fixed.status_code == 200, fixed.json
+    shown = fixed.json["message"]
+    assert (shown["translation"], shown["translation_engine"], shown["translation_language"],
+            shown["translation_corrected_by_id"], shown["needs_human_translation"]) == (
+        "My salary is not paid", "human", "en", api.actors["ombudsperson"].id, False)
+    assert fixed.json["case"]["needs_human_translation"] is False and fixed.json["case"]["version"] > version
+    stale = api.call("POST", path, "admin", {"text": "Overwritten", "expected_version": version})
+    assert stale.status_code == 409
+    for label, url, body, status in [
+        ("unknown message", case_path(case, "/messages/999999/translation"), {"text": "x"}, 404),
+        ("empty", path, {"text": " "}, 400), ("not a string", path, {"text": 5}, 400), ("missing", path, {}, 400),
+    ]:
+        response = api.call("POST", url, "ombudsperson", body)
+        assert response.status_code == status and response.json["error"], label
+    session.refresh(message)
+    assert message.translation == "My salary is not paid"
+    session.commit()
 
 
 def test_reply_in_the_working_language_is_sent_as_written(api: Api, session: Session) -> None:
@@ -188,7 +239,7 @@ def test_routing_rules_round_trip_and_validation(api: Api) -> None:
 def test_openapi_document_lists_every_case_route(api: Api, app: Any) -> None:
     document = api.call("GET", "/api/v1/openapi.json", None).json
     assert document["openapi"] == "3.1.0"
-    rules = {rule.rule.replace("<reference>", "{reference}").replace("<int:session_id>", "{session_id}")
+    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
              for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
     assert rules <= set(document["paths"]), rules - set(document["paths"])
 

@@ -119,7 +119,7 @@ def test_records_json_pages_and_csv(client: FlaskClient, session: Session, run_j
 
 
 def test_openapi_fragment_documents_both_endpoints() -> None:
-    assert set(OPENAPI_PATHS) == {"/compliance/records", "/compliance/summary"}
+    assert set(OPENAPI_PATHS) == {"/api/v1/compliance/records", "/api/v1/compliance/summary"}
     for path in OPENAPI_PATHS.values():
         assert path["get"]["security"] == [] and "400" in path["get"]["responses"]
 

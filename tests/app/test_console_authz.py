@@ -10,7 +10,7 @@ from flask import Flask
 from sqlmodel import Session, col, select
 
 from casework.models import CaseEvent, CaseStatus, MediationSession, Role, utcnow
-from tests.app.console_support import fetch, make_case, make_staff, reload, sign_in
+from tests.app.console_support import add_message, fetch, make_case, make_staff, reload, sign_in
 
 PUBLIC = {"console.login", "console.login_totp", "console.logout"}
 # endpoint -> (method, path template)
@@ -29,9 +29,11 @@ ROUTES = {
     "console.case_mediation_result": ("POST", "/console/cases/{ref}/mediation/{session_id}"),
     "console.case_outcome": ("POST", "/console/cases/{ref}/outcome"),
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
+    "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
 }
 WORK = {"console.case_page", "console.case_note", "console.case_status", "console.case_mediation_schedule",
-        "console.case_mediation_result", "console.case_outcome", "console.case_reply"}
+        "console.case_mediation_result", "console.case_outcome", "console.case_reply",
+        "console.case_translation"}
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_refer"}
 ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
 ALLOWED = "allowed"
@@ -65,6 +67,7 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
                      employer_name="Employer Secret Ltd")
     item = MediationSession(case_id=case.id, mediator_id=mediator.id, scheduled_at=utcnow(), parties="both")
     db.add(item)
+    message = add_message(db, case, "Hindi binabayaran ang sahod ko")
     db.commit()
     failures = []
     for endpoint, (method, template) in ROUTES.items():
@@ -74,7 +77,7 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         before = reload(db, case).version
         changes_before = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(
             ["case_viewed", "audit_viewed"]))))
-        url = template.format(ref=case.reference, session_id=item.id)
+        url = template.format(ref=case.reference, session_id=item.id, message_id=message.id)
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]
         ok = response.status_code in (200, 303, 400) if expected == ALLOWED else response.status_code == expected

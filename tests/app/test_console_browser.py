@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, select
 
+from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
 from casework.models import CaseStatus, Message, Note, Role, Urgency
 from casework.translation import TranslationService
 from tests.app.console_support import PASSWORD, add_message, fetch, make_case, staff_with_password
@@ -16,7 +17,7 @@ from tests.app.test_console_views import FakeEngine
 
 @pytest.fixture
 def seeded(app: Flask, session: Session) -> dict[str, Any]:
-    app.extensions["tulay.translator"] = TranslationService([FakeEngine()])
+    app.extensions[MT_EXTENSION_KEY] = TranslationService([FakeEngine()])
     user = staff_with_password(session, Role.OMBUDSPERSON, "ombud@tulay.test", display_name="Rosa Ombud")
     urgent = make_case(session, language="tl", urgency=Urgency.CRITICAL, status=CaseStatus.ASSIGNED,
                        assignee_id=user.id)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from app.console.views import STALE_MESSAGE
+from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
 from casework.models import (
     Case,
     CaseEvent,
@@ -29,6 +31,7 @@ from casework.models import (
     Urgency,
     utcnow,
 )
+from casework.mt.apertium import installed_modes
 from casework.translation import TranslationService
 from tests.app.console_support import (
     add_message,
@@ -342,7 +345,7 @@ def test_reply_without_machine_translation_says_so_and_needs_a_human_text(staff_
 @pytest.fixture
 def translator(capp: Flask) -> TranslationService:
     service = TranslationService([FakeEngine()])
-    capp.extensions["tulay.translator"] = service
+    capp.extensions[MT_EXTENSION_KEY] = service
     return service
 
 
@@ -379,6 +382,63 @@ def test_reply_edited_after_machine_translation_is_labelled_human(staff_client: 
     assert (message.body, message.translation_engine) == ("Kumusta po", "human")
 
 
+needs_apertium = pytest.mark.skipif("spa-eng" not in installed_modes() or "eng-spa" not in installed_modes(),
+                                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+
+
+def _textarea(html: str, name: str) -> str:
+    found = re.search(rf'<textarea id="{name}" name="{name}"[^>]*>(.*?)</textarea>', html, re.S)
+    assert found, f"no {name} textarea on the page"
+    return unescape(found.group(1))
+
+
+@needs_apertium
+def test_reply_to_a_spanish_reporter_is_machine_translated_with_a_back_translation(
+        staff_client: Any, db: Session) -> None:
+    case = _case(db, language="es")
+    text = "We received your report and will call your employer tomorrow."
+    preview = _post(staff_client, case, "reply", action="preview", text=text)
+    assert preview.status_code == 200
+    spanish = _textarea(preview.text, "sent_text")
+    assert "informe" in spanish and "mañana" in spanish, spanish
+    assert "machine translation (apertium)" in preview.text
+    back = re.search(r"check the meaning survived\):</p>\s*<p class=\"body\">(.*?)</p>", preview.text, re.S)
+    assert back and "report" in unescape(back.group(1)) and "tomorrow" in unescape(back.group(1))
+    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(preview.text), "action": "send", "text": text, "sent_text": spanish})
+    assert sent.status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.body, message.translation, message.language, message.translation_engine) == (
+        spanish, text, "es", "apertium")
+    assert message.translation_model_version.startswith("apertium-eng-spa@") and message.translation_pivot is None
+
+
+@needs_apertium
+def test_reply_edited_after_a_real_translation_is_recorded_as_human(staff_client: Any, db: Session) -> None:
+    case = _case(db, language="es")
+    preview = _post(staff_client, case, "reply", action="preview", text="We will call you.")
+    edited = _textarea(preview.text, "sent_text") + " Saludos."
+    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(preview.text), "action": "send", "text": "We will call you.",
+        "sent_text": edited, "engine": "apertium"}).status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.body, message.translation_engine, message.translation_model_version) == (edited, "human", None)
+
+
+def test_a_form_cannot_claim_a_machine_engine_for_a_human_text(staff_client: Any, db: Session,
+                                                               translator: TranslationService) -> None:
+    case = _case(db, language="tl")
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
+        "version": version_of(page), "action": "send", "text": "Hello", "engine": "fake-mt",
+        "model_version": "9.9", "machine_text": "Kumusta po", "sent_text": "Kumusta po"}).status_code == 303
+    message = only(db, select(Message))
+    db.commit()
+    assert (message.translation_engine, message.translation_model_version) == ("human", None)
+
+
 def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db: Session) -> None:
     case = _case(db, language="en")
     preview = _post(staff_client, case, "reply", action="preview", text="We are on it.")
@@ -389,6 +449,66 @@ def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db:
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation_engine) == ("We are on it.", None)
+
+
+# --- translation correction -------------------------------------------------------------------
+
+def test_staff_correct_a_translation_and_the_page_says_who(staff_client: Any, db: Session,
+                                                          ombud: StaffUser) -> None:
+    case = _case(db, language="tl", needs_human_translation=True)
+    machine = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
+                          translation_language="en", translation_engine="argos", translation_model_version="1.9")
+    flagged = add_message(db, case, "Hindi pa ako binabayaran", needs_human_translation=True)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert f'action="/console/cases/{case.reference}/messages/{machine.id}/translation"' in page
+    response = staff_client.post(f"/console/cases/{case.reference}/messages/{flagged.id}/translation",
+                                 data={"version": version_of(page), "text": "  I have not been paid yet  "})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"#message-{flagged.id}")
+    fixed = reload(db, flagged)
+    assert (fixed.translation, fixed.translation_engine, fixed.translation_language, fixed.translation_corrected_by_id,
+            fixed.needs_human_translation) == ("I have not been paid yet", "human", "en", ombud.id, False)
+    assert reload(db, case).needs_human_translation is False, "no message waits for a translator any more"
+    assert reload(db, case).version > int(version_of(page)), "a correction is a case edit"
+    event = only(db, select(CaseEvent).where(CaseEvent.action == "translation_corrected"))
+    assert (event.actor_id, event.detail["message_id"]) == (ombud.id, flagged.id)
+    assert "paid" not in str(event.detail), "the audit log never holds the text"
+    db.commit()
+    shown = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "I have not been paid yet" in shown and f"corrected by {ombud.display_name}" in shown
+
+
+@pytest.mark.parametrize(("label", "fields", "status", "says"), [
+    ("stale version", {"version": "0", "text": "Fixed"}, 409, "Someone else changed this case"),
+    ("empty text", {"text": "   "}, 400, "cannot be empty"),
+    ("too long", {"text": "x" * 10_001}, 400, "longer than"),
+    ("missing version", {"version": "", "text": "Fixed"}, 400, "missing the case version"),
+])
+def test_bad_translation_corrections_change_nothing(staff_client: Any, db: Session, label: str,
+                                                    fields: dict[str, str], status: int, says: str) -> None:
+    case = _case(db, language="tl")
+    message = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
+                          translation_language="en", translation_engine="argos")
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
+                                 data={"version": version_of(page), **fields})
+    assert response.status_code == status and says in unescape(response.text), label
+    assert (reload(db, message).translation, reload(db, message).translation_engine) == (
+        "The boss took my passport", "argos"), label
+
+
+def test_a_message_of_another_case_cannot_be_corrected_through_this_one(staff_client: Any, db: Session) -> None:
+    case, other = _case(db), _case(db)
+    foreign = add_message(db, other, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport")
+    reply = add_message(db, case, "Sent", direction=Direction.OUTBOUND)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    for message in (foreign, reply):
+        response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
+                                     data={"version": version_of(page), "text": "Hijacked"})
+        assert response.status_code == 400 and "no message" in response.text
+    assert reload(db, foreign).translation == "The boss took my passport"
 
 
 # --- audit trail ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from casework import compliance
 from casework.compliance import Filters, parse_filters, protect_table, release, summarize
 from casework.models import CaseStatus, ComplianceRecord, EmployerDisclosure
+from casework.privacy import employer_key
 from tests.closed_cases import close_case, staff_id
 
 K = 5
@@ -53,6 +54,19 @@ def test_record_holds_only_generalized_codes(session: Session) -> None:
     assert not {"case_id", "reporter_id", "reference"} & set(record.model_dump())
     assert record.source_key != compliance.source_key(case.id + 1)
     assert record.employer_pseudonym == compliance.employer_pseudonym("  ACME plantations   sdn bhd")
+
+
+def test_a_case_with_only_the_employer_key_counts_under_the_same_pseudonym(session: Session) -> None:
+    (typed,) = closed(session, employer="Acme Plantations Sdn Bhd")
+    keyed = close_case(session, employer=None)
+    keyed.employer_pseudonym = employer_key("acme  PLANTATIONS sdn bhd")  # as triage or the web form set it
+    session.add(keyed)
+    compliance.anonymize(session, keyed.id)
+    session.commit()
+    assert record_of(session, keyed.id).employer_pseudonym == record_of(session, typed.id).employer_pseudonym \
+        == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    (nameless,) = closed(session, employer=None)
+    assert record_of(session, nameless.id).employer_pseudonym is None
 
 
 def test_free_text_in_a_code_field_is_not_published(session: Session) -> None:

@@ -44,6 +44,8 @@ def with_media(session: Session, case: Case) -> None:
 
 def test_expired_case_loses_personal_data_but_keeps_its_record(session: Session) -> None:
     old = close_case(session, closed_at=NOW - timedelta(days=400))
+    old.recruiter_name = "Blue Harbor Manpower"  # as triage stores a named recruiter
+    session.add(old)
     with_media(session, old)
     recent = close_case(session, closed_at=NOW - timedelta(days=30))
     files = FileBin()
@@ -53,6 +55,7 @@ def test_expired_case_loses_personal_data_but_keeps_its_record(session: Session)
     assert files.deleted == ["ab/payslip.jpg"]
     erased = session.get(Case, old.id)
     assert erased.erased_at == NOW and erased.employer_name is None and erased.pin_hash is None
+    assert erased.recruiter_name is None
     assert erased.category == "wage_theft"  # codes needed for statistics stay
     for message in session.exec(select(Message).where(Message.case_id == old.id)):
         assert message.body is None and message.translation is None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Urgency
+from casework.privacy import employer_key, lookup_hash
 from casework.triage import (
     LexiconError,
     TriageError,
@@ -95,6 +97,29 @@ def test_apply_triage_sets_fields_audits_without_text_and_moves_to_triaged(sessi
     assert case.country == "SA" and case.employer_name == "Al Noor Trading"
     [event] = session.exec(select(CaseEvent).where(CaseEvent.action == "triaged")).all()
     assert event.detail["confidence"] == case.category_confidence and "Noor" not in str(event.detail)
+
+
+@pytest.mark.parametrize(("label", "channel"), [("sms", "sms"), ("whatsapp", "whatsapp")])
+def test_a_named_employer_gets_the_same_pseudonym_as_on_the_web_form(session: Session, label: str,
+                                                                      channel: str) -> None:
+    case = make_case(session, channel=channel)
+    apply_triage(session, case, inbound(session, case, "My employer is Al Noor Trading and he does not pay"), LEXICON)
+    session.commit()
+    assert case.employer_name == "Al Noor Trading", label
+    # The web form's key for the same employer typed differently (web_intake uses employer_key too).
+    assert case.employer_pseudonym == employer_key("  AL NOOR   trading ") == lookup_hash("employer", "al noor trading")
+    raw = session.execute(text("SELECT employer_name FROM \"case\" WHERE id = :id"), {"id": case.id}).scalar_one()
+    assert "Noor" not in raw, "the name itself is stored encrypted"
+    session.commit()
+
+
+def test_a_case_named_before_pseudonyms_gets_one_at_its_next_triage(session: Session) -> None:
+    case = make_case(session, employer_name="Golden Sands Hotel")
+    apply_triage(session, case, inbound(session, case, "still no salary"), LEXICON)
+    assert case.employer_pseudonym == employer_key("golden sands hotel")
+    unnamed = make_case(session)
+    apply_triage(session, unnamed, inbound(session, unnamed, "still no salary"), LEXICON)
+    assert unnamed.employer_name is None and unnamed.employer_pseudonym is None
 
 
 def test_follow_up_raises_urgency_but_never_lowers_it_or_undoes_an_override(session: Session) -> None:
