@@ -10,11 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
+from casework.datafiles import read_yaml
 from casework.models import Case, Category, Role, StaffUser, Urgency, utcnow
 from casework.queue import UNRESOLVED_STATUSES, overdue_condition
 
@@ -91,11 +91,7 @@ def parse_sla_policy(data: Any) -> SlaPolicy:
 
 @lru_cache(maxsize=4)
 def load_sla_policy(path: str | Path = DEFAULT_SLA_POLICY) -> SlaPolicy:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SlaPolicyError(f"cannot read SLA policy {path}: {exc}") from None
-    return parse_sla_policy(data)
+    return parse_sla_policy(read_yaml(path, SlaPolicyError, "SLA policy"))
 
 
 def set_deadlines(case: Case, policy: SlaPolicy) -> None:

@@ -15,12 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel import Locale
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import transition
+from casework.datafiles import read_yaml
 from casework.editing import CaseworkError, check_editable
 from casework.models import Case, CaseEvent, CaseStatus, Category, Message, Urgency, utcnow
 from casework.privacy import employer_key
@@ -183,11 +183,7 @@ def parse_lexicon(data: Any) -> Lexicon:
 @lru_cache(maxsize=4)
 def load_lexicon(path: str | Path = DEFAULT_LEXICON) -> Lexicon:
     """Load and compile the lexicon at `path` (cached per process); raises LexiconError."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"cannot read triage lexicon {path}: {exc}") from None
-    return parse_lexicon(data)
+    return parse_lexicon(read_yaml(path, LexiconError, "triage lexicon"))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -210,20 +211,28 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """Serve `app` over real HTTP on 127.0.0.1 (ephemeral port) in a thread; yields the base URL."""
+@contextmanager
+def serve_over_http(application: Flask) -> Iterator[str]:
+    """Serve `application` over real HTTP on 127.0.0.1 (ephemeral port) in a thread; yields the base URL."""
     import threading
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    with serve_over_http(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

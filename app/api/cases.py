@@ -17,7 +17,7 @@ from app.api.openapi import add_paths
 from app.db import get_session
 from app.mt import get_translator
 from casework import cases as case_states
-from casework.access import CaseAccessDenied, require_case_access
+from casework.access import ALL_CASES_ROLES, CASE_ROLES, CaseAccessDenied, require_case_access
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
 from casework.mediation import (
@@ -44,9 +44,6 @@ from casework.replies import queue_staff_reply
 from casework.routing import RoutingRulesError, assign_case, current_rules_text, save_rules
 from casework.translation import MessageNotFound, TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
-
-CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
-MANAGER_ROLES = (Role.ADMIN, Role.OMBUDSPERSON)
 
 
 class BadRequest(CaseworkError):
@@ -281,7 +278,7 @@ def correct_message_translation(reference: str, message_id: int) -> Any:
 
 
 @bp.post("/cases/<reference>/assign")
-@token_required(*MANAGER_ROLES)
+@token_required(*ALL_CASES_ROLES)
 @domain_errors
 def assign(reference: str) -> Any:
     """Assign or transfer the case to a staff member of the right role."""
@@ -394,7 +391,7 @@ def outcome(reference: str) -> Any:
 
 
 @bp.post("/cases/<reference>/triage")
-@token_required(*MANAGER_ROLES)
+@token_required(*ALL_CASES_ROLES)
 @domain_errors
 def triage(reference: str) -> Any:
     """Correct the automatic triage (category, urgency, country, sector); audited for accuracy."""

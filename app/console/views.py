@@ -16,7 +16,7 @@ from app.console import bp
 from app.db import get_session
 from app.mt import get_translator
 from app.security import role_required
-from casework.access import can_view_case
+from casework.access import ALL_CASES_ROLES, CASE_ROLES, can_view_case
 from casework.audit import record_event
 from casework.cases import LEGAL_TRANSITIONS, normalize_reference, transition
 from casework.editing import CaseworkError, StaleCase, check_version
@@ -51,8 +51,6 @@ from casework.routing import assign_case
 from casework.translation import TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
 
-CASE_ROLES = (Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR)
-MANAGER_ROLES = (Role.ADMIN, Role.OMBUDSPERSON)
 STALE_MESSAGE = ("Someone else changed this case while you were editing it. Nothing you submitted was saved: "
                  "read the case again below and redo your change if it is still needed.")
 SHORTCUTS = [("q", "the queue"), ("f", "the queue's reference search"), ("m", "a case's conversation"),
@@ -153,7 +151,7 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
         "outcome": outcome, "names": {u.id: u.display_name for u in staff}, "assignees": assignees,
         "transitions": sorted(LEGAL_TRANSITIONS[status], key=lambda s: list(CaseStatus).index(s)),
         "status_labels": STATUS_LABELS, "overdue": is_overdue(case), "categories": list(Category),
-        "urgencies": list(Urgency), "routes": list(Route), "can_manage": current_user.role in MANAGER_ROLES,
+        "urgencies": list(Urgency), "routes": list(Route), "can_manage": current_user.role in ALL_CASES_ROLES,
         "is_admin": current_user.role is Role.ADMIN, "closed": status is CaseStatus.CLOSED,
         "mediators": [u for u in assignees if u.role == Role.MEDIATOR],
         "mediation_results": MEDIATION_RESULTS, "resolution_types": RESOLUTION_TYPES, "remedies": REMEDIES,
@@ -273,7 +271,7 @@ def _reason() -> str | None:
 
 
 @bp.route("/cases/<reference>/assign", methods=["POST"])
-@role_required(*MANAGER_ROLES)
+@role_required(*ALL_CASES_ROLES)
 def case_assign(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         assign_case(db, case, _int_field("assignee_id"), current_user.id, _reason(),
@@ -283,7 +281,7 @@ def case_assign(reference: str) -> Any:
 
 
 @bp.route("/cases/<reference>/triage", methods=["POST"])
-@role_required(*MANAGER_ROLES)
+@role_required(*ALL_CASES_ROLES)
 def case_triage(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         form = request.form
@@ -295,7 +293,7 @@ def case_triage(reference: str) -> Any:
 
 
 @bp.route("/cases/<reference>/refer", methods=["POST"])
-@role_required(*MANAGER_ROLES)
+@role_required(*ALL_CASES_ROLES)
 def case_refer(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         target = request.form.get("to", "")

@@ -6,16 +6,14 @@ reporter's basic phone would meet the site. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, serve_over_http
 
 SMALL_PHONE = {"width": 320, "height": 640}
 
@@ -28,13 +26,8 @@ def csrf_app(make_app: Any) -> Flask:
 @pytest.fixture
 def server(csrf_app: Flask) -> Iterator[str]:
     """The CSRF-protected app over real HTTP on 127.0.0.1 (ephemeral port)."""
-    httpd = make_server("127.0.0.1", 0, csrf_app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
-    httpd.server_close()
+    with serve_over_http(csrf_app) as url:
+        yield url
 
 
 @pytest.fixture
