@@ -183,6 +183,8 @@ def _validate(s: Settings) -> None:
     _check_rate_limit("PUBLIC_RATE_LIMIT", s.PUBLIC_RATE_LIMIT)
     if s.COMPLIANCE_K < 2:
         raise ConfigError(f"COMPLIANCE_K must be at least 2 (a cell of one case is a person); got {s.COMPLIANCE_K}")
+    if not Path(s.INSTANCE_PATH).is_absolute():
+        raise ConfigError(f"INSTANCE_PATH must be an absolute path; got {s.INSTANCE_PATH!r}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
     if s.ALERT_WEBHOOK_URL:

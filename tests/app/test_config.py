@@ -41,6 +41,7 @@ def test_good_production_settings_load() -> None:
     ("bad working language", {"WORKING_LANGUAGE": "English"}, "WORKING_LANGUAGE"),
     ("non-integer", {"RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
     ("unknown environment", {"TULAY_ENV": "staging"}, "TULAY_ENV"),
+    ("relative instance path", {"INSTANCE_PATH": "instance"}, "INSTANCE_PATH"),
 ])
 def test_bad_setting_is_named(label: str, values: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
