@@ -24,6 +24,11 @@ from app.queues import QUEUE_NAMES, get_queues
 
 log = logging.getLogger(__name__)
 
+# RQ's default is 10 minutes. Maintenance is what restarts a dead scheduler process (without
+# it, retries wait in the ScheduledJobRegistry) and retries jobs whose worker died (heartbeat
+# expired ~90 s after the kill); the soak (bench/soak.py) found both stuck for minutes.
+MAINTENANCE_INTERVAL_SECONDS = 30
+
 # (dotted function, queue, interval in seconds or a config key holding it)
 PERIODIC_JOBS: list[tuple[str, str, str | int]] = [
     ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
@@ -97,7 +102,8 @@ def run_worker(app: Flask, queue_names: Sequence[str] = QUEUE_NAMES, burst: bool
         if with_cron and not burst:
             start_cron(app, stop)
         worker_class = preload_models(app)
-        worker = worker_class(queues, connection=queues_set.connection)
+        worker = worker_class(queues, connection=queues_set.connection,
+                              maintenance_interval=MAINTENANCE_INTERVAL_SECONDS)
         try:
             return bool(worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"]))
         finally:

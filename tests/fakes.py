@@ -39,6 +39,7 @@ class FakeTwilio:
     # Each send pops the next (HTTP status, Twilio error code) failure, if any.
     failures: list[tuple[int, int]] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path → (content, content type)
+    accepted: list[dict[str, str]] = field(default_factory=list)  # forms of the sends answered 201
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,6 +61,7 @@ class FakeTwilio:
                         {"code": code, "message": f"fake error {code}", "status": status,
                          "more_info": f"https://www.twilio.com/docs/errors/{code}"}).encode()
                 sid = f"SM{next(self._counter):032x}"
+                self.accepted.append(form)
                 body = form.get("Body", "")
                 return 201, "application/json", json.dumps({
                     "sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),

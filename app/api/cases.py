@@ -468,11 +468,15 @@ REF = {"name": "reference", "in": "path", "required": True, "schema": {"type": "
 STR = {"type": "string"}
 QUEUE_PARAMS = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
     ("route", {"enum": ["ombudsperson", "mediation"]}), ("status", {"enum": [s.value for s in CaseStatus]}),
-    ("urgency", {"enum": ["low", "normal", "high", "critical"]}), ("language", STR), ("overdue", {"type": "boolean"}),
-    ("needs_human_translation", {"type": "boolean"}),
-    ("assignee_id", {"type": "string", "description": "a staff id, or 'none' for unassigned"}),
-    ("q", {"type": "string", "description": "(part of) a case reference"}),
-    ("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}))]
+    ("urgency", {"enum": ["low", "normal", "high", "critical"]}),
+    ("language", {"type": "string", "pattern": "^[A-Za-z][A-Za-z-]{1,7}$", "example": "tl"}),
+    ("overdue", {"type": "boolean"}), ("needs_human_translation", {"type": "boolean"}),
+    ("assignee_id", {"anyOf": [{"type": "integer", "minimum": 0}, {"enum": ["none", "unassigned"]}],
+                     "description": "a staff id, or 'none' for unassigned"}),
+    ("q", {"type": "string", "pattern": "^[0-9A-TV-Za-tv-z]{0,4}(-?[0-9A-TV-Za-tv-z]{0,4})?$",
+           "description": "(part of) a case reference"}),
+    ("page", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+    ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}))]
 
 SCHEMAS: dict[str, Any] = {
     "CaseSummary": {"type": "object", "properties": {
