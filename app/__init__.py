@@ -8,8 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import ConfigError, database_url, load_settings
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` bounded to what a 32-bit integer column holds."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -24,6 +33,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         raise SystemExit(2) from None
 
     app = Flask(__name__, instance_path=settings.INSTANCE_PATH)
+    # Ids in URLs are database integers: a larger number is a 404, never a database error.
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(settings.as_flask_config())
     app.config["SQLALCHEMY_URL"] = database_url(settings)
     app.config["TESTING"] = settings.TULAY_ENV == "test"

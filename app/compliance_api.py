@@ -130,9 +130,10 @@ def summary() -> Response:
 
 
 _FILTER_PARAMETERS: list[dict[str, Any]] = [
-    {"name": "period", "in": "query", "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}\.\.\d{4}-\d{2}$"},
+    {"name": "period", "in": "query",
+     "schema": {"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])\.\.20\d{2}-(0[1-9]|1[0-2])$"},
      "description": "Closure months, inclusive: YYYY-MM..YYYY-MM."},
-    *[{"name": name, "in": "query", "schema": {"type": "string", "maxLength": 32}}
+    *[{"name": name, "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{0,32}$"}}
       for name in ("category", "country", "sector", "channel")],
 ]
 _ERROR = {"description": "Unknown filter or malformed value",
@@ -157,7 +158,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                        "(or format=csv). Only records whose published row is shared by at least k records.",
         "security": [],
         "parameters": [*_FILTER_PARAMETERS,
-                       {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "page", "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
                        {"name": "per_page", "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],

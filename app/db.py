@@ -70,4 +70,7 @@ def session_scope() -> Iterator[Session]:
 
 def init_app(app: Flask, url: str) -> None:
     app.extensions["tulay.engine"] = make_engine(url)
+    # After each request too: an app context can outlive a request (tests, streamed responses),
+    # and a request's transaction must never be left open holding locks.
+    app.teardown_request(close_session)
     app.teardown_appcontext(close_session)

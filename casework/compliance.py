@@ -261,7 +261,7 @@ def parse_filters(params: Mapping[str, str], *, allowed: Iterable[str] = ()) -> 
         value = (params.get(name) or "").strip()
         if not value:
             continue
-        if len(value) > 32 or not all(c.isalnum() or c == "_" for c in value):
+        if len(value) > 32 or not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
             raise InvalidFilter(N_("%(name)s must be a code of letters, digits or _"), name=name)
         dimensions[name] = value.upper() if name == "country" else value.lower()
     return Filters(start=start, end=end, dimensions=dimensions)

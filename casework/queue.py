@@ -45,6 +45,10 @@ def _bool(name: str, raw: str) -> bool | None:
     raise InvalidFilter(f"{name} must be true or false; got {raw!r}")
 
 
+# Largest id a database integer column holds: a larger one is no id at all (a 400, not a 500).
+MAX_ID = 2**31 - 1
+
+
 def _int(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(raw.strip())
@@ -107,7 +111,7 @@ class QueueFilters:
             elif name in ("overdue", "needs_human_translation"):
                 values[name] = _bool(name, raw)
             elif name == "assignee_id":
-                values[name] = 0 if raw.strip().lower() in ("none", "unassigned") else _int(name, raw, 0)
+                values[name] = 0 if raw.strip().lower() in ("none", "unassigned") else _int(name, raw, 0, MAX_ID)
             elif name == "q":
                 values[name] = _reference_prefix(raw)
             elif name == "page":

@@ -235,7 +235,8 @@ def live_server(app: Flask) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope: a running Playwright keeps an asyncio loop alive, which later tests (asyncio.run) must not see.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path("/usr/bin/chromium").exists():
         pytest.fail("Debian's chromium is not installed (make system-deps installs it)")

@@ -91,3 +91,8 @@ def test_mediator_queue_holds_only_their_cases_and_analyst_sees_none(session: Se
     rows, total = list_cases(session, mediator, QueueFilters())
     assert [r.case.id for r in rows] == [own.id] and total == 1
     assert list_cases(session, analyst, QueueFilters()) == ([], 0)
+
+
+def test_assignee_id_beyond_a_database_integer_is_refused() -> None:
+    with pytest.raises(InvalidFilter, match="assignee_id"):
+        QueueFilters.from_args({"assignee_id": str(2**31)})

@@ -32,7 +32,11 @@ def test_api_never_answers_5xx_and_conforms_to_its_openapi_document(app: Any, se
         def check(case: Any) -> None:
             # A schema-valid body can still be refused on meaning (a routing-rules YAML that isn't a
             # rule set, a transition the case's state forbids): 4xx is right there. Queries must pass.
-            excluded = [] if case.method == "GET" else [positive_data_acceptance]
+            # A valid-looking body can rightly be refused on its meaning, and so can a period whose
+            # start is after its end (a cross-field rule OpenAPI can't express); 5xx and conformance
+            # are still checked for those.
+            semantic = case.method != "GET" or "period" in (case.query or {})
+            excluded = [positive_data_acceptance] if semantic else []
             case.call_and_validate(headers=headers, excluded_checks=excluded)
 
         check()
