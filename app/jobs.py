@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.db import session_scope
 from app.mt import get_translator
-from app.queues import enqueue, enqueue_after_commit, ensure_enqueued, get_queues
+from app.queues import enqueue, enqueue_after_commit, ensure_all_enqueued, ensure_enqueued, get_queues
 from casework.alerts import ALERT_KINDS, alert_payload, alert_recorded, raise_urgent_alert
 from casework.audit import record_event
 from casework.intake import IntakeServices, process_inbound
@@ -291,10 +291,13 @@ def sweep_unfetched_media() -> int:
     return count
 
 
+def _count_enqueued(outcomes: list[str]) -> int:
+    return sum(1 for outcome in outcomes if outcome in ("enqueued", "requeued"))
+
+
 def sweep_unprocessed() -> dict[str, int]:
     """Re-enqueue work the database says is pending but Redis may have lost."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
-    counts = {"inbound": 0, "outbound": 0}
     with session_scope() as session:
         inbound_ids = session.exec(select(Message.id).where(
             Message.direction == Direction.INBOUND, Message.processing_state == ProcessingState.RECEIVED,
@@ -302,14 +305,12 @@ def sweep_unprocessed() -> dict[str, int]:
         outbound_ids = session.exec(select(Message.id).where(
             Message.direction == Direction.OUTBOUND, Message.delivery_status == DeliveryStatus.QUEUED,
             col(Message.created_at) < cutoff).limit(5000)).all()
-    for message_id in inbound_ids:
-        if ensure_enqueued("intake", "app.jobs.process_inbound_message", message_id,
-                           job_id=f"inbound-{message_id}") in ("queued", "requeued"):
-            counts["inbound"] += 1
-    for message_id in outbound_ids:
-        if ensure_enqueued("outbound", "app.jobs.send_outbound", message_id,
-                           job_id=f"outbound-{message_id}") in ("queued", "requeued"):
-            counts["outbound"] += 1
+    counts = {
+        "inbound": _count_enqueued(ensure_all_enqueued(
+            "intake", "app.jobs.process_inbound_message", [(f"inbound-{i}", (i,)) for i in inbound_ids])),
+        "outbound": _count_enqueued(ensure_all_enqueued(
+            "outbound", "app.jobs.send_outbound", [(f"outbound-{i}", (i,)) for i in outbound_ids])),
+    }
     if any(counts.values()):
         log.warning("sweeper re-enqueued lost jobs", extra=counts)
     return counts
@@ -335,9 +336,8 @@ def sweep_compliance() -> int:
             (col(Case.compliance_recorded_at).is_(None)) | (col(Case.compliance_recorded_at) < col(Case.closed_at)),
         ).limit(5000)).all()
         jobs = [(case.id, compliance_job_id(case)) for case in cases]
-    queued = sum(1 for case_id, job_id in jobs
-                 if ensure_enqueued("reports", "app.jobs.record_compliance", case_id, job_id=job_id)
-                 in ("queued", "requeued"))
+    queued = _count_enqueued(ensure_all_enqueued(
+        "reports", "app.jobs.record_compliance", [(job_id, (case_id,)) for case_id, job_id in jobs]))
     if queued:
         log.warning("compliance sweeper enqueued missing records", extra={"cases": queued})
     return queued

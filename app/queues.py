@@ -80,26 +80,47 @@ def enqueue(queue: str, func: str, *args: Any, job_id: str, retry_intervals: Seq
         return None
 
 
-def ensure_enqueued(queue: str, func: str, *args: Any, job_id: str) -> str:
-    """Make sure a job for `job_id` is waiting or running; used by the sweeper.
+ENDED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED)
 
-    Returns what was done: "queued" (new), "requeued" (was failed), or the existing status.
+
+def ensure_enqueued(queue: str, func: str, *args: Any, job_id: str) -> str:
+    """Make sure a job for `job_id` is waiting or running (see `ensure_all_enqueued`)."""
+    return ensure_all_enqueued(queue, func, [(job_id, args)])[0]
+
+
+def ensure_all_enqueued(queue: str, func: str, jobs: Sequence[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    """Make sure a job runs `func(*args)` for each (job_id, args); used by the sweepers.
+
+    Returns what was done per job: "enqueued" (none existed), "requeued" (it had ended, or
+    said queued while in no queue), or its rq status. One atomic read covers the statuses
+    and the queue's lists: the sweeper checks thousands of rows in a backlog.
     """
     connection = get_queues().connection
-    try:
-        job = Job.fetch(job_id, connection=connection)
-    except Exception:  # NoSuchJobError, or a job hash left unreadable by an interrupted write
-        job = None
-    if job is None:
-        enqueue(queue, func, *args, job_id=job_id)
-        return "queued"
-    status = job.get_status(refresh=True)
-    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED):
-        # Finished yet the row is still unprocessed means the job's transaction was lost; run again.
-        job.delete()
-        enqueue(queue, func, *args, job_id=job_id)
-        return "requeued"
-    return str(status)
+    rq_queue = get_queues()[queue]
+    with connection.pipeline(transaction=True) as pipeline:
+        pipeline.lrange(rq_queue.key, 0, -1)
+        pipeline.lrange(rq_queue.intermediate_queue_key, 0, -1)
+        for job_id, _ in jobs:
+            pipeline.hget(Job.key_for(job_id), "status")
+        waiting, dequeued, *statuses = pipeline.execute()
+    listed = {raw.decode() for raw in (*waiting, *dequeued)}
+    done = []
+    for (job_id, args), raw in zip(jobs, statuses, strict=True):
+        status = raw.decode() if raw else None
+        if status is None:  # Redis lost it (or kept a hash without a status): enqueue anew
+            connection.delete(Job.key_for(job_id))
+            enqueue(queue, func, *args, job_id=job_id)
+            done.append("enqueued")
+        elif status in ENDED or (status == JobStatus.QUEUED and job_id not in listed):
+            # Ended while the row is still pending (its transaction was lost), or "queued" in
+            # no queue (a worker killed between taking it and starting it, which rq's own
+            # cleanup leaves alone). Run it again; deleting the job clears rq's registries.
+            Job.fetch(job_id, connection=connection).delete()
+            enqueue(queue, func, *args, job_id=job_id)
+            done.append("requeued")
+        else:
+            done.append(status)
+    return done
 
 
 def enqueue_after_commit(session: Session, queue: str, func: str, *args: Any, job_id: str) -> None:

@@ -7,8 +7,8 @@ real app and 2+ RQ workers (`flask --app app worker`, supervised: restarted when
 systemd would). Then it sends N signed SMS and WhatsApp webhooks, retrying every non-2xx like
 Twilio, replaying some MessageSids (also two at once), while it injects faults:
 
-- a work horse SIGKILLed in the middle of a job (several times; `--kill-workers` also kills
-  whole worker process groups, whose jobs RQ marks abandoned only after ~90 s of silence),
+- a worker SIGKILLed in the middle of a job (several times; its job is retried once its
+  heartbeat expires),
 - Redis killed and restarted empty,
 - PostgreSQL restarted once (`pg_ctl restart -m fast`),
 - the fake Twilio answering 500 to the next sends.
@@ -18,7 +18,7 @@ stored exactly once and processed (attached to a triaged case), and each one was
 exactly once (sends counted on the fake Twilio, per reporter); a last sweep finds nothing stuck.
 
     .venv/bin/python bench/soak.py                       # 600 messages, ~1-2 minutes on 2 cores
-    .venv/bin/python bench/soak.py --messages 20000 --kill-workers --concurrency 16
+    .venv/bin/python bench/soak.py --messages 20000 --duration 600 --concurrency 16
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -74,8 +75,7 @@ class Options:
     web_workers: int = 2
     replay_fraction: float = 0.05  # answered messages sent again later (Twilio's retry)
     concurrent_replay_fraction: float = 0.03  # messages sent twice at the same moment
-    horse_kills: int = 3
-    worker_group_kills: int = 0
+    worker_kills: int = 3
     redis_down_seconds: float = 2.0
     postgres_restart: bool = True
     twilio_500s: int = 15
@@ -216,28 +216,6 @@ class PrivateRedis:
             self.process.wait()
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def age(pid: int) -> float:
-    """Seconds since `pid` started (from /proc), or infinity when it is gone."""
-    try:
-        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        return float("inf")
-    return uptime - started / os.sysconf("SC_CLK_TCK")
-
-
-def horses(pid: int) -> list[int]:
-    """The worker's work horses: children forked for a job, unlike its long-lived scheduler process."""
-    return [child for child in children(pid) if age(child) < 1.0 < age(pid) - 5]
-
-
 class Workers:
     """RQ worker processes, each in its own session, restarted when they exit (a supervisor)."""
 
@@ -264,30 +242,27 @@ class Workers:
                         self.processes[index] = self._spawn(index)
                         self.restarts += 1
 
-    def kill_horse(self, timeout: float = 20) -> bool:
-        """SIGKILL a work horse (the forked child running a job); True if one was found."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for process in self.processes:
-                    for child in horses(process.pid):
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(child, signal.SIGKILL)
-                            return True
-            time.sleep(0.005)
-        return False
+    def kill_busy(self, redis_url: str, timeout: float = 20) -> bool:
+        """SIGKILL a worker (its whole process group) while it runs a job; True if one was."""
+        from redis import Redis
+        from rq import Worker
 
-    def kill_group(self) -> bool:
-        """SIGKILL one whole worker (main process and its horse) while it runs a job."""
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with self.lock:
-                for process in self.processes:
-                    if horses(process.pid):
-                        with contextlib.suppress(ProcessLookupError):
-                            os.killpg(process.pid, signal.SIGKILL)
-                        return True
-            time.sleep(0.005)
+        connection = Redis.from_url(redis_url)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                with self.lock:
+                    ours = {process.pid for process in self.processes if process.poll() is None}
+                    for worker in Worker.all(connection=connection):
+                        if worker.pid in ours and worker.get_state() == "busy":
+                            with contextlib.suppress(ProcessLookupError):
+                                os.killpg(worker.pid, signal.SIGKILL)
+                            return True
+                time.sleep(0.01)
+        except Exception:  # Redis down at that moment: report the kill as skipped
+            return False
+        finally:
+            connection.close()
         return False
 
     def stop(self) -> None:
@@ -415,16 +390,23 @@ def start_gunicorn(env: dict[str, str], workers: int, logdir: Path) -> tuple[sub
                      "--timeout", "60", "--chdir", str(ROOT), "app:create_app()"], logdir / "gunicorn.log",
                     env=env, start_new_session=True)
     wait_for_port(port, process, "gunicorn")
-    return process, port
+    # The master listens at once; its workers answer only once the app is built (seconds).
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30):
+                return process, port
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("gunicorn's workers did not answer /healthz") from None
+            time.sleep(0.2)
 
 
 def fault_plan(options: Options) -> list[tuple[float, str]]:
     """(fraction of the sending time, fault) in order."""
     plan: list[tuple[float, str]] = []
-    for k in range(options.horse_kills):
-        plan.append((0.1 + 0.7 * k / max(1, options.horse_kills), "kill-horse"))
-    for k in range(options.worker_group_kills):
-        plan.append((0.15 + 0.6 * k / max(1, options.worker_group_kills), "kill-worker"))
+    for k in range(options.worker_kills):
+        plan.append((0.1 + 0.7 * k / max(1, options.worker_kills), "kill-worker"))
     if options.redis_down_seconds > 0:
         plan.append((0.25, "redis-down"))
     if options.postgres_restart:
@@ -486,10 +468,8 @@ def run_soak(options: Options, log: Callable[[str], None] = print) -> Report:
                     time.sleep(delay)
                 began = time.monotonic()
                 at = f"{began - start:.1f} s, {len(answered)} answered"
-                if fault == "kill-horse":
-                    done = workers.kill_horse()
-                elif fault == "kill-worker":
-                    done = workers.kill_group()
+                if fault == "kill-worker":
+                    done = workers.kill_busy(redis.url)
                 elif fault == "redis-down":
                     redis.kill()
                     time.sleep(options.redis_down_seconds)
@@ -622,10 +602,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="concurrent senders")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="RQ worker processes (2+)")
     parser.add_argument("--web-workers", type=int, default=defaults.web_workers, help="gunicorn workers")
-    parser.add_argument("--horse-kills", type=int, default=defaults.horse_kills,
-                        help="work horses SIGKILLed mid-job")
-    parser.add_argument("--kill-workers", type=int, default=2, nargs="?", const=2, metavar="N",
-                        dest="worker_group_kills", help="whole worker process groups SIGKILLed mid-job")
+    parser.add_argument("--worker-kills", type=int, default=defaults.worker_kills,
+                        help="workers SIGKILLed mid-job")
     parser.add_argument("--twilio-500s", type=int, default=defaults.twilio_500s)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=defaults.seed)

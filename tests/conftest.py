@@ -21,7 +21,6 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -29,6 +28,7 @@ from sqlmodel import Session
 from app import create_app
 from app.cli import upgrade_database
 from app.queues import QUEUE_NAMES, get_queues
+from app.worker import AppWorker
 
 PG_URL = os.environ.get("TULAY_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TULAY_TEST_REDIS_URL", "")
@@ -190,11 +190,11 @@ def session(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def run_jobs(app: Flask) -> Any:
-    """Run every queued job in this process (rq's SimpleWorker, burst mode); returns the count."""
+    """Run every queued job in this process (the app's worker class, burst mode); returns the count."""
 
     def run(queues: tuple[str, ...] = QUEUE_NAMES) -> int:
         connection = get_queues().connection
-        worker = SimpleWorker([get_queues()[q] for q in queues], connection=connection)
+        worker = AppWorker([get_queues()[q] for q in queues], connection=connection)
         before = worker.successful_job_count
         worker.work(burst=True, with_scheduler=False)
         return int(worker.successful_job_count - before)

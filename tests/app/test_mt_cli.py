@@ -10,7 +10,7 @@ import pytest
 
 from app.jobs import intake_services
 from app.mt import get_translator, packages_dir
-from app.worker import AppSimpleWorker, AppWorker, preload_models
+from app.worker import warm_up
 from casework.mt.apertium import installed_modes
 from casework.mt.argos import ArgosEngine
 from tests.argos_package import build_package
@@ -73,13 +73,10 @@ def test_service_is_built_once_per_app_and_honours_the_order(make_app: Any, arch
     assert names == expected
 
 
-def test_worker_loads_argos_models_and_runs_jobs_without_forking(make_app: Any, runner: Any,
-                                                                 archive: Path) -> None:
-    plain = make_app(MT_ENGINE_ORDER="apertium")
-    assert preload_models(plain) is AppWorker
+def test_worker_warm_up_loads_installed_argos_models_once(make_app: Any, runner: Any, archive: Path) -> None:
     application = make_app()
     assert application.test_cli_runner().invoke(args=["mt", "install", str(archive)]).exit_code == 0
-    assert preload_models(application) is AppSimpleWorker
+    warm_up(application)
     [argos] = [e for e in get_translator(application).engines if isinstance(e, ArgosEngine)]
     assert argos.loaded_pairs == {("es", "en")}
 
