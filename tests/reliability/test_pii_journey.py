@@ -69,7 +69,7 @@ PLANTED = sorted({*NAMES, *PASSPORTS, *EMAILS, *(v for p in PHONE_SPELLINGS for 
 
 
 def leaks(text: str) -> list[str]:
-    """The planted values found in `text` (names and e-mail addresses in any letter case)."""
+    """The planted values found in `text`, in any letter case."""
     lowered = text.lower()
     return [value for value in PLANTED if value.lower() in lowered]
 
