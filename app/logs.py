@@ -24,12 +24,28 @@ _PATTERNS = [
     re.compile(r"(?<![\w.-])\d{7,}(?![\w])"),
     re.compile(r"(?<![\w.-])\(?\d{3,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}(?![\w])"),
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail addresses
-    re.compile(r"\b[A-Z]{1,2}\d{6,9}\b"),  # passport / ID document numbers
+    # passport / ID document numbers, in any letter case: P1234567A (Philippines), EC0123456, …
+    re.compile(r"\b[A-Z]{1,2}\d{6,9}[A-Z]?\b", re.IGNORECASE),
 ]
+# Other local spellings of a number: digit groups split by spaces, dots, dashes or parentheses
+# ("980-1234567", "(02) 8123 4567", "06 12 34 56 78"). A number once they hold 7+ digits in
+# 3+ groups or in a group of 6+ (so "HTTP 201 4540" stays), unless it is a date, IP or decimal.
+_GROUPED_DIGITS = re.compile(r"(?<![\w.:/-])\(?\d+(?:(?:[ .-]|\) ?)\(?\d+)+(?![\w:/]|[.-]\d)")
+_NOT_A_NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,3}(?:\.\d{1,3}){3}|\d+\.\d+")
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+def _grouped_number(match: re.Match[str]) -> str:
+    candidate = match.group()
+    groups = re.findall(r"\d+", candidate)
+    digits = sum(len(group) for group in groups)
+    if digits < 7 or (len(groups) < 3 and max(map(len, groups)) < 6) or _NOT_A_NUMBER.fullmatch(candidate):
+        return candidate
+    return "[redacted]"
+
+
 def redact(text: str) -> str:
+    text = _GROUPED_DIGITS.sub(_grouped_number, text)
     for pattern in _PATTERNS:
         text = pattern.sub("[redacted]", text)
     return text

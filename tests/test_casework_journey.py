@@ -5,9 +5,6 @@ mediate, record the outcome and close the case through the API; every step is au
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -36,8 +33,8 @@ from casework.models import (
     utcnow,
 )
 from tests.factories import make_staff
+from tests.processes import cli_env, run_worker
 
-ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_SID = "AC" + "0" * 32
 WORKER_PHONE = "+639171234567"
 DANGER_PHONE = "+639179876543"
@@ -80,14 +77,6 @@ def edge() -> Iterator[str]:
     server.server_close()
 
 
-def run_worker(env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron",
-                             "-q", "intake", "-q", "outbound"], env=env, cwd=ROOT, capture_output=True, text=True,
-                            timeout=180)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
 def store(session: Session, sid: str, sender: str, body: str) -> None:
     accept_inbound(session, InboundMessage(channel="sms", external_id=sid, sender=sender, body=body,
                                            received_at=utcnow()))
@@ -100,11 +89,13 @@ def actions(case_id: int) -> list[str]:
                                .order_by(col(CaseEvent.id))).all())
 
 
-def test_sms_to_closed_case_with_a_real_worker(make_app: Any, config: dict[str, Any], edge: str) -> None:
+def test_sms_to_closed_case_with_a_real_worker(make_app: Any, config: dict[str, Any], edge: str,
+                                               tmp_path: Path) -> None:
     changes = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "test-token", "TWILIO_SMS_FROM": "+15550001111",
                "TWILIO_API_BASE_URL": edge, "ALERT_WEBHOOK_URL": f"{edge}/alerts"}
     app = make_app(**changes)
-    env = {**os.environ, **{k: str(v) for k, v in {**config, **changes}.items()}}
+    env = cli_env(config, **changes)
+    worker_log = tmp_path / "worker.log"
     client = app.test_client()
     with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
         ombud = make_staff(session, Role.OMBUDSPERSON, languages=["en", "tl"], team="rapid-response",
@@ -118,7 +109,7 @@ def test_sms_to_closed_case_with_a_real_worker(make_app: Any, config: dict[str, 
         store(session, "SM" + "b" * 32, DANGER_PHONE,
               "They took my passport and I am locked in the house, please help")
 
-        logs = run_worker(env)
+        logs = run_worker(env, "intake", "outbound", log=worker_log)
 
         wages = session.exec(select(Case).join(Message, col(Message.case_id) == Case.id)
                              .where(Message.provider_id == "SM" + "a" * 32)).one()
@@ -146,7 +137,7 @@ def test_sms_to_closed_case_with_a_real_worker(make_app: Any, config: dict[str, 
             "text": "We will contact your employer this week.",
             "sent_text": "Kokontakin namin ang iyong employer ngayong linggo.", "expected_version": wages.version})
         assert reply.status_code == 201, reply.json
-        run_worker(env)
+        run_worker(env, "intake", "outbound", log=worker_log)
         sent = [form for kind, form in Recorder.received if kind == "sms"][-1]
         assert (sent["To"], sent["Body"]) == (WORKER_PHONE, "Kokontakin namin ang iyong employer ngayong linggo.")
 

@@ -9,7 +9,9 @@ import pytest
 
 from app.logs import JsonFormatter, RedactingFilter, redact
 
-PLANTED = ["+639171234567", "0917 123 4567", "09171234567", "maria.santos@example.com", "P1234567"]
+PLANTED = ["+639171234567", "0917 123 4567", "09171234567", "maria.santos@example.com", "P1234567",
+           # local spellings and document numbers the first patterns missed (found by tests/reliability)
+           "980-1234567", "(02) 8123 4567", "06 12 34 56 78", "P1234567A", "p1234567a", "EC0123456"]
 
 
 @pytest.mark.parametrize("value", PLANTED)
@@ -18,7 +20,10 @@ def test_redact_masks_personal_values(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["2026-11-25 12:07:22", "case K7M2-9QXD", "job inbound-12", "HTTP 503",
-                                   "worker e9b5757e9eea4c1a03a8f4ddc", "took 0.0123 s"])
+                                   "worker e9b5757e9eea4c1a03a8f4ddc", "took 0.0123 s",
+                                   "2026-11-25T14:54:54.158+00:00", '"POST /x HTTP/1.1" 201 4540', "127.0.0.1:38327",
+                                   "job compliance-1-1795619146", "twilio-python/9.13.0", "took 1234.5678 ms",
+                                   "period 2025-01..2025-06", "SM00000000000000000000000000000001"])
 def test_redact_keeps_operational_values(value: str) -> None:
     assert redact(value) == value
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,7 @@ from app.queues import enqueue, get_queues
 from app.worker import HEARTBEAT_TTL_SECONDS, MAINTENANCE_INTERVAL_SECONDS
 from casework.intake import InboundMessage, accept_inbound
 from casework.models import Case, Direction, Message, ProcessingState, utcnow
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import cli_env, run_worker
 
 
 def store_inbound(session: Session, sid: str) -> int:
@@ -36,17 +32,14 @@ def test_commit_enqueues_the_processing_job(app: Any, session: Session) -> None:
     assert get_queues()["intake"].job_ids == [f"inbound-{message_id}"]
 
 
-def test_worker_process_runs_the_job(app: Any, config: dict[str, Any], session: Session) -> None:
+def test_worker_process_runs_the_job(app: Any, config: dict[str, Any], session: Session, tmp_path: Path) -> None:
     message_id = store_inbound(session, "SM" + "f" * 32)
-    env = {**os.environ, **{k: str(v) for k, v in config.items()}}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron",
-                             "-q", "intake"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    output = run_worker(cli_env(config), "intake", log=tmp_path / "worker.log")
     with Session(get_engine()) as check:
         message = check.get(Message, message_id)
         assert message.processing_state == ProcessingState.PROCESSED
         assert check.exec(select(Case)).one().id == message.case_id
-    assert "639171234567" not in result.stderr + result.stdout
+    assert "639171234567" not in output
 
 
 def test_sweeper_reenqueues_when_redis_lost_the_job(app: Any, session: Session, run_jobs: Any) -> None:
