@@ -1,4 +1,5 @@
-"""Security surface of every route: headers on every response, cookie flags, and https forms in a browser.
+"""Security surface of every route: headers on every response, cookie flags, numeric fields, and
+https forms in a real browser.
 
 `PROBES` names every route of `app.url_map` (anonymous, and signed in where that applies); a
 route added without a row fails `test_probes_cover_every_route`, so no new page can skip
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyotp
 import pytest
@@ -235,6 +237,7 @@ def build_world(app: Flask, base: str) -> World:
         message = Message(case_id=case.id, reporter_id=reporter.id, direction=Direction.INBOUND,
                           channel=ChannelKind.SMS, body="Hindi binabayaran ang sahod ko", language="tl")
         db.add(message)
+        assert mediator.id is not None
         meeting = schedule_mediation(db, case, mediator.id, utcnow() + timedelta(days=1), "worker", admin.id)
         db.commit()
         ids = {"ref": case.reference, "mid": message.id, "sid": meeting.id, "mediator": mediator.id,
@@ -318,7 +321,7 @@ def test_error_responses_carry_the_security_headers(make_app: Any) -> None:
     limited = make_app(**{**SETTINGS, "PUBLIC_RATE_LIMIT": "1 per minute"}, PUBLIC_BASE_URL=HTTPS)
     limited.test_client().post("/report", data={}, base_url=HTTPS)
     guarded = make_app(**SETTINGS, PUBLIC_BASE_URL=HTTPS, WTF_CSRF_ENABLED=True)
-    cases_ = [
+    cases_: list[tuple[str, Flask, str, str, dict[str, Any], int]] = [
         ("page not found", plain, "GET", "/no-such-page", {}, 404),
         ("console page not found", plain, "GET", "/console/no-such-page", {}, 404),
         ("API route not found", plain, "GET", "/api/v1/no-such-route", {}, 404),
@@ -339,6 +342,25 @@ def test_error_responses_carry_the_security_headers(make_app: Any) -> None:
         if problems:
             failures.append(f"{label}: {'; '.join(problems)}")
     assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("digit", ["\u00b2", "\u2460"], ids=["superscript two", "circled one"])
+def test_a_digit_int_cannot_read_is_refused_never_a_500(surface: World, digit: str) -> None:
+    """str.isdigit() accepts "²" and "①" but int() refuses them: each numeric field checks for ASCII."""
+    encoded = quote(digit)
+    probes = [
+        ("case version of a console form", "staff", 400, Probe(
+            "note", "console", "POST", CASE, "/console/cases/{ref}/notes", form={"body": "x", "version": digit})),
+        ("NumMedia of a signed SMS", "twilio", 400, Probe(
+            "sms", "twilio", "POST", "", "/channels/twilio/sms", form={**twilio_form("sms_basic"), "NumMedia": digit})),
+        ("message id in a signed status callback URL", "twilio", 204, Probe(
+            "status", "twilio", "POST", "", f"/channels/twilio/status?m={encoded}",
+            form=twilio_form("status_delivered"))),
+        ("page of the open data", "anonymous", 400, Probe(
+            "records", "compliance_api", "GET", "", f"/api/v1/compliance/records?page={encoded}")),
+    ]
+    answers = {label: surface.send(probe, who).status_code for label, who, _, probe in probes}
+    assert answers == {label: status for label, _, status, _ in probes}
 
 
 # --- 2. cookies -------------------------------------------------------------------------------
