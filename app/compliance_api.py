@@ -79,7 +79,8 @@ def _int_param(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # isdigit() alone takes "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise BadRequest(f"{name} must be an integer from 1 to {maximum}")
     return int(raw)
 

@@ -12,6 +12,7 @@ This module imports neither Flask nor app code and never commits.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,7 +229,11 @@ class Filters:
 
 
 def _month(text: str) -> date:
+    # Exactly YYYY-MM in ASCII digits: bounds are compared as text, and strptime would also take
+    # "2025-1" or fullwidth digits, which sort apart from the months they name.
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}", text, flags=re.ASCII):
+            raise ValueError(text)
         parsed = datetime.strptime(text, "%Y-%m").date()
     except ValueError:
         raise InvalidFilter(N_("period bounds must be YYYY-MM, got %(value)s"), value=repr(text)) from None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from app.api.openapi import build_document
@@ -44,6 +44,13 @@ def token_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Answers are per token and carry case data: no browser or proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/openapi.json")

@@ -26,9 +26,8 @@ def _use_console_login(_state: object) -> None:
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
+    # The other security headers come from app/headers.py, which keeps this stricter policy.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
     # Case pages hold personal data: never keep them in a shared browser's cache.
     response.headers["Cache-Control"] = "no-store"
     return response

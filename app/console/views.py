@@ -182,7 +182,7 @@ def case_audit(reference: str) -> str:
 
 def _form_version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None  # isdigit() alone takes "²", int() doesn't
 
 
 def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anchor: str = "") -> Any:
@@ -251,7 +251,7 @@ def case_status(reference: str) -> Any:
 
 def _int_field(name: str) -> int:
     raw = request.form.get(name, "").strip()
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise FormError(f"choose a {name.replace('_id', '').replace('_', ' ')}")
     return int(raw)
 

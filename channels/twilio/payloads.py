@@ -112,7 +112,7 @@ def _address(field: str, raw: str, whatsapp: bool) -> str:
 
 def _media(form: MultiDict[str, str]) -> tuple[InboundMedia, ...]:
     raw_count = _one(form, "NumMedia", required=False) or "0"
-    if not raw_count.isdigit() or int(raw_count) > MAX_MEDIA:
+    if not (raw_count.isascii() and raw_count.isdigit()) or int(raw_count) > MAX_MEDIA:  # int() refuses "²"
         raise PayloadError(400, f"NumMedia must be a whole number from 0 to {MAX_MEDIA}")
     items = []
     for index in range(int(raw_count)):

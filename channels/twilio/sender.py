@@ -115,7 +115,7 @@ def fetch_media(settings: TwilioSettings, url: str, max_bytes: int = MAX_MEDIA_B
             raise MediaRefused(f"Twilio answered {response.status_code} for the media")
         response.raise_for_status()
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
             raise MediaRefused("media is larger than the limit")
         chunks: list[bytes] = []
         size = 0

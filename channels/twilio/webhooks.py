@@ -128,7 +128,7 @@ def apply_status(session: Session, message: Message, callback: StatusCallback) -
 
 def find_outbound(session: Session, message_id: str, sid: str) -> Message | None:
     """Our outbound message for a callback: by the id we put in the URL, else by Twilio's SID."""
-    if message_id.isdigit() and len(message_id) < 19:
+    if message_id.isascii() and message_id.isdigit() and len(message_id) < 19:  # int() refuses "²"
         statement = select(Message).where(Message.id == int(message_id)).with_for_update()
         message = session.exec(statement).first()
         if message is None or message.direction != Direction.OUTBOUND:

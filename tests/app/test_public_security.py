@@ -1,4 +1,7 @@
-"""Security around the public pages: headers, CSRF, per-client rate limits, localized error pages."""
+"""Security around the public pages: CSRF, per-client rate limits, localized error pages.
+
+Security headers and cookie flags of every route are in tests/reliability/test_security_surface.py.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +13,9 @@ from flask.testing import FlaskClient
 from sqlmodel import Session
 
 from app.config import ConfigError, load_settings
-from app.headers import CONTENT_SECURITY_POLICY
 from casework.models import Case, Message, Reporter
 from tests.app.public_support import REPORT, count, submit_report
 from tests.conftest import TEST_KEY
-
-
-@pytest.mark.parametrize(("label", "method", "path"), [
-    ("form", "get", "/report"),
-    ("status", "get", "/status"),
-    ("stylesheet", "get", "/static/public.css"),
-    ("not found", "get", "/no-such-page"),
-    ("API-style JSON", "get", "/healthz"),
-    ("bad submission", "post", "/report"),
-])
-def test_every_response_carries_security_headers(client: FlaskClient, label: str, method: str, path: str) -> None:
-    with getattr(client, method)(path, base_url="https://tulay.test") as response:
-        headers = response.headers
-        assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, label
-        assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
-        assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
-        assert headers["Strict-Transport-Security"].startswith("max-age=")
-
-
-def test_no_hsts_over_plain_http_without_an_https_public_url(make_app: Any) -> None:
-    client = make_app(PUBLIC_BASE_URL="http://localhost:5000").test_client()
-    assert "Strict-Transport-Security" not in client.get("/report").headers
-    assert "Strict-Transport-Security" in client.get("/report", base_url="https://localhost").headers
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from app.queues import enqueue, get_queues
 from app.worker import HEARTBEAT_TTL_SECONDS, MAINTENANCE_INTERVAL_SECONDS
 from casework.intake import InboundMessage, accept_inbound
 from casework.models import Case, Direction, Message, ProcessingState, utcnow
-from tests.processes import cli_env, run_worker
+from tests.processes import ROOT, cli_env, run_worker
 
 
 def store_inbound(session: Session, sid: str) -> int:
@@ -87,7 +89,7 @@ def test_a_worker_killed_mid_job_has_its_job_retried(app: Any, config: dict[str,
     job = enqueue("intake", "tests.app.worker_jobs.stall_on_first_run", str(marker), job_id="stall-1",
                   retry_intervals=[1])
     assert job is not None
-    env = {**os.environ, **{k: str(v) for k, v in config.items()}}
+    env = cli_env(config)
     command = [sys.executable, "-m", "flask", "--app", "app", "worker", "--no-cron", "-q", "intake"]
     first = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     second = None
