@@ -10,9 +10,8 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +21,30 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app import create_app
 from app.cli import upgrade_database
 from app.queues import QUEUE_NAMES, get_queues
 from app.worker import AppWorker
+from bench.scratch import scratch_database
 
 PG_URL = os.environ.get("TULAY_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TULAY_TEST_REDIS_URL", "")
 TEST_KEY = Fernet.generate_key().decode()
 
 
-def _pg_admin_url(url: str) -> str:
-    return make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)).render_as_string(
-        hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A migrated database to copy per test: a fresh PostgreSQL database, or a SQLite file."""
     if PG_URL:
-        admin_url = _pg_admin_url(PG_URL)
-        name = f"tulay_test_{uuid.uuid4().hex[:10]}"
-        try:
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            pytest.exit(f"TULAY_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        upgrade_database(url)
-        yield {"url": url, "kind": "postgresql"}
-        engine = create_engine(url)
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with ExitStack() as stack:
+            try:
+                url = stack.enter_context(scratch_database(PG_URL, prefix="tulay_test"))
+            except Exception as exc:
+                pytest.exit(f"TULAY_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+            upgrade_database(url)
+            yield {"url": url, "kind": "postgresql"}
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
         upgrade_database(f"sqlite:///{path}")
