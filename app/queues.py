@@ -21,7 +21,11 @@ from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAMES = ("intake", "translate", "outbound", "reports")
+# A worker takes from the first non-empty queue in this order. Outbound first: each intake job
+# yields at most a few sends, so intake never starves, while acknowledgements and staff alerts
+# are not held behind a backlog of reports (the 20 000-message soak sent no acknowledgement
+# until intake had drained, with intake first).
+QUEUE_NAMES = ("outbound", "intake", "translate", "reports")
 # Backoff for transient failures (database restart, Redis blip, Twilio 5xx): ~20 minutes in all,
 # after which the job waits in RQ's FailedJobRegistry and the sweeper's next pass.
 DEFAULT_RETRY_INTERVALS = [5, 15, 60, 300, 900]

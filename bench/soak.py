@@ -102,6 +102,7 @@ class Report:
     final_sweep: dict[str, int] = field(default_factory=dict)
     stuck_jobs: dict[str, int] = field(default_factory=dict)
     drain_seconds: float = 0.0
+    ack_seconds: list[float] = field(default_factory=list)  # 2xx to acknowledgement sent, per message
     send_seconds: float = 0.0
     worker_restarts: int = 0
     missing_sids: list[str] = field(default_factory=list)
@@ -112,6 +113,13 @@ class Report:
                 and self.unprocessed == 0 and self.untriaged == 0 and self.acks_sent == self.acks_expected
                 and self.reporters_ack_mismatch == 0 and self.outbound_not_sent == 0
                 and not any(self.final_sweep.values()))
+
+    def latency_summary(self) -> str:
+        if not self.ack_seconds:
+            return "none sent"
+        pick = self.ack_seconds
+        return (f"p50 {pick[len(pick) // 2]:.1f} s, p95 {pick[int(len(pick) * 0.95)]:.1f} s, "
+                f"max {pick[-1]:.1f} s")
 
     def lines(self) -> list[str]:
         return [
@@ -125,6 +133,7 @@ class Report:
             f"outbound still unsent: {self.outbound_not_sent}; drained in {self.drain_seconds:.1f} s",
             f"acknowledgements sent to Twilio: {self.acks_sent} for {self.acks_expected} messages; reporters whose "
             f"ack count differs from their message count: {self.reporters_ack_mismatch}",
+            f"time from 2xx to acknowledgement sent: {self.latency_summary()}",
             f"final sweep (SWEEP_AFTER_SECONDS=0) re-enqueued: {self.final_sweep}; RQ state of work still "
             f"pending: {self.stuck_jobs or 'none'}",
             f"RESULT: {'OK - zero loss, zero duplicates' if self.ok else 'FAILED'}",
@@ -341,7 +350,7 @@ async def post(port: int, raw: bytes) -> int:
 
 
 async def deliver(messages: list[Outgoing], port: int, auth_token: str, options: Options, report: Report,
-                  answered: set[str]) -> None:
+                  answered: dict[str, float]) -> None:
     """Send every message until it gets a 2xx (Twilio retries), with replays and concurrent twins."""
     rng = random.Random(options.seed + 1)
     queue: asyncio.Queue[Outgoing] = asyncio.Queue()
@@ -376,7 +385,7 @@ async def deliver(messages: list[Outgoing], port: int, auth_token: str, options:
                 await asyncio.gather(until_2xx(message, raw), until_2xx(message, raw))
             else:
                 await until_2xx(message, raw)
-            answered.add(message.sid)
+            answered.setdefault(message.sid, time.monotonic())
             if rng.random() < options.replay_fraction:
                 report.replays += 1
                 await until_2xx(message, raw)
@@ -456,7 +465,7 @@ def run_soak(options: Options, log: Callable[[str], None] = print) -> Report:
     with environment(options, log) as (env, postgres, redis, fake, workdir):
         gunicorn, port = start_gunicorn(env, options.web_workers, workdir)
         workers = Workers(options.workers, env, workdir)
-        answered: set[str] = set()
+        answered: dict[str, float] = {}  # MessageSid -> when it first got a 2xx
         plan = fault_plan(options)
         start = time.monotonic()
 
@@ -528,7 +537,8 @@ def drain(env: dict[str, str], fake: FakeTwilio, timeout: float) -> None:
         time.sleep(1)
 
 
-def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[Outgoing], answered: set[str]) -> None:
+def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[Outgoing],
+          answered: dict[str, float]) -> None:
     """Fill the report from the database and from what the fake Twilio received."""
     from app import create_app
     from app.db import get_engine
@@ -546,12 +556,22 @@ def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[
     stored = Counter(row[0] for row in rows)
     report.stored = len(rows)
     report.stored_distinct = len(stored)
-    report.missing_sids = sorted(answered - set(stored))
+    report.missing_sids = sorted(answered.keys() - set(stored))
     report.unprocessed = sum(1 for row in rows if row[1] != "processed")
     report.untriaged = sum(1 for row in rows if row[1] == "processed" and row[2] is None)
     expected = Counter(m.sender for m in messages if m.sid in answered)
     with fake.lock:
         acks = Counter(form["To"].removeprefix("whatsapp:") for form in fake.accepted)
+        acked_at: dict[str, list[float]] = {}
+        for form, at in zip(fake.accepted, fake.accepted_at, strict=True):
+            acked_at.setdefault(form["To"].removeprefix("whatsapp:"), []).append(at)
+    answered_at: dict[str, list[float]] = {}
+    for message in messages:
+        if message.sid in answered:
+            answered_at.setdefault(message.sender, []).append(answered[message.sid])
+    # A reporter's k-th acknowledgement answers their k-th message (acks carry no MessageSid).
+    report.ack_seconds = sorted(ack - sent for sender, times in answered_at.items()
+                                for sent, ack in zip(sorted(times), sorted(acked_at.get(sender, [])), strict=False))
     report.acks_expected = sum(expected.values())
     report.acks_sent = sum(acks.values())
     report.reporters_ack_mismatch = sum(1 for sender in expected.keys() | acks.keys()

@@ -6,6 +6,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class FakeTwilio:
     failures: list[tuple[int, int]] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path → (content, content type)
     accepted: list[dict[str, str]] = field(default_factory=list)  # forms of the sends answered 201
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each, in step
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,6 +64,7 @@ class FakeTwilio:
                          "more_info": f"https://www.twilio.com/docs/errors/{code}"}).encode()
                 sid = f"SM{next(self._counter):032x}"
                 self.accepted.append(form)
+                self.accepted_at.append(time.monotonic())
                 body = form.get("Body", "")
                 return 201, "application/json", json.dumps({
                     "sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
