@@ -197,17 +197,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @contextmanager
-def serve_over_http(application: Flask) -> Iterator[str]:
-    """Serve `application` over real HTTP on 127.0.0.1 (ephemeral port) in a thread; yields the base URL."""
+def serve_over_http(application: Flask, tls: bool = False) -> Iterator[str]:
+    """Serve `application` over real HTTP on 127.0.0.1 (ephemeral port) in a thread; yields the base URL.
+
+    With `tls`, over https with a throwaway self-signed certificate."""
     import threading
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, application, threaded=True)
+    server = make_server("127.0.0.1", 0, application, threaded=True, ssl_context="adhoc" if tls else None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +23,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from app.console import CONTENT_SECURITY_POLICY as CONSOLE_CSP
@@ -47,6 +44,7 @@ from casework.models import (
 )
 from tests.app.console_support import PASSWORD, staff_with_password
 from tests.app.public_support import REPORT
+from tests.conftest import serve_over_http
 from tests.factories import make_staff
 
 HTTPS = "https://tulay.test"
@@ -455,20 +453,6 @@ def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(make_ap
 
 # --- https in a real browser: forms, CSRF and the Secure session cookie together -------------
 
-@contextmanager
-def serve_over_https(application: Flask) -> Iterator[str]:
-    """Serve `application` over https (a throwaway self-signed certificate) on 127.0.0.1."""
-    server = make_server("127.0.0.1", 0, application, threaded=True, ssl_context="adhoc")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
-
-
 @pytest.mark.browser
 def test_forms_work_over_https_in_a_browser_with_secure_cookies(make_app: Any, browser: Any) -> None:
     """Chromium posts the report form and the console sign-in over https with CSRF on.
@@ -478,7 +462,7 @@ def test_forms_work_over_https_in_a_browser_with_secure_cookies(make_app: Any, b
     """
     application = make_app(**SETTINGS, PUBLIC_BASE_URL=HTTPS, WTF_CSRF_ENABLED=True)
     world = build_world(application, HTTPS)
-    with serve_over_https(application) as base:
+    with serve_over_http(application, tls=True) as base:
         context = browser.new_context(ignore_https_errors=True, java_script_enabled=False)
         page = context.new_page()
         page.goto(f"{base}/report?lang=en")
