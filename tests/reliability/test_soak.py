@@ -12,6 +12,7 @@ from bench.soak import Options, run_soak
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.own_servers,
     pytest.mark.skipif(not glob.glob("/usr/lib/postgresql/*/bin/initdb") or not shutil.which("redis-server"),
                        reason="needs PostgreSQL server binaries and redis-server to start private instances"),
 ]
