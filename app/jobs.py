@@ -51,7 +51,14 @@ from casework.translation import detect_and_translate
 from casework.triage import apply_triage, load_lexicon
 from channels.twilio.errors import OPTED_OUT, OUTSIDE_WHATSAPP_WINDOW
 from channels.twilio.segments import count_segments, prefer_gsm7
-from channels.twilio.sender import MediaRefused, PermanentSendError, TwilioSettings, fetch_media, send_message
+from channels.twilio.sender import (
+    MediaRefused,
+    PermanentSendError,
+    TwilioSettings,
+    fetch_media,
+    find_sent,
+    send_message,
+)
 
 log = logging.getLogger(__name__)
 # More SMS segments than this for one message is worth a warning: each costs money and
@@ -177,15 +184,20 @@ def twilio_settings(message_id: int | None = None) -> TwilioSettings:
 
 
 def send_outbound(message_id: int) -> str:
-    """Send one queued outbound message through Twilio; at most once per successful call.
+    """Send one queued outbound message through Twilio, once.
 
-    Permanent refusals mark the message failed (21610 also opts the reporter out); transient
-    errors raise so RQ retries. WhatsApp outside the 24-hour window holds the message and
-    queues the approved template instead.
+    Three steps, because the call to Twilio can't join our transaction: (1) claim the message
+    (SENDING, committed); (2) call Twilio; (3) record the result. If the worker dies or the
+    database loses step 3, the retry finds the claim and first asks Twilio whether it already
+    holds the message (`find_sent`) instead of sending it twice. Permanent refusals mark the
+    message failed (21610 also opts the reporter out); transient errors raise so RQ retries.
+    WhatsApp outside the 24-hour window holds the message and queues the approved template.
     """
     with session_scope() as session:
         message = session.get(Message, message_id, with_for_update=True)
-        if message is None or message.delivery_status != DeliveryStatus.QUEUED:
+        unknown_outcome = (message is not None and message.delivery_status == DeliveryStatus.SENDING
+                           and message.provider_id is None)
+        if message is None or (message.delivery_status != DeliveryStatus.QUEUED and not unknown_outcome):
             return "skipped"
         reporter = session.get(Reporter, message.reporter_id)
         if reporter is None or reporter.contact is None or not may_send(reporter, message):
@@ -217,22 +229,45 @@ def send_outbound(message_id: int) -> str:
             if not whatsapp and count.segments >= SEGMENT_WARNING:
                 log.warning("long SMS", extra={"message_id": message_id, "segments": count.segments,
                                                "encoding": count.encoding})
+        # While SENDING, sent_at is when the first attempt began; once accepted, when it was.
+        earlier = message.sent_at if unknown_outcome else None
         message.send_attempts += 1
+        message.delivery_status = DeliveryStatus.SENDING
+        message.sent_at = earlier or utcnow()
+        to, body, kind = reporter.contact, message.body, message.kind
+        known: set[str] = set()
+        if earlier is not None:  # sids we already recorded for this reporter are not this message's
+            known = set(session.exec(select(Message.provider_id).where(
+                Message.reporter_id == reporter.id, col(Message.provider_id).is_not(None))).all())
+    provider_id = None
+    if earlier is not None and body:
+        # Twilio's clock and ours differ: look a minute before the first attempt.
+        provider_id = find_sent(settings, to=to, body=body, whatsapp=whatsapp,
+                                since=earlier - timedelta(minutes=1), known=known)
+        if provider_id is not None:
+            log.info("earlier send found at Twilio; not sending again", extra={"message_id": message_id})
+    refusal = None
+    if provider_id is None:
         try:
-            result = send_message(settings, to=reporter.contact, body=message.body, whatsapp=whatsapp,
-                                  content_sid=template_sid if message.kind == TEMPLATE_KIND else None,
-                                  content_variables=content_variables)
+            provider_id = send_message(settings, to=to, body=body, whatsapp=whatsapp,
+                                       content_sid=template_sid if kind == TEMPLATE_KIND else None,
+                                       content_variables=content_variables).provider_id
         except PermanentSendError as exc:
-            if exc.code == OUTSIDE_WHATSAPP_WINDOW and whatsapp and message.kind != TEMPLATE_KIND:
+            refusal = exc
+    with session_scope() as session:
+        message = session.get_one(Message, message_id, with_for_update=True)
+        if refusal is not None:
+            reporter = session.get_one(Reporter, message.reporter_id)
+            if refusal.code == OUTSIDE_WHATSAPP_WINDOW and whatsapp and message.kind != TEMPLATE_KIND:
                 hold_for_window(session, message, reporter, template_available=bool(template_sid))
                 return "held"
             message.delivery_status = DeliveryStatus.FAILED
-            message.delivery_error_code = exc.code
-            if exc.code == OPTED_OUT:
+            message.delivery_error_code = refusal.code
+            if refusal.code == OPTED_OUT:
                 set_opt_out(session, reporter, True, source="twilio_21610")
-            log.info("outbound refused permanently", extra={"message_id": message_id, "code": exc.code})
+            log.info("outbound refused permanently", extra={"message_id": message_id, "code": refusal.code})
             return "failed"
-        message.provider_id = result.provider_id
+        message.provider_id = provider_id
         message.sent_at = utcnow()
         record_delivery_status(session, message, DeliveryStatus.ACCEPTED)
         return "sent"
@@ -303,8 +338,10 @@ def sweep_unprocessed() -> dict[str, int]:
             Message.direction == Direction.INBOUND, Message.processing_state == ProcessingState.RECEIVED,
             col(Message.created_at) < cutoff).limit(5000)).all()
         outbound_ids = session.exec(select(Message.id).where(
-            Message.direction == Direction.OUTBOUND, Message.delivery_status == DeliveryStatus.QUEUED,
-            col(Message.created_at) < cutoff).limit(5000)).all()
+            Message.direction == Direction.OUTBOUND, col(Message.created_at) < cutoff,
+            (Message.delivery_status == DeliveryStatus.QUEUED)
+            | ((Message.delivery_status == DeliveryStatus.SENDING) & col(Message.provider_id).is_(None)),
+        ).limit(5000)).all()
     counts = {
         "inbound": _count_enqueued(ensure_all_enqueued(
             "intake", "app.jobs.process_inbound_message", [(f"inbound-{i}", (i,)) for i in inbound_ids])),

@@ -57,6 +57,9 @@ from tests.fakes import FakeTwilio, fake_twilio_server  # noqa: E402
 
 PUBLIC_BASE_URL = "https://soak.tulay.test"
 ACCOUNT_SID = "AC" + "0" * 32
+# Outbound work not done: queued, or claimed by a send whose outcome was never recorded.
+OUTBOUND_PENDING = ("direction = 'outbound' AND (delivery_status = 'queued' "
+                    "OR (delivery_status = 'sending' AND provider_id IS NULL))")
 BODIES = [
     "Hindi pa binabayaran ang sahod ko, tatlong buwan na",
     "My employer took my passport and I have not been paid for two months",
@@ -521,8 +524,7 @@ def pending(engine_url: str) -> tuple[int, int]:
         with engine.connect() as conn:
             inbound = conn.execute(text("SELECT count(*) FROM message WHERE direction = 'inbound' "
                                         "AND processing_state = 'received'")).scalar_one()
-            outbound = conn.execute(text("SELECT count(*) FROM message WHERE direction = 'outbound' "
-                                         "AND delivery_status = 'queued'")).scalar_one()
+            outbound = conn.execute(text(f"SELECT count(*) FROM message WHERE {OUTBOUND_PENDING}")).scalar_one()
     finally:
         engine.dispose()
     return int(inbound), int(outbound)
@@ -601,7 +603,7 @@ def stuck_job_statuses(database_url: str) -> dict[str, int]:
         ids = [f"inbound-{i}" for i in conn.execute(text(
             "SELECT id FROM message WHERE direction = 'inbound' AND processing_state = 'received'")).scalars()]
         ids += [f"outbound-{i}" for i in conn.execute(text(
-            "SELECT id FROM message WHERE direction = 'outbound' AND delivery_status = 'queued'")).scalars()]
+            f"SELECT id FROM message WHERE {OUTBOUND_PENDING}")).scalars()]
     engine.dispose()
     statuses: Counter[str] = Counter()
     for job_id in ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import itertools
 import json
 import threading
@@ -10,9 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 
 @dataclass
@@ -42,6 +44,7 @@ class FakeTwilio:
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path → (content, content type)
     accepted: list[dict[str, str]] = field(default_factory=list)  # forms of the sends answered 201
     accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each, in step
+    created: list[dict[str, str]] = field(default_factory=list)  # the resources Twilio would hold
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,11 +69,20 @@ class FakeTwilio:
                 self.accepted.append(form)
                 self.accepted_at.append(time.monotonic())
                 body = form.get("Body", "")
-                return 201, "application/json", json.dumps({
+                created = {
                     "sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
                     "body": body, "num_segments": "1", "account_sid": path.split("/")[3],
+                    "date_created": email.utils.format_datetime(datetime.now(UTC)),
                     "uri": path.replace(".json", f"/{sid}.json"),
-                }).encode()
+                }
+                self.created.append(created)
+                return 201, "application/json", json.dumps(created).encode()
+            if method == "GET" and path.endswith("/Messages.json"):  # the list, newest first, like Twilio
+                found = [m for m in reversed(self.created) if all(
+                    m.get(key.lower()) == form[key] for key in ("To", "From") if key in form)]
+                return 200, "application/json", json.dumps({
+                    "messages": found, "next_page_uri": None, "page": 0, "page_size": len(found) or 50,
+                    "start": 0, "end": len(found), "uri": path}).encode()
         return 404, "application/json", json.dumps({"code": 20404, "message": "not found", "status": 404}).encode()
 
 
@@ -83,7 +95,7 @@ def fake_twilio_server() -> Iterator[FakeTwilio]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
-            form = dict(parse_qsl(raw, keep_blank_values=True))
+            form = dict(parse_qsl(raw or urlsplit(self.path).query, keep_blank_values=True))
             status, content_type, payload = fake.handle(self.command, self.path.split("?")[0], form,
                                                         dict(self.headers.items()))
             self.send_response(status)

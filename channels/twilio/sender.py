@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
@@ -84,6 +86,23 @@ def send_message(settings: TwilioSettings, *, to: str, body: str | None, whatsap
             raise PermanentSendError(str(exc.code), f"Twilio refused the message (error {exc.code})") from None
         raise
     return SendResult(provider_id=str(created.sid), status=str(created.status))
+
+
+def find_sent(settings: TwilioSettings, *, to: str, body: str, whatsapp: bool, since: datetime,
+              known: set[str]) -> str | None:
+    """The sid of a message Twilio already holds for (to, body), created at or after `since`
+    and not in `known`; None if there is none. Asked before sending again after an attempt whose
+    outcome is unknown (the worker died, or the database lost the result), so a retry doesn't
+    send twice: Twilio's API takes no idempotency key."""
+    params: dict[str, Any] = {"to": f"whatsapp:{to}" if whatsapp else to, "limit": 50}
+    sender = settings.whatsapp_from if whatsapp else settings.sms_from
+    if not sender.startswith("MG"):
+        params["from_"] = sender
+    for record in make_client(settings).messages.list(**params):
+        created = record.date_created
+        if record.sid not in known and record.body == body and created is not None and created >= since:
+            return str(record.sid)
+    return None
 
 
 def media_request_url(settings: TwilioSettings, url: str) -> str:

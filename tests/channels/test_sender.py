@@ -84,13 +84,41 @@ def test_transient_error_is_retried_by_rq_and_not_marked_failed(post_signed: Any
     post_signed("/channels/twilio/sms", load_payload("sms_basic"))
     run_jobs()
     [ack] = outbound()
-    assert ack.delivery_status == DeliveryStatus.QUEUED
+    assert (ack.delivery_status, ack.provider_id) == (DeliveryStatus.SENDING, None)  # claimed, outcome unknown
     job = Job.fetch(f"outbound-{ack.id}", connection=get_queues().connection)
     assert job.get_status() == "scheduled"  # RQ's Retry, with backoff
     assert job.retries_left == 4
     assert send_outbound(ack.id) == "sent"  # what the retry will do
     assert len(fake_twilio.sent) == 2
     assert outbound()[0].delivery_status == DeliveryStatus.ACCEPTED
+
+
+def test_a_send_whose_result_was_lost_is_not_sent_again(post_signed: Any, run_jobs: Any,
+                                                        fake_twilio: FakeTwilio) -> None:
+    post_signed("/channels/twilio/sms", load_payload("sms_basic"))
+    run_jobs()
+    [ack] = outbound()
+    # The worker died (or the database restarted) after Twilio accepted the message and before
+    # its sid was recorded: the claim is all that is left.
+    with db() as session:
+        message = session.get_one(Message, ack.id)
+        message.delivery_status, message.provider_id = DeliveryStatus.SENDING, None
+        session.add(message)
+    assert send_outbound(ack.id) == "sent"
+    assert len(fake_twilio.sent) == 1  # found at Twilio, not sent again
+    assert [r.method for r in fake_twilio.requests] == ["POST", "GET"]
+    assert (outbound()[0].provider_id, outbound()[0].delivery_status) == (ack.provider_id, DeliveryStatus.ACCEPTED)
+    # A second message with the same text to the same person is still sent: the first one's
+    # sid is already recorded, so it can't be mistaken for the second.
+    with db() as session:
+        twin = Message(reporter_id=ack.reporter_id, case_id=ack.case_id, direction=Direction.OUTBOUND,
+                       channel=ack.channel, body=ack.body, delivery_status=DeliveryStatus.SENDING,
+                       sent_at=ack.sent_at)
+        session.add(twin)
+        session.flush()
+        twin_id = twin.id
+    assert twin_id is not None and send_outbound(twin_id) == "sent"
+    assert len(fake_twilio.sent) == 2
 
 
 @pytest.mark.parametrize(("label", "status", "code", "opted_out"), [
