@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_SECONDS = 30
 # A running job's heartbeat: renewed every HEARTBEAT_SECONDS from a thread, expiring after
 # HEARTBEAT_TTL_SECONDS, so a killed worker's job is retried within about a minute. A false
-# "abandoned" (a worker stalled for 20 s) only runs an idempotent job twice.
+# "abandoned" (a worker stalled for 20 s) runs the job twice at once: harmless for jobs that
+# lock their row, but a send stalled inside its Twilio call may then be sent twice.
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_TTL_SECONDS = 20
 
