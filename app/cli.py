@@ -33,19 +33,39 @@ routing_cli = AppGroup("routing-rules", help="Routing rules (YAML data; the newe
 # Fictional numbers (+1 555 01xx is reserved for fiction) and texts written for the demo; each
 # provider id is fixed, so a second seed finds the message already stored and creates nothing.
 DEMO_REPORTS = [
-    ("demo-seed-1", "sms", "+15555550101",
-     "Hola, trabajo en un invernadero en Almería. Mi patrón Agrícola Levante no me paga el salario desde hace "
-     "tres meses y me quitaron el pasaporte."),
-    ("demo-seed-2", "whatsapp", "+15555550102",
-     "Magandang araw po. Hawak ng amo ang passport ko at ayaw niya akong palabasin ng bahay. "
-     "Kasambahay po ako sa Riyadh."),
-    ("demo-seed-3", "sms", "+15555550103",
-     "नमस्ते, म कतारमा एउटा निर्माण कम्पनीमा काम गर्छु। तीन महिनादेखि तलब पाएको छैन र कोठामा पानी छैन।"),
-    ("demo-seed-4", "sms", "+15555550104",
-     "Hi, I work at a fish processing plant in Alaska. My recruiter is Blue Harbor Manpower. They charged me a "
-     "recruitment fee of 3000 dollars and now say I must pay more or be sent home."),
-    ("demo-seed-5", "whatsapp", "+15555550105",
-     "Tuve un accidente en la fábrica, me corté la mano con una máquina y la empresa no quiere pagar el médico."),
+    (
+        "demo-seed-1",
+        "sms",
+        "+15555550101",
+        "Hola, trabajo en un invernadero en Almería. Mi patrón Agrícola Levante no me paga el salario desde hace "
+        "tres meses y me quitaron el pasaporte.",
+    ),
+    (
+        "demo-seed-2",
+        "whatsapp",
+        "+15555550102",
+        "Magandang araw po. Hawak ng amo ang passport ko at ayaw niya akong palabasin ng bahay. "
+        "Kasambahay po ako sa Riyadh.",
+    ),
+    (
+        "demo-seed-3",
+        "sms",
+        "+15555550103",
+        "नमस्ते, म कतारमा एउटा निर्माण कम्पनीमा काम गर्छु। तीन महिनादेखि तलब पाएको छैन र कोठामा पानी छैन।",
+    ),
+    (
+        "demo-seed-4",
+        "sms",
+        "+15555550104",
+        "Hi, I work at a fish processing plant in Alaska. My recruiter is Blue Harbor Manpower. They charged me a "
+        "recruitment fee of 3000 dollars and now say I must pay more or be sent home.",
+    ),
+    (
+        "demo-seed-5",
+        "whatsapp",
+        "+15555550105",
+        "Tuve un accidente en la fábrica, me corté la mano con una máquina y la empresa no quiere pagar el médico.",
+    ),
 ]
 
 DEMO_STAFF = [
@@ -84,16 +104,26 @@ def db_downgrade(revision: str) -> None:
 
 
 @click.command("worker")
-@click.option("--queue", "-q", "queue_names", multiple=True, type=click.Choice(QUEUE_NAMES),
-              help="Queues to serve, in priority order (default: all).")
+@click.option(
+    "--queue",
+    "-q",
+    "queue_names",
+    multiple=True,
+    type=click.Choice(QUEUE_NAMES),
+    help="Queues to serve, in priority order (default: all).",
+)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--cron/--no-cron", default=True, help="Also enqueue periodic jobs (sweeper, escalation).")
 def worker_command(queue_names: tuple[str, ...], burst: bool, cron: bool) -> None:
     """Run an RQ worker with an app context."""
     from app.worker import run_worker
 
-    run_worker(current_app._get_current_object(), queue_names or QUEUE_NAMES,  # type: ignore[attr-defined]
-               burst=burst, with_cron=cron)
+    run_worker(
+        current_app._get_current_object(),
+        queue_names or QUEUE_NAMES,  # type: ignore[attr-defined]
+        burst=burst,
+        with_cron=cron,
+    )
 
 
 def _language_codes(values: tuple[str, ...]) -> list[str]:
@@ -111,15 +141,17 @@ def _language_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--language", "languages", multiple=True, help="Language(s) the user reads, e.g. --language es.")
 @click.option("--team", default=None)
 @click.option("--supervisor", is_flag=True, help="Receives escalations of overdue cases.")
-def users_create(email: str, role: str, password_stdin: bool, languages: tuple[str, ...], team: str | None,
-                 supervisor: bool) -> None:
+def users_create(
+    email: str, role: str, password_stdin: bool, languages: tuple[str, ...], team: str | None, supervisor: bool
+) -> None:
     """Create a staff user; prints a generated password unless --password-stdin is given."""
     codes = _language_codes(languages)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
     try:
         with session_scope() as session:
-            create_user(session, email=email, role=role, password=password, languages=codes, team=team,
-                        is_supervisor=supervisor)
+            create_user(
+                session, email=email, role=role, password=password, languages=codes, team=team, is_supervisor=supervisor
+            )
     except (ValueError, WeakPassword) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {email.strip().lower()}")
@@ -147,8 +179,15 @@ def seed_demo_staff() -> list[tuple[str, str, str]]:
             if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
                 continue
             password = secrets.token_urlsafe(12)
-            create_user(session, email=email, role=role, password=password, languages=languages, team=team,
-                        is_supervisor=supervisor)
+            create_user(
+                session,
+                email=email,
+                role=role,
+                password=password,
+                languages=languages,
+                team=team,
+                is_supervisor=supervisor,
+            )
             created.append((email, role.value, password))
     return created
 
@@ -174,14 +213,20 @@ def seed_demo_cases(session: Session) -> list[Case]:
     services = intake_services()
     opened: list[Case] = []
     for external_id, channel, sender, body in DEMO_REPORTS:
-        message, created = accept_inbound(session, InboundMessage(
-            channel=channel, external_id=external_id, sender=sender, body=body, received_at=utcnow()))
+        message, created = accept_inbound(
+            session,
+            InboundMessage(channel=channel, external_id=external_id, sender=sender, body=body, received_at=utcnow()),
+        )
         processed = process_inbound(session, message.id or 0, services)
         if created and processed is not None and processed.case_id is not None:
             opened.append(session.get_one(Case, processed.case_id))
-        queued = session.exec(select(Message).where(
-            Message.reporter_id == message.reporter_id, Message.direction == Direction.OUTBOUND,
-            Message.delivery_status == DeliveryStatus.QUEUED)).all()
+        queued = session.exec(
+            select(Message).where(
+                Message.reporter_id == message.reporter_id,
+                Message.direction == Direction.OUTBOUND,
+                Message.delivery_status == DeliveryStatus.QUEUED,
+            )
+        ).all()
         for reply in queued:
             reply.delivery_status, reply.delivery_error_code = DeliveryStatus.SUPPRESSED, "demo"
             session.add(reply)
@@ -199,9 +244,12 @@ def demo_seed() -> None:
     with session_scope() as session:
         version, saved = seed_routing_rules(session)
         cases = seed_demo_cases(session)
-        lines = [f"  {case.reference}  {case.language or '?':<3} {case.category or 'untriaged':<22} "
-                 f"{case.urgency:<8} {case.route or '-':<12} "
-                 f"{'needs human translator' if case.needs_human_translation else ''}".rstrip() for case in cases]
+        lines = [
+            f"  {case.reference}  {case.language or '?':<3} {case.category or 'untriaged':<22} "
+            f"{case.urgency:<8} {case.route or '-':<12} "
+            f"{'needs human translator' if case.needs_human_translation else ''}".rstrip()
+            for case in cases
+        ]
     click.echo(f"routing rules: {'saved the defaults as' if saved else 'already saved,'} version {version}")
     click.echo(f"sample cases: {len(lines)} created" if lines else "sample cases already exist")
     for line in lines:

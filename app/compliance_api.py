@@ -106,9 +106,11 @@ def records() -> Response:
     fmt = request.args.get("format")
     if fmt not in (None, "json", "csv"):
         raise BadRequest("format must be json or csv")
-    wants_csv = fmt == "csv" or (fmt is None and request.accept_mimetypes.best_match(
-        ["application/json", "text/csv"]) == "text/csv" and request.accept_mimetypes["text/csv"] >
-        request.accept_mimetypes["application/json"])
+    wants_csv = fmt == "csv" or (
+        fmt is None
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+        and request.accept_mimetypes["text/csv"] > request.accept_mimetypes["application/json"]
+    )
     if wants_csv:
         chunks = csv_chunks(matching_patterns(published_patterns()[1], filters))
         response = Response(stream_with_context(chunks), mimetype="text/csv")
@@ -119,8 +121,9 @@ def records() -> Response:
     start = (page - 1) * per_page
     window = list(islice(matching_records(filters), start, start + per_page + 1))
     has_next = len(window) > per_page
-    return jsonify(records=window[:per_page], page=page, per_page=per_page, has_next=has_next,
-                   columns=list(PUBLIC_COLUMNS))
+    return jsonify(
+        records=window[:per_page], page=page, per_page=per_page, has_next=has_next, columns=list(PUBLIC_COLUMNS)
+    )
 
 
 @bp.get("/summary")
@@ -131,14 +134,21 @@ def summary() -> Response:
 
 
 _FILTER_PARAMETERS: list[dict[str, Any]] = [
-    {"name": "period", "in": "query",
-     "schema": {"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])\.\.20\d{2}-(0[1-9]|1[0-2])$"},
-     "description": "Closure months, inclusive: YYYY-MM..YYYY-MM."},
-    *[{"name": name, "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{0,32}$"}}
-      for name in ("category", "country", "sector", "channel")],
+    {
+        "name": "period",
+        "in": "query",
+        "schema": {"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])\.\.20\d{2}-(0[1-9]|1[0-2])$"},
+        "description": "Closure months, inclusive: YYYY-MM..YYYY-MM.",
+    },
+    *[
+        {"name": name, "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{0,32}$"}}
+        for name in ("category", "country", "sector", "channel")
+    ],
 ]
-_ERROR = {"description": "Unknown filter or malformed value",
-          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERROR = {
+    "description": "Unknown filter or malformed value",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _RECORD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "One closed case, generalized; null means not published for this record.",
@@ -149,50 +159,90 @@ _RECORD_SCHEMA: dict[str, Any] = {
         "sanction_reported": {"type": ["boolean", "null"]},
     },
 }
-_CELLS = {"type": "object", "additionalProperties": {"type": ["integer", "null"]},
-          "description": "Counts by value; null = suppressed (fewer than k cases, or complementary)."}
+_CELLS = {
+    "type": "object",
+    "additionalProperties": {"type": ["integer", "null"]},
+    "description": "Counts by value; null = suppressed (fewer than k cases, or complementary).",
+}
 
 OPENAPI_PATHS: dict[str, Any] = {
-    f"{URL_PREFIX}/records": {"get": {
-        "summary": "Anonymized compliance records (open data)", "tags": ["compliance"],
-        "description": "Public, no token. JSON pages, or CSV of all matching records with Accept: text/csv "
-                       "(or format=csv). Only records whose published row is shared by at least k records.",
-        "security": [],
-        "parameters": [*_FILTER_PARAMETERS,
-                       {"name": "page", "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
-                       {"name": "per_page", "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
-                       {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
-        "responses": {
-            "200": {"description": "Records", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "records": {"type": "array", "items": _RECORD_SCHEMA}, "page": {"type": "integer"},
-                    "per_page": {"type": "integer"}, "has_next": {"type": "boolean"},
-                    "columns": {"type": "array", "items": {"type": "string"}}}}},
-                "text/csv": {"schema": {"type": "string"}}}},
-            "400": _ERROR,
-        },
-    }},
-    f"{URL_PREFIX}/summary": {"get": {
-        "summary": "Aggregates behind the transparency dashboard", "tags": ["compliance"],
-        "description": "Public, no token. Every cell is 0 or at least k; smaller cells and their "
-                       "complements are null.",
-        "security": [],
-        "parameters": _FILTER_PARAMETERS,
-        "responses": {
-            "200": {"description": "Summary", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "k": {"type": "integer"}, "total_cases": {"type": ["integer", "null"]},
-                    "period": {"type": "object"}, "filters": {"type": "object"},
-                    "by": {"type": "object", "additionalProperties": _CELLS},
-                    "remedies": _CELLS, "amounts_recovered": _CELLS, "monthly": _CELLS,
-                    "inspection_requested": _CELLS, "sanction_reported": _CELLS,
-                    "median_days_to_first_response_band": {"type": ["string", "null"]},
-                    "median_days_to_remedy_band": {"type": ["string", "null"]}}}}}},
-            "400": _ERROR,
-        },
-    }},
+    f"{URL_PREFIX}/records": {
+        "get": {
+            "summary": "Anonymized compliance records (open data)",
+            "tags": ["compliance"],
+            "description": "Public, no token. JSON pages, or CSV of all matching records with Accept: text/csv "
+            "(or format=csv). Only records whose published row is shared by at least k records.",
+            "security": [],
+            "parameters": [
+                *_FILTER_PARAMETERS,
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                },
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Records",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "records": {"type": "array", "items": _RECORD_SCHEMA},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "has_next": {"type": "boolean"},
+                                    "columns": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": _ERROR,
+            },
+        }
+    },
+    f"{URL_PREFIX}/summary": {
+        "get": {
+            "summary": "Aggregates behind the transparency dashboard",
+            "tags": ["compliance"],
+            "description": "Public, no token. Every cell is 0 or at least k; smaller cells and their "
+            "complements are null.",
+            "security": [],
+            "parameters": _FILTER_PARAMETERS,
+            "responses": {
+                "200": {
+                    "description": "Summary",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "k": {"type": "integer"},
+                                    "total_cases": {"type": ["integer", "null"]},
+                                    "period": {"type": "object"},
+                                    "filters": {"type": "object"},
+                                    "by": {"type": "object", "additionalProperties": _CELLS},
+                                    "remedies": _CELLS,
+                                    "amounts_recovered": _CELLS,
+                                    "monthly": _CELLS,
+                                    "inspection_requested": _CELLS,
+                                    "sanction_reported": _CELLS,
+                                    "median_days_to_first_response_band": {"type": ["string", "null"]},
+                                    "median_days_to_remedy_band": {"type": ["string", "null"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": _ERROR,
+            },
+        }
+    },
 }
 
 

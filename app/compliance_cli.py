@@ -53,9 +53,13 @@ def export(fmt: str, out: Path, period: str | None) -> None:
     with Session(get_engine()) as session, tmp.open("w", encoding="utf-8", newline="") as handle:
         # The bar counts every record before the embargo; withheld ones are passed at the end.
         tune_for_release(session)
-        eligible = session.exec(select(func.count()).select_from(ComplianceRecord).where(
-            col(ComplianceRecord.closed_month) < embargo_month())).one()
+        eligible = session.exec(
+            select(func.count())
+            .select_from(ComplianceRecord)
+            .where(col(ComplianceRecord.closed_month) < embargo_month())
+        ).one()
         with click.progressbar(length=eligible, label="exporting records", file=sys.stderr, show_pos=True) as bar:
+
             def counted() -> Iterator[Pattern]:
                 nonlocal written
                 for row, count in release(session, k=k):
@@ -64,7 +68,7 @@ def export(fmt: str, out: Path, period: str | None) -> None:
                         written += count
                         yield row, count
 
-            for chunk in (csv_chunks(counted()) if fmt == "csv" else json_chunks(counted())):
+            for chunk in csv_chunks(counted()) if fmt == "csv" else json_chunks(counted()):
                 handle.write(chunk)
             bar.update(eligible - bar.pos)
     tmp.replace(out)  # a reader never sees half a file
@@ -73,8 +77,14 @@ def export(fmt: str, out: Path, period: str | None) -> None:
 
 @compliance_cli.command("review")
 @click.option("--period", required=True, help="Closure months under review, YYYY-MM..YYYY-MM.")
-@click.option("--targets", "targets_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=REVIEW_TARGETS_PATH, show_default=True, help="YAML file of indicator targets.")
+@click.option(
+    "--targets",
+    "targets_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=REVIEW_TARGETS_PATH,
+    show_default=True,
+    help="YAML file of indicator targets.",
+)
 def review_command(period: str, targets_path: Path) -> None:
     """Compare the period's indicators with their targets; list those past a revision trigger."""
     filters = _filters(period)
@@ -88,8 +98,10 @@ def review_command(period: str, targets_path: Path) -> None:
     click.echo(f"{'indicator':<32}{'value':>10}{'target':>10}{'trigger':>10}{'cases':>8}  status")
     for result in results:
         value = "—" if result.value is None else f"{result.value:.2f}"
-        click.echo(f"{result.name:<32}{value:>10}{result.target:>10.2f}{result.trigger:>10.2f}"
-                   f"{result.cases:>8}  {result.status}")
+        click.echo(
+            f"{result.name:<32}{value:>10}{result.target:>10.2f}{result.trigger:>10.2f}"
+            f"{result.cases:>8}  {result.status}"
+        )
     crossed = [r.name for r in results if r.status == "revision_trigger"]
     click.echo("Revision triggers crossed: " + (", ".join(crossed) if crossed else "none"))
 
@@ -105,8 +117,13 @@ def disclose_employer_command(name: str, reason: str, admin_email: str) -> None:
         if admin is None or admin.role != Role.ADMIN or not admin.active:
             raise click.ClickException(f"{admin_email} is not an active admin")
         disclosure = disclose_employer(session, name=name, reason=reason.strip()[:200], approved_by_id=admin.id)
-        record_event(session, action="employer_disclosed", actor_id=admin.id, actor_kind="staff",
-                     pseudonym=disclosure.employer_pseudonym)
+        record_event(
+            session,
+            action="employer_disclosed",
+            actor_id=admin.id,
+            actor_kind="staff",
+            pseudonym=disclosure.employer_pseudonym,
+        )
     click.echo(f"employer {disclosure.employer_pseudonym} may now be published by name")
 
 

@@ -25,8 +25,11 @@ def compliance_job_id(case: Case) -> str:
 
 def _closed_now(case: Case) -> bool:
     history = inspect(case).attrs.status.history
-    return case.status == CaseStatus.CLOSED and bool(history.added) and \
-        all(old != CaseStatus.CLOSED for old in history.deleted)
+    return (
+        case.status == CaseStatus.CLOSED
+        and bool(history.added)
+        and all(old != CaseStatus.CLOSED for old in history.deleted)
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -35,5 +38,6 @@ def _schedule_compliance(session: Session, _context: Any) -> None:
         return
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Case) and _closed_now(obj):
-            enqueue_after_commit(session, "reports", "app.jobs.record_compliance", obj.id,
-                                 job_id=compliance_job_id(obj))
+            enqueue_after_commit(
+                session, "reports", "app.jobs.record_compliance", obj.id, job_id=compliance_job_id(obj)
+            )

@@ -111,8 +111,11 @@ def _check_rate_limit(name: str, value: str) -> None:
         raise ConfigError(f"{name} must look like '10 per minute;60 per hour'; got {value!r}") from None
 
 
-def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None,
-                  dotenv_path: str | os.PathLike[str] | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    dotenv_path: str | os.PathLike[str] | None = None,
+) -> Settings:
     """Build validated settings from `.env`, then the environment, then explicit overrides.
 
     Raises ConfigError naming the first bad setting.
@@ -147,8 +150,9 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"TULAY_ENV must be one of {', '.join(ENVIRONMENTS)}; got {s.TULAY_ENV!r}")
     if s.is_production:
         if s.SECRET_KEY in KNOWN_PLACEHOLDERS or len(s.SECRET_KEY) < 16:
-            raise ConfigError("SECRET_KEY is missing, a placeholder, or shorter than 16 characters "
-                              "(required in production)")
+            raise ConfigError(
+                "SECRET_KEY is missing, a placeholder, or shorter than 16 characters (required in production)"
+            )
         if not s.DATA_ENCRYPTION_KEY:
             raise ConfigError("DATA_ENCRYPTION_KEY is required in production (personal data is encrypted at rest)")
     elif not s.SECRET_KEY:
@@ -172,8 +176,9 @@ def _validate(s: Settings) -> None:
     if s.TWILIO_SMS_FROM and not (s.TWILIO_SMS_FROM.startswith("+") or s.TWILIO_SMS_FROM.startswith("MG")):
         raise ConfigError("TWILIO_SMS_FROM must be an E.164 number (+15551234567) or a Messaging Service SID (MG…)")
     if not (2 <= len(s.WORKING_LANGUAGE) <= 3 and s.WORKING_LANGUAGE.isalpha() and s.WORKING_LANGUAGE.islower()):
-        raise ConfigError(f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; "
-                          f"got {s.WORKING_LANGUAGE!r}")
+        raise ConfigError(
+            f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; got {s.WORKING_LANGUAGE!r}"
+        )
     if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
         raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
     engines = [name.strip() for name in s.MT_ENGINE_ORDER.split(",") if name.strip()]
@@ -198,9 +203,11 @@ def _check_casework_data(s: Settings) -> None:
     from casework.sla import SlaPolicyError, load_sla_policy
     from casework.triage import LexiconError, load_lexicon
 
-    checks = (("ROUTING_RULES_PATH", load_rules_file, RoutingRulesError),
-              ("SLA_POLICY_PATH", load_sla_policy, SlaPolicyError),
-              ("TRIAGE_LEXICON_PATH", load_lexicon, LexiconError))
+    checks = (
+        ("ROUTING_RULES_PATH", load_rules_file, RoutingRulesError),
+        ("SLA_POLICY_PATH", load_sla_policy, SlaPolicyError),
+        ("TRIAGE_LEXICON_PATH", load_lexicon, LexiconError),
+    )
     for name, load, error in checks:
         try:
             load(getattr(s, name))
@@ -216,5 +223,5 @@ def database_url(s: Settings) -> str:
     # Heroku-style and bare postgresql URLs are normalised to the psycopg 3 driver.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

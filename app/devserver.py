@@ -29,7 +29,8 @@ def development_env(instance: Path) -> dict[str, str]:
     secrets_file = instance / "dev.env"
     if not secrets_file.exists():
         secrets_file.write_text(
-            f"SECRET_KEY={secrets.token_urlsafe(32)}\nDATA_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n")
+            f"SECRET_KEY={secrets.token_urlsafe(32)}\nDATA_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
+        )
         secrets_file.chmod(0o600)
     env = {k: v for k, v in dotenv_values(secrets_file).items() if v is not None}
     env.setdefault("TULAY_ENV", "development")
@@ -71,8 +72,20 @@ def main() -> int:
     subprocess.run([*flask, "demo", "seed"], env=env, check=True, cwd=ROOT)
 
     children = [
-        subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"0.0.0.0:{args.port}", "--workers", "2",
-                          "--threads", "4", "app:create_app()"], env=env, cwd=ROOT),
+        subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"0.0.0.0:{args.port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "app:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
         subprocess.Popen([*flask, "worker"], env=env, cwd=ROOT),
     ]
 
@@ -84,8 +97,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         if wait_healthy(f"http://127.0.0.1:{args.port}/healthz"):
-            print(f"\nTulay is running at http://localhost:{args.port}/  (staff console: /console)  "
-                  "Ctrl-C stops web and worker.\n", flush=True)
+            print(
+                f"\nTulay is running at http://localhost:{args.port}/  (staff console: /console)  "
+                "Ctrl-C stops web and worker.\n",
+                flush=True,
+            )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:

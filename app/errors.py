@@ -41,8 +41,9 @@ def error_response(code: int, name: str, text: str, page_text: str | None = None
     if wants_json():
         return jsonify(error=text), code
     title, advice = PAGE_TEXTS.get(code, PAGE_TEXTS[400 if code < 500 else 500])
-    return render_template("public/error.html", code=code, title=gettext(title),
-                           text=gettext(page_text or advice)), code
+    return render_template(
+        "public/error.html", code=code, title=gettext(title), text=gettext(page_text or advice)
+    ), code
 
 
 def init_app(app: Flask) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 # Not "no-referrer": over https, Flask-WTF refuses a form post whose Referer is missing or from
 # another host, and browsers send one to our own origin only under this policy.

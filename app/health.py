@@ -27,8 +27,7 @@ REGISTRY = CollectorRegistry()
 REQUESTS = Counter("tulay_http_requests_total", "HTTP requests", ["endpoint", "status"], registry=REGISTRY)
 LATENCY = Histogram("tulay_http_request_seconds", "HTTP request latency", ["endpoint"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("tulay_queue_jobs", "Jobs waiting per RQ queue", ["queue"], registry=REGISTRY)
-FAILED_JOBS = Gauge("tulay_failed_jobs", "Jobs in RQ's FailedJobRegistry per queue", ["queue"],
-                    registry=REGISTRY)
+FAILED_JOBS = Gauge("tulay_failed_jobs", "Jobs in RQ's FailedJobRegistry per queue", ["queue"], registry=REGISTRY)
 
 
 def check_database() -> str:

@@ -67,8 +67,11 @@ def select_locale() -> str:
     here would parse it before the view, and an oversized body would fail in the error page.
     """
     chosen = request.args.get("lang", "")
-    language = chosen if chosen in SUPPORTED_LANGUAGES else (
-        request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE)
+    language = (
+        chosen
+        if chosen in SUPPORTED_LANGUAGES
+        else (request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE)
+    )
     g.page_language = language
     return language
 
@@ -86,8 +89,9 @@ def text_direction(language: str) -> str:
 @cache
 def language_names() -> dict[str, str]:
     """Each supported language named in itself, for the language switcher."""
-    names = {code: Locale.parse("fil" if code == "tl" else code).get_display_name() or code
-             for code in SUPPORTED_LANGUAGES}
+    names = {
+        code: Locale.parse("fil" if code == "tl" else code).get_display_name() or code for code in SUPPORTED_LANGUAGES
+    }
     # Upper-case only the first letter: str.capitalize() would write "Tiếng việt".
     return {code: name[:1].upper() + name[1:] for code, name in names.items()}
 
@@ -108,5 +112,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _language_context() -> dict[str, object]:
         language = page_language()
-        return {"page_language": language, "text_direction": text_direction(language),
-                "supported_languages": SUPPORTED_LANGUAGES, "language_names": language_names()}
+        return {
+            "page_language": language,
+            "text_direction": text_direction(language),
+            "supported_languages": SUPPORTED_LANGUAGES,
+            "language_names": language_names(),
+        }

@@ -72,8 +72,9 @@ def intake_services() -> IntakeServices:
     translator = get_translator()
     # Language and translation first, so triage and routing read the translation too.
     translation_step = partial(detect_and_translate, translator=translator, working_language=working_language)
-    return IntakeServices(working_language=working_language, translator=translator,
-                          steps=(translation_step, *casework_steps()))
+    return IntakeServices(
+        working_language=working_language, translator=translator, steps=(translation_step, *casework_steps())
+    )
 
 
 def casework_steps() -> tuple[Callable[[Session, Message, Case], None], ...]:
@@ -95,8 +96,9 @@ def casework_steps() -> tuple[Callable[[Session, Message, Case], None], ...]:
             return
         decision = route_case(session, case, current_rules(session, rules_path))
         if decision.alert and raise_urgent_alert(session, case):
-            enqueue_after_commit(session, "outbound", "app.jobs.send_staff_alert", case.id, "urgent",
-                                 job_id=f"alert-urgent-{case.id}")
+            enqueue_after_commit(
+                session, "outbound", "app.jobs.send_staff_alert", case.id, "urgent", job_id=f"alert-urgent-{case.id}"
+            )
 
     return (triage_step, routing_step)
 
@@ -130,13 +132,25 @@ def escalate_overdue_cases() -> dict[str, int]:
     with session_scope() as session:
         escalated = escalate_overdue(session)
         for case_id in escalated:
-            enqueue_after_commit(session, "outbound", "app.jobs.send_staff_alert", case_id, "sla_escalation",
-                                 job_id=f"alert-sla_escalation-{case_id}")
+            enqueue_after_commit(
+                session,
+                "outbound",
+                "app.jobs.send_staff_alert",
+                case_id,
+                "sla_escalation",
+                job_id=f"alert-sla_escalation-{case_id}",
+            )
         since = utcnow() - timedelta(days=2)
-        raised = session.exec(select(CaseEvent.case_id, CaseEvent.detail).where(
-            CaseEvent.action == "alert_raised", col(CaseEvent.created_at) >= since)).all()
-        unsent = [(cid, d.get("kind", "urgent")) for cid, d in raised
-                  if cid is not None and not alert_recorded(session, cid, "alert_sent", d.get("kind", "urgent"))]
+        raised = session.exec(
+            select(CaseEvent.case_id, CaseEvent.detail).where(
+                CaseEvent.action == "alert_raised", col(CaseEvent.created_at) >= since
+            )
+        ).all()
+        unsent = [
+            (cid, d.get("kind", "urgent"))
+            for cid, d in raised
+            if cid is not None and not alert_recorded(session, cid, "alert_sent", d.get("kind", "urgent"))
+        ]
     for case_id, kind in unsent:
         ensure_enqueued("outbound", "app.jobs.send_staff_alert", case_id, kind, job_id=f"alert-{kind}-{case_id}")
     return {"escalated": len(escalated), "alerts_requeued": len(unsent)}
@@ -163,19 +177,25 @@ def process_inbound_message(message_id: int) -> str:
 def queue_media_fetches(session: Session, message_id: int) -> None:
     if not current_app.config["TWILIO_ACCOUNT_SID"]:
         return  # no credentials: the URLs and content types stay with the case
-    attachments = session.exec(select(MediaAttachment.id).where(
-        MediaAttachment.message_id == message_id, col(MediaAttachment.fetched_at).is_(None))).all()
+    attachments = session.exec(
+        select(MediaAttachment.id).where(
+            MediaAttachment.message_id == message_id, col(MediaAttachment.fetched_at).is_(None)
+        )
+    ).all()
     for attachment_id in attachments:
-        enqueue_after_commit(session, "outbound", "app.jobs.fetch_inbound_media", attachment_id,
-                             job_id=f"media-{attachment_id}")
+        enqueue_after_commit(
+            session, "outbound", "app.jobs.fetch_inbound_media", attachment_id, job_id=f"media-{attachment_id}"
+        )
 
 
 def twilio_settings(message_id: int | None = None) -> TwilioSettings:
     config = current_app.config
     callback = config["PUBLIC_BASE_URL"].rstrip("/") + "/channels/twilio/status"
     return TwilioSettings(
-        account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
-        sms_from=config["TWILIO_SMS_FROM"], whatsapp_from=config["TWILIO_WHATSAPP_FROM"],
+        account_sid=config["TWILIO_ACCOUNT_SID"],
+        auth_token=config["TWILIO_AUTH_TOKEN"],
+        sms_from=config["TWILIO_SMS_FROM"],
+        whatsapp_from=config["TWILIO_WHATSAPP_FROM"],
         api_base_url=config["TWILIO_API_BASE_URL"],
         # Our id in the callback URL (signed by Twilio with the rest) finds the row even when the
         # callback races this job's commit.
@@ -195,8 +215,9 @@ def send_outbound(message_id: int) -> str:
     """
     with session_scope() as session:
         message = session.get(Message, message_id, with_for_update=True)
-        unknown_outcome = (message is not None and message.delivery_status == DeliveryStatus.SENDING
-                           and message.provider_id is None)
+        unknown_outcome = (
+            message is not None and message.delivery_status == DeliveryStatus.SENDING and message.provider_id is None
+        )
         if message is None or (message.delivery_status != DeliveryStatus.QUEUED and not unknown_outcome):
             return "skipped"
         reporter = session.get(Reporter, message.reporter_id)
@@ -210,8 +231,10 @@ def send_outbound(message_id: int) -> str:
         template_sid = current_app.config["TWILIO_WHATSAPP_TEMPLATE_SID"]
         if whatsapp and message.kind != TEMPLATE_KIND and not in_whatsapp_window(reporter):
             template = hold_for_window(session, message, reporter, template_available=bool(template_sid))
-            log.info("whatsapp message held until the reporter writes",
-                     extra={"message_id": message_id, "template_queued": template is not None})
+            log.info(
+                "whatsapp message held until the reporter writes",
+                extra={"message_id": message_id, "template_queued": template is not None},
+            )
             return "held"
         content_variables = None
         if message.kind == TEMPLATE_KIND:
@@ -227,8 +250,9 @@ def send_outbound(message_id: int) -> str:
             count = count_segments(message.body)
             message.segments = count.segments
             if not whatsapp and count.segments >= SEGMENT_WARNING:
-                log.warning("long SMS", extra={"message_id": message_id, "segments": count.segments,
-                                               "encoding": count.encoding})
+                log.warning(
+                    "long SMS", extra={"message_id": message_id, "segments": count.segments, "encoding": count.encoding}
+                )
         # While SENDING, sent_at is when the first attempt began; once accepted, when it was.
         earlier = message.sent_at if unknown_outcome else None
         message.send_attempts += 1
@@ -237,21 +261,32 @@ def send_outbound(message_id: int) -> str:
         to, body, kind = reporter.contact, message.body, message.kind
         known: set[str] = set()
         if earlier is not None:  # sids we already recorded for this reporter are not this message's
-            known = set(session.exec(select(Message.provider_id).where(
-                Message.reporter_id == reporter.id, col(Message.provider_id).is_not(None))).all())
+            known = set(
+                session.exec(
+                    select(Message.provider_id).where(
+                        Message.reporter_id == reporter.id, col(Message.provider_id).is_not(None)
+                    )
+                ).all()
+            )
     provider_id = None
     if earlier is not None and body:
         # Twilio's clock and ours differ: look a minute before the first attempt.
-        provider_id = find_sent(settings, to=to, body=body, whatsapp=whatsapp,
-                                since=earlier - timedelta(minutes=1), known=known)
+        provider_id = find_sent(
+            settings, to=to, body=body, whatsapp=whatsapp, since=earlier - timedelta(minutes=1), known=known
+        )
         if provider_id is not None:
             log.info("earlier send found at Twilio; not sending again", extra={"message_id": message_id})
     refusal = None
     if provider_id is None:
         try:
-            provider_id = send_message(settings, to=to, body=body, whatsapp=whatsapp,
-                                       content_sid=template_sid if kind == TEMPLATE_KIND else None,
-                                       content_variables=content_variables).provider_id
+            provider_id = send_message(
+                settings,
+                to=to,
+                body=body,
+                whatsapp=whatsapp,
+                content_sid=template_sid if kind == TEMPLATE_KIND else None,
+                content_variables=content_variables,
+            ).provider_id
         except PermanentSendError as exc:
             refusal = exc
     with session_scope() as session:
@@ -310,10 +345,16 @@ def sweep_unfetched_media() -> int:
     now = utcnow()
     cutoff = now - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
     with session_scope() as session:
-        attachment_ids = session.exec(select(MediaAttachment.id).where(
-            col(MediaAttachment.fetched_at).is_(None), col(MediaAttachment.url).is_not(None),
-            col(MediaAttachment.created_at) < cutoff,
-            col(MediaAttachment.created_at) > now - MEDIA_SWEEP_WINDOW).limit(5000)).all()
+        attachment_ids = session.exec(
+            select(MediaAttachment.id)
+            .where(
+                col(MediaAttachment.fetched_at).is_(None),
+                col(MediaAttachment.url).is_not(None),
+                col(MediaAttachment.created_at) < cutoff,
+                col(MediaAttachment.created_at) > now - MEDIA_SWEEP_WINDOW,
+            )
+            .limit(5000)
+        ).all()
     connection = get_queues().connection
     count = 0
     for attachment_id in attachment_ids:
@@ -334,19 +375,34 @@ def sweep_unprocessed() -> dict[str, int]:
     """Re-enqueue work the database says is pending but Redis may have lost."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
     with session_scope() as session:
-        inbound_ids = session.exec(select(Message.id).where(
-            Message.direction == Direction.INBOUND, Message.processing_state == ProcessingState.RECEIVED,
-            col(Message.created_at) < cutoff).limit(5000)).all()
-        outbound_ids = session.exec(select(Message.id).where(
-            Message.direction == Direction.OUTBOUND, col(Message.created_at) < cutoff,
-            (Message.delivery_status == DeliveryStatus.QUEUED)
-            | ((Message.delivery_status == DeliveryStatus.SENDING) & col(Message.provider_id).is_(None)),
-        ).limit(5000)).all()
+        inbound_ids = session.exec(
+            select(Message.id)
+            .where(
+                Message.direction == Direction.INBOUND,
+                Message.processing_state == ProcessingState.RECEIVED,
+                col(Message.created_at) < cutoff,
+            )
+            .limit(5000)
+        ).all()
+        outbound_ids = session.exec(
+            select(Message.id)
+            .where(
+                Message.direction == Direction.OUTBOUND,
+                col(Message.created_at) < cutoff,
+                (Message.delivery_status == DeliveryStatus.QUEUED)
+                | ((Message.delivery_status == DeliveryStatus.SENDING) & col(Message.provider_id).is_(None)),
+            )
+            .limit(5000)
+        ).all()
     counts = {
-        "inbound": _count_enqueued(ensure_all_enqueued(
-            "intake", "app.jobs.process_inbound_message", [(f"inbound-{i}", (i,)) for i in inbound_ids])),
-        "outbound": _count_enqueued(ensure_all_enqueued(
-            "outbound", "app.jobs.send_outbound", [(f"outbound-{i}", (i,)) for i in outbound_ids])),
+        "inbound": _count_enqueued(
+            ensure_all_enqueued(
+                "intake", "app.jobs.process_inbound_message", [(f"inbound-{i}", (i,)) for i in inbound_ids]
+            )
+        ),
+        "outbound": _count_enqueued(
+            ensure_all_enqueued("outbound", "app.jobs.send_outbound", [(f"outbound-{i}", (i,)) for i in outbound_ids])
+        ),
     }
     if any(counts.values()):
         log.warning("sweeper re-enqueued lost jobs", extra=counts)
@@ -368,13 +424,19 @@ def sweep_compliance() -> int:
 
     cutoff = utcnow() - timedelta(seconds=current_app.config["SWEEP_AFTER_SECONDS"])
     with session_scope() as session:
-        cases = session.exec(select(Case).where(
-            Case.status == CaseStatus.CLOSED, col(Case.closed_at) < cutoff,
-            (col(Case.compliance_recorded_at).is_(None)) | (col(Case.compliance_recorded_at) < col(Case.closed_at)),
-        ).limit(5000)).all()
+        cases = session.exec(
+            select(Case)
+            .where(
+                Case.status == CaseStatus.CLOSED,
+                col(Case.closed_at) < cutoff,
+                (col(Case.compliance_recorded_at).is_(None)) | (col(Case.compliance_recorded_at) < col(Case.closed_at)),
+            )
+            .limit(5000)
+        ).all()
         jobs = [(case.id, compliance_job_id(case)) for case in cases]
-    queued = _count_enqueued(ensure_all_enqueued(
-        "reports", "app.jobs.record_compliance", [(job_id, (case_id,)) for case_id, job_id in jobs]))
+    queued = _count_enqueued(
+        ensure_all_enqueued("reports", "app.jobs.record_compliance", [(job_id, (case_id,)) for case_id, job_id in jobs])
+    )
     if queued:
         log.warning("compliance sweeper enqueued missing records", extra={"cases": queued})
     return queued
@@ -386,8 +448,9 @@ def apply_retention() -> dict[str, int]:
     from casework.retention import erase_expired
 
     with session_scope() as session:
-        return erase_expired(session, retention_days=current_app.config["RETENTION_DAYS"],
-                             delete_file=delete_media_file)
+        return erase_expired(
+            session, retention_days=current_app.config["RETENTION_DAYS"], delete_file=delete_media_file
+        )
 
 
 def refresh_compliance_release() -> int:

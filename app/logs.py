@@ -14,10 +14,27 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-SENSITIVE_KEYS = frozenset({
-    "from", "to", "body", "waid", "profilename", "contact", "phone", "name", "email", "pin",
-    "password", "token", "mediaurl0", "text", "translation", "employer", "authorization",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "from",
+        "to",
+        "body",
+        "waid",
+        "profilename",
+        "contact",
+        "phone",
+        "name",
+        "email",
+        "pin",
+        "password",
+        "token",
+        "mediaurl0",
+        "text",
+        "translation",
+        "employer",
+        "authorization",
+    }
+)
 _PATTERNS = [
     # phone numbers: +country…, long digit runs, or 3-4 digit groups (dates and ids stay readable)
     re.compile(r"(?:whatsapp:)?\+\d[\d\s().-]{5,}\d"),

@@ -76,8 +76,7 @@ def mt_install(paths: tuple[Path, ...]) -> None:
     for path in paths:
         size = path.stat().st_size if path.is_file() else 0
         try:
-            with click.progressbar(length=max(size, 1), label=f"installing {path.name}",
-                                   file=sys.stderr) as bar:
+            with click.progressbar(length=max(size, 1), label=f"installing {path.name}", file=sys.stderr) as bar:
                 package = install_package(path, target, progress=lambda n, bar=bar: bar.update(n))
         except PackageError as exc:
             failures.append(str(exc))

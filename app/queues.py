@@ -68,8 +68,9 @@ def get_queues() -> QueueSet:
     return queues
 
 
-def enqueue(queue: str, func: str, *args: Any, job_id: str, retry_intervals: Sequence[int] | None = None,
-            timeout: int = 300) -> Job | None:
+def enqueue(
+    queue: str, func: str, *args: Any, job_id: str, retry_intervals: Sequence[int] | None = None, timeout: int = 300
+) -> Job | None:
     """Enqueue `func` (a dotted name) once under `job_id`; a job already queued or running is kept.
 
     Returns None when the job already exists. Raises RedisError when Redis is unreachable.
@@ -77,8 +78,14 @@ def enqueue(queue: str, func: str, *args: Any, job_id: str, retry_intervals: Seq
     intervals = list(retry_intervals or DEFAULT_RETRY_INTERVALS)
     try:
         return get_queues()[queue].enqueue(
-            func, *args, job_id=job_id, unique=True, job_timeout=timeout, result_ttl=RESULT_TTL_SECONDS,
-            failure_ttl=7 * 24 * 3600, retry=Retry(max=len(intervals), interval=intervals),
+            func,
+            *args,
+            job_id=job_id,
+            unique=True,
+            job_timeout=timeout,
+            result_ttl=RESULT_TTL_SECONDS,
+            failure_ttl=7 * 24 * 3600,
+            retry=Retry(max=len(intervals), interval=intervals),
         )
     except DuplicateJobError:
         return None

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf import CSRFProtect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.db import get_session
 from casework.models import ApiToken, Role, StaffUser, utcnow
@@ -56,8 +56,17 @@ def verify_password(user: StaffUser, password: str) -> bool:
         return False
 
 
-def create_user(session: Session, *, email: str, role: Role | str, password: str, languages: list[str],
-                display_name: str = "", team: str | None = None, is_supervisor: bool = False) -> StaffUser:
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    role: Role | str,
+    password: str,
+    languages: list[str],
+    display_name: str = "",
+    team: str | None = None,
+    is_supervisor: bool = False,
+) -> StaffUser:
     """Add a staff user (not committed). Raises ValueError for a bad role, e-mail or password."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
@@ -68,8 +77,15 @@ def create_user(session: Session, *, email: str, role: Role | str, password: str
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from None
     if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
         raise ValueError(f"a user with e-mail {email} already exists")
-    user = StaffUser(email=email, role=role, password_hash=hash_password(password), languages=languages,
-                     display_name=display_name or email.split("@")[0], team=team, is_supervisor=is_supervisor)
+    user = StaffUser(
+        email=email,
+        role=role,
+        password_hash=hash_password(password),
+        languages=languages,
+        display_name=display_name or email.split("@")[0],
+        team=team,
+        is_supervisor=is_supervisor,
+    )
     session.add(user)
     session.flush()
     return user
@@ -88,8 +104,9 @@ def issue_api_token(session: Session, user: StaffUser) -> str:
 
 
 def user_for_token(session: Session, token: str) -> StaffUser | None:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token),
-                                              ApiToken.revoked_at == None)).first()  # noqa: E711
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == token_digest(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
     if row is None:
         return None
     user = session.get(StaffUser, row.user_id)
@@ -102,6 +119,7 @@ def user_for_token(session: Session, token: str) -> StaffUser | None:
 
 def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Allow only signed-in staff with one of `roles` (403 otherwise)."""
+
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -110,7 +128,9 @@ def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

@@ -61,8 +61,9 @@ class AppWorker(SimpleWorker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
         done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat_until, args=(job, execution, done),
-                                name="tulay-job-heartbeat", daemon=True)
+        beat = threading.Thread(
+            target=self._heartbeat_until, args=(job, execution, done), name="tulay-job-heartbeat", daemon=True
+        )
         beat.start()
         try:
             self.perform_job(job, queue, execution)
@@ -124,8 +125,9 @@ def start_cron(app: Flask, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def run_worker(app: Flask, queue_names: Sequence[str] = QUEUE_NAMES, burst: bool = False,
-               with_cron: bool = True) -> bool:
+def run_worker(
+    app: Flask, queue_names: Sequence[str] = QUEUE_NAMES, burst: bool = False, with_cron: bool = True
+) -> bool:
     """Run a worker on `queue_names` inside an app context; returns when stopped (or drained, in burst)."""
     with app.app_context():
         queues_set = get_queues()
@@ -136,8 +138,12 @@ def run_worker(app: Flask, queue_names: Sequence[str] = QUEUE_NAMES, burst: bool
         warm_up(app)
         # An idle worker blocks on the queue for worker_ttl - 15 s (rq's default: 405 s) and
         # runs maintenance only between waits: a short ttl keeps maintenance on time.
-        worker = AppWorker(queues, connection=queues_set.connection, worker_ttl=MAINTENANCE_INTERVAL_SECONDS + 15,
-                           maintenance_interval=MAINTENANCE_INTERVAL_SECONDS)
+        worker = AppWorker(
+            queues,
+            connection=queues_set.connection,
+            worker_ttl=MAINTENANCE_INTERVAL_SECONDS + 15,
+            maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
+        )
         try:
             return bool(worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"]))
         finally:

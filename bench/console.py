@@ -41,12 +41,26 @@ TARGET_P95_MS = 150.0
 OLD_CASE = timedelta(days=90)
 STATUSES = ["new", "triaged", "assigned", "investigating", "in_mediation", "referred", "resolved", "closed"]
 URGENCIES = ["low", "normal", "normal", "normal", "high", "critical"]
-CATEGORIES = ["wage_theft", "document_confiscation", "recruitment_fees", "contract_substitution", "unsafe_work",
-              "harassment_violence", "forced_labour", "housing", "other"]
+CATEGORIES = [
+    "wage_theft",
+    "document_confiscation",
+    "recruitment_fees",
+    "contract_substitution",
+    "unsafe_work",
+    "harassment_violence",
+    "forced_labour",
+    "housing",
+    "other",
+]
 LANGUAGES = ["tl", "ne", "bn", "hi", "id", "vi", "my", "am", "sw", "ur", "ar", "es"]
-BODIES = ["Hindi po binayaran ang sahod ko ng tatlong buwan", "मेरो पासपोर्ट मालिकले राखेको छ",
-          "Majikan saya tidak membayar gaji", "Tôi bị giữ hộ chiếu và không được ra ngoài",
-          "They took my phone and I work 16 hours every day", "The agency asked for 3000 dollars again"]
+BODIES = [
+    "Hindi po binayaran ang sahod ko ng tatlong buwan",
+    "मेरो पासपोर्ट मालिकले राखेको छ",
+    "Majikan saya tidak membayar gaji",
+    "Tôi bị giữ hộ chiếu và không được ra ngoài",
+    "They took my phone and I work 16 hours every day",
+    "The agency asked for 3000 dollars again",
+]
 
 
 def reference(n: int) -> str:
@@ -58,8 +72,9 @@ def reference(n: int) -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def load(conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.Random,
-         uniform_statuses: bool = False) -> dict[str, Any]:
+def load(
+    conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.Random, uniform_statuses: bool = False
+) -> dict[str, Any]:
     """Bulk-load staff, reporters, cases, messages and one audit event per case with COPY.
 
     Statuses: cases older than three months are 90 % closed, newer ones spread over every
@@ -70,52 +85,94 @@ def load(conn: psycopg.Connection[Any], cases: int, per_case: int, rng: random.R
     enc_contact = [encrypt_text(f"+63917{n:07d}") for n in range(200)]
     staff = []  # (id, role)
     with conn.cursor() as cur:
-        with cur.copy("COPY staff_user (id, email, display_name, role, languages, is_supervisor, active, "
-                      "password_hash, failed_logins, created_at) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY staff_user (id, email, display_name, role, languages, is_supervisor, active, "
+            "password_hash, failed_logins, created_at) FROM STDIN"
+        ) as copy:
             for i in range(1, 61):
                 role = "admin" if i <= 3 else "ombudsperson" if i <= 25 else "mediator"
                 staff.append((i, role))
-                copy.write_row((i, f"staff{i}@bench.test", f"Staff {i}", role, '["en", "tl"]', False, True,
-                                "!bench", 0, now))
+                copy.write_row(
+                    (i, f"staff{i}@bench.test", f"Staff {i}", role, '["en", "tl"]', False, True, "!bench", 0, now)
+                )
         ombuds = [s for s, r in staff if r == "ombudsperson"]
         mediators = [s for s, r in staff if r == "mediator"]
         with cur.copy("COPY reporter (id, contact_hash, contact, language, opted_out, created_at) FROM STDIN") as copy:
             for i in range(1, cases + 1):
                 copy.write_row((i, f"{i:064x}", rng.choice(enc_contact), rng.choice(LANGUAGES), False, now))
-        with cur.copy('COPY "case" (id, reference, status, category, category_confidence, urgency, route, channel, '
-                      "language, needs_human_translation, reporter_id, assignee_id, pin_failures, created_at, "
-                      "updated_at, first_response_due_at, first_response_at, resolution_due_at, version) "
-                      "FROM STDIN") as copy:
+        with cur.copy(
+            'COPY "case" (id, reference, status, category, category_confidence, urgency, route, channel, '
+            "language, needs_human_translation, reporter_id, assignee_id, pin_failures, created_at, "
+            "updated_at, first_response_due_at, first_response_at, resolution_due_at, version) "
+            "FROM STDIN"
+        ) as copy:
             for i in range(1, cases + 1):
                 created = now - timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
                 status = rng.choice(STATUSES)
                 if not uniform_statuses and now - created > OLD_CASE and rng.random() < 0.9:
                     status = "closed"  # most cases older than three months are closed, as in a working hotline
                 route = rng.choice(["ombudsperson", "ombudsperson", "mediation"])
-                assignee = None if status in ("new", "triaged") else rng.choice(
-                    mediators if route == "mediation" else ombuds)
+                assignee = (
+                    None if status in ("new", "triaged") else rng.choice(mediators if route == "mediation" else ombuds)
+                )
                 answered = created + timedelta(hours=rng.randrange(1, 96)) if rng.random() < 0.8 else None
-                copy.write_row((i, reference(i * 7919 + 1), status, rng.choice(CATEGORIES), rng.random(),
-                                rng.choice(URGENCIES), route, rng.choice(["sms", "whatsapp", "web"]),
-                                rng.choice(LANGUAGES), rng.random() < 0.05, i, assignee, 0, created, created,
-                                created + timedelta(days=2), answered, created + timedelta(days=30), 1))
-        with cur.copy("COPY message (case_id, reporter_id, direction, channel, kind, body, language, translation, "
-                      "translation_language, translation_engine, needs_human_translation, processing_state, "
-                      "send_attempts, created_at) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        i,
+                        reference(i * 7919 + 1),
+                        status,
+                        rng.choice(CATEGORIES),
+                        rng.random(),
+                        rng.choice(URGENCIES),
+                        route,
+                        rng.choice(["sms", "whatsapp", "web"]),
+                        rng.choice(LANGUAGES),
+                        rng.random() < 0.05,
+                        i,
+                        assignee,
+                        0,
+                        created,
+                        created,
+                        created + timedelta(days=2),
+                        answered,
+                        created + timedelta(days=30),
+                        1,
+                    )
+                )
+        with cur.copy(
+            "COPY message (case_id, reporter_id, direction, channel, kind, body, language, translation, "
+            "translation_language, translation_engine, needs_human_translation, processing_state, "
+            "send_attempts, created_at) FROM STDIN"
+        ) as copy:
             for i in range(1, cases + 1):
                 start = now - timedelta(days=rng.randrange(0, 700))
                 for k in range(per_case):
                     inbound = k % 2 == 0
-                    copy.write_row((i, i, "inbound" if inbound else "outbound", "sms",
-                                    "message" if inbound else "reply", rng.choice(enc_bodies), "tl",
-                                    rng.choice(enc_bodies), "en", "argos", False,
-                                    "processed" if inbound else None, 0, start + timedelta(hours=k)))
+                    copy.write_row(
+                        (
+                            i,
+                            i,
+                            "inbound" if inbound else "outbound",
+                            "sms",
+                            "message" if inbound else "reply",
+                            rng.choice(enc_bodies),
+                            "tl",
+                            rng.choice(enc_bodies),
+                            "en",
+                            "argos",
+                            False,
+                            "processed" if inbound else None,
+                            0,
+                            start + timedelta(hours=k),
+                        )
+                    )
         with cur.copy("COPY case_event (case_id, actor_kind, action, detail, created_at) FROM STDIN") as copy:
             for i in range(1, cases + 1):
                 copy.write_row((i, "system", "case_opened", '{"channel": "sms"}', now))
         for table in ("staff_user", "reporter", "case", "message", "case_event"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                        f"(SELECT max(id) FROM \"{table}\"))")
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"
+            )
     conn.commit()
     conn.autocommit = True
     conn.execute("VACUUM ANALYZE")
@@ -143,15 +200,19 @@ SELECT c.*, s.display_name FROM "case" c LEFT JOIN staff_user s ON s.id = c.assi
 ORDER BY c.created_at DESC, c.id DESC LIMIT 50 OFFSET {offset}"""
 OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
 UNRESOLVED = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES if s.value != "resolved")
-OVERDUE = (f"c.status IN ({OPEN}) AND ((c.first_response_at IS NULL AND c.first_response_due_at < now()) OR "
-           f"(c.status IN ({UNRESOLVED}) AND c.resolution_due_at < now()))")
-CASE_SQL = ["""SELECT id, * FROM "case" WHERE reference = %(ref)s""",
-            "SELECT * FROM message WHERE case_id = %(id)s ORDER BY created_at, id",
-            "SELECT * FROM note WHERE case_id = %(id)s ORDER BY created_at, id",
-            "SELECT * FROM case_event WHERE case_id = %(id)s AND action <> 'case_viewed' ORDER BY created_at, id",
-            "SELECT * FROM mediation_session WHERE case_id = %(id)s",
-            "SELECT * FROM outcome WHERE case_id = %(id)s",
-            "SELECT * FROM staff_user"]
+OVERDUE = (
+    f"c.status IN ({OPEN}) AND ((c.first_response_at IS NULL AND c.first_response_due_at < now()) OR "
+    f"(c.status IN ({UNRESOLVED}) AND c.resolution_due_at < now()))"
+)
+CASE_SQL = [
+    """SELECT id, * FROM "case" WHERE reference = %(ref)s""",
+    "SELECT * FROM message WHERE case_id = %(id)s ORDER BY created_at, id",
+    "SELECT * FROM note WHERE case_id = %(id)s ORDER BY created_at, id",
+    "SELECT * FROM case_event WHERE case_id = %(id)s AND action <> 'case_viewed' ORDER BY created_at, id",
+    "SELECT * FROM mediation_session WHERE case_id = %(id)s",
+    "SELECT * FROM outcome WHERE case_id = %(id)s",
+    "SELECT * FROM staff_user",
+]
 
 
 def main() -> int:
@@ -160,24 +221,42 @@ def main() -> int:
     parser.add_argument("--messages-per-case", type=int, default=10)
     parser.add_argument("--full", action="store_true", help="100 000 cases and 1 000 000 messages")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per scenario")
-    parser.add_argument("--uniform-statuses", action="store_true",
-                        help="spread statuses evenly over all cases, old ones too (most cases then overdue)")
-    parser.add_argument("--database-url", default=os.environ.get("TULAY_BENCH_DATABASE_URL",
-                                                                 "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--uniform-statuses",
+        action="store_true",
+        help="spread statuses evenly over all cases, old ones too (most cases then overdue)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TULAY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
     args = parser.parse_args()
     cases = 100_000 if args.full else args.cases
     rng = random.Random(4)
     with scratch_database(args.database_url, prefix="tulay_bench_console") as url:
-        return run(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), cases,
-                   args.messages_per_case, args.requests, rng, args.uniform_statuses)
+        return run(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            cases,
+            args.messages_per_case,
+            args.requests,
+            rng,
+            args.uniform_statuses,
+        )
 
 
 def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, uniform_statuses: bool) -> int:
     upgrade_database(dsn)
     instance = tempfile.mkdtemp(prefix="tulay-bench-")
-    app = create_app({"TULAY_ENV": "development", "SECRET_KEY": "bench-secret-key-0123456789",
-                      "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": dsn,
-                      "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "TULAY_ENV": "development",
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DATABASE_URL": dsn,
+            "INSTANCE_PATH": instance,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         ids = load(conn, cases, per_case, rng, uniform_statuses)
@@ -200,6 +279,7 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
             def get() -> None:
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
+
             return get
 
         def sql(where: str, offset: int = 0) -> Callable[[], None]:
@@ -209,13 +289,17 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
                 for statement in statements:
                     conn.execute(statement).fetchall()
                 conn.commit()
+
             return query
 
         deep = max(1, min(100, cases // 50 // 2))  # a page deep in the queue that still has rows
         scenarios: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
             ("queue, all cases, page 1", page(ombud, "/console/"), sql("true")),
-            ("queue, status=assigned & urgency=high", page(ombud, "/console/?status=assigned&urgency=high"),
-             sql("c.status = 'assigned' AND c.urgency = 'high'")),
+            (
+                "queue, status=assigned & urgency=high",
+                page(ombud, "/console/?status=assigned&urgency=high"),
+                sql("c.status = 'assigned' AND c.urgency = 'high'"),
+            ),
             ("queue, overdue only", page(ombud, "/console/?overdue=true"), sql(OVERDUE)),
             (f"queue, page {deep}", page(ombud, f"/console/?page={deep}"), sql("true", offset=(deep - 1) * 50)),
             ("queue, mediator's own cases", page(mediator, "/console/"), sql(f"c.assignee_id = {ids['mediator_id']}")),
@@ -234,8 +318,10 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
             conn.commit()
 
         scenarios.append((f"case page ({per_case} messages)", case_page, case_sql))
-        print(f"\n{runs} timed requests per scenario (after warm-up); console through the Flask test client, "
-              f"bare SQL through psycopg on the same database\n")
+        print(
+            f"\n{runs} timed requests per scenario (after warm-up); console through the Flask test client, "
+            f"bare SQL through psycopg on the same database\n"
+        )
         print(f"{'scenario':44} {'console p50':>11} {'console p95':>11} {'SQL p95':>8} {'ratio':>6}  target")
         worst = 0.0
         for label, console_fn, sql_fn in scenarios:
@@ -243,8 +329,10 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
             bare = timed(sql_fn, runs)
             c95, s95 = p95(console), p95(bare)
             worst = max(worst, c95)
-            print(f"{label:44} {statistics.median(console):9.1f}ms {c95:9.1f}ms {s95:6.1f}ms {c95 / s95:5.1f}x  "
-                  f"{'ok' if c95 < TARGET_P95_MS else 'MISSED'}")
+            print(
+                f"{label:44} {statistics.median(console):9.1f}ms {c95:9.1f}ms {s95:6.1f}ms {c95 / s95:5.1f}x  "
+                f"{'ok' if c95 < TARGET_P95_MS else 'MISSED'}"
+            )
     print(f"\nworst console p95 {worst:.1f} ms (target < {TARGET_P95_MS:.0f} ms)")
     return 0 if worst < TARGET_P95_MS else 1
 

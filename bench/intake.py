@@ -65,8 +65,10 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
     def line(self) -> str:
-        return (f"{self.label:<28} {self.count:>6} req  {self.rps:>8.1f} req/s  p50 {self.pct(0.50):>7.1f} ms  "
-                f"p99 {self.pct(0.99):>7.1f} ms  statuses {dict(self.statuses)}")
+        return (
+            f"{self.label:<28} {self.count:>6} req  {self.rps:>8.1f} req/s  p50 {self.pct(0.50):>7.1f} ms  "
+            f"p99 {self.pct(0.99):>7.1f} ms  statuses {dict(self.statuses)}"
+        )
 
 
 def signed_requests(count: int, start: int, host: str) -> list[bytes]:
@@ -75,15 +77,26 @@ def signed_requests(count: int, start: int, host: str) -> list[bytes]:
     requests = []
     for i in range(start, start + count):
         form = {
-            "ToCountry": "US", "SmsMessageSid": f"SM{i:032x}", "NumMedia": "0", "SmsSid": f"SM{i:032x}",
-            "SmsStatus": "received", "Body": f"Hindi pa binabayaran ang sahod ko, tatlong buwan na ({i})",
-            "FromCountry": "PH", "To": "+15005550006", "NumSegments": "1", "MessageSid": f"SM{i:032x}",
-            "AccountSid": ACCOUNT_SID, "From": f"+63917{i % 1000:07d}", "ApiVersion": "2010-04-01",
+            "ToCountry": "US",
+            "SmsMessageSid": f"SM{i:032x}",
+            "NumMedia": "0",
+            "SmsSid": f"SM{i:032x}",
+            "SmsStatus": "received",
+            "Body": f"Hindi pa binabayaran ang sahod ko, tatlong buwan na ({i})",
+            "FromCountry": "PH",
+            "To": "+15005550006",
+            "NumSegments": "1",
+            "MessageSid": f"SM{i:032x}",
+            "AccountSid": ACCOUNT_SID,
+            "From": f"+63917{i % 1000:07d}",
+            "ApiVersion": "2010-04-01",
         }
         body = urlencode(form).encode()
         signature = validator.compute_signature(PUBLIC_BASE_URL + PATH, form)
-        head = (f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n")
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n"
+        )
         requests.append(head.encode() + body)
     return requests
 
@@ -139,13 +152,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(app_spec: str, port: int, args: argparse.Namespace, env: dict[str, str],
-                   log: Path) -> subprocess.Popen[bytes]:
-    command = [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-               "--worker-class", args.worker_class, "--threads", str(args.threads), "--backlog", "2048",
-               "--chdir", str(ROOT), app_spec]
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+def start_gunicorn(
+    app_spec: str, port: int, args: argparse.Namespace, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--backlog",
+        "2048",
+        "--chdir",
+        str(ROOT),
+        app_spec,
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -163,8 +191,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def measure(label: str, app_spec: str, args: argparse.Namespace, env: dict[str, str], workdir: Path,
-            first_id: int, half_load: bool) -> list[Result]:
+def measure(
+    label: str,
+    app_spec: str,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    workdir: Path,
+    first_id: int,
+    half_load: bool,
+) -> list[Result]:
     port = free_port()
     process = start_gunicorn(app_spec, port, args, env, workdir / f"{app_spec.split(':')[0]}.log")
     host = f"127.0.0.1:{port}"
@@ -189,18 +224,25 @@ def run(db_url: str, args: argparse.Namespace) -> tuple[int, int, list[tuple[lis
     upgrade_database(db_url)
     with tempfile.TemporaryDirectory(prefix="tulay-bench-") as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "TULAY_ENV": "production", "SECRET_KEY": secrets.token_hex(24),
-               "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": db_url,
-               "REDIS_URL": args.redis_url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-               "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "INSTANCE_PATH": str(workdir / "instance"),
-               "LOG_LEVEL": args.log_level}
+        env = {
+            **os.environ,
+            "TULAY_ENV": "production",
+            "SECRET_KEY": secrets.token_hex(24),
+            "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DATABASE_URL": db_url,
+            "REDIS_URL": args.redis_url,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+            "INSTANCE_PATH": str(workdir / "instance"),
+            "LOG_LEVEL": args.log_level,
+        }
         rounds = []
         next_id = 0
         for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits both sides alike
             bare = measure("bare Flask", "bench.bare_app:create_app()", args, env, workdir, next_id, False)
-            intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, next_id + 10_000_000,
-                             True)
+            intake = measure("intake (/sms)", "app:create_app()", args, env, workdir, next_id + 10_000_000, True)
             rounds.append((bare, intake))
             next_id += 20_000_000
     engine = create_engine(db_url)
@@ -213,8 +255,11 @@ def run(db_url: str, args: argparse.Namespace) -> tuple[int, int, list[tuple[lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="PostgreSQL server to create the throw-away database on")
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL server to create the throw-away database on",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3", help="Redis database (flushed)")
     parser.add_argument("--requests", type=int, default=3000, help="requests per peak measurement")
     parser.add_argument("--warmup", type=int, default=200)
@@ -234,8 +279,10 @@ def main() -> None:
             stored, distinct, rounds = run(db_url, args)
         finally:
             redis.flushdb()
-    print(f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; "
-          f"{args.concurrency} concurrent clients; {os.cpu_count()} CPUs shared by server, client, PostgreSQL, Redis")
+    print(
+        f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; "
+        f"{args.concurrency} concurrent clients; {os.cpu_count()} CPUs shared by server, client, PostgreSQL, Redis"
+    )
     answered = 0
     ratios, half_p99 = [], []
     for number, (bare, intake) in enumerate(rounds, 1):
@@ -245,13 +292,19 @@ def main() -> None:
         answered += sum(r.statuses[200] for r in intake)
         ratios.append(intake[1].rps / bare[1].rps)
         half_p99.append(intake[2].pct(0.99))
-        print(f"intake / bare throughput: {ratios[-1]:.0%} (target >= 50%); intake p99 at 50% of peak: "
-              f"{half_p99[-1]:.1f} ms (target < 50 ms), p50 {statistics.median(intake[2].latencies) * 1000:.1f} ms")
+        print(
+            f"intake / bare throughput: {ratios[-1]:.0%} (target >= 50%); intake p99 at 50% of peak: "
+            f"{half_p99[-1]:.1f} ms (target < 50 ms), p50 {statistics.median(intake[2].latencies) * 1000:.1f} ms"
+        )
     if len(rounds) > 1:
-        print(f"median over {len(rounds)} rounds: throughput ratio {statistics.median(ratios):.0%}, "
-              f"p99 at 50% of peak {statistics.median(half_p99):.1f} ms")
-    print(f"stored messages: {stored} (distinct MessageSid {distinct}) for {answered} answered 200 "
-          f"-> {'OK' if stored == distinct == answered else 'MISMATCH'}")
+        print(
+            f"median over {len(rounds)} rounds: throughput ratio {statistics.median(ratios):.0%}, "
+            f"p99 at 50% of peak {statistics.median(half_p99):.1f} ms"
+        )
+    print(
+        f"stored messages: {stored} (distinct MessageSid {distinct}) for {answered} answered 200 "
+        f"-> {'OK' if stored == distinct == answered else 'MISMATCH'}"
+    )
 
 
 if __name__ == "__main__":

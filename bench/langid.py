@@ -16,10 +16,25 @@ from casework.language import detect_language, preload
 ROOT = Path(__file__).resolve().parent
 SMS_SET = ROOT / "data" / "sms_langid.tsv"
 FLORES_DIR = Path("/work/shared/eval/flores200-devtest")
-FLORES_CODES = {"eng_Latn": "en", "spa_Latn": "es", "fra_Latn": "fr", "por_Latn": "pt", "arb_Arab": "ar",
-                "hin_Deva": "hi", "ben_Beng": "bn", "npi_Deva": "ne", "tgl_Latn": "tl", "ind_Latn": "id",
-                "vie_Latn": "vi", "mya_Mymr": "my", "amh_Ethi": "am", "swh_Latn": "sw", "rus_Cyrl": "ru",
-                "ukr_Cyrl": "uk", "zho_Hans": "zh"}
+FLORES_CODES = {
+    "eng_Latn": "en",
+    "spa_Latn": "es",
+    "fra_Latn": "fr",
+    "por_Latn": "pt",
+    "arb_Arab": "ar",
+    "hin_Deva": "hi",
+    "ben_Beng": "bn",
+    "npi_Deva": "ne",
+    "tgl_Latn": "tl",
+    "ind_Latn": "id",
+    "vie_Latn": "vi",
+    "mya_Mymr": "my",
+    "amh_Ethi": "am",
+    "swh_Latn": "sw",
+    "rus_Cyrl": "ru",
+    "ukr_Cyrl": "uk",
+    "zho_Hans": "zh",
+}
 
 
 def load_sms(path: Path = SMS_SET) -> list[tuple[str, str]]:
@@ -61,15 +76,15 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     per, confusions, seconds = score(rows)
     correct = sum(c for c, _, _ in per.values())
     total = sum(t for _, _, t in per.values())
-    print(f"\n### {title}: {correct}/{total} = {100 * correct / total:.1f}% "
-          f"({1000 * seconds:.2f} ms per text)\n")
+    print(f"\n### {title}: {correct}/{total} = {100 * correct / total:.1f}% ({1000 * seconds:.2f} ms per text)\n")
     print("| language | accuracy | marked reliable and right | n |")
     print("|---|---|---|---|")
     for code, (right, reliable, n) in per.items():
         print(f"| {code} | {100 * right / n:.1f}% | {100 * reliable / n:.1f}% | {n} |")
     if confusions:
-        print("\nconfusions (gold→found x n): " + ", ".join(
-            f"{g}→{f} x{n}" for (g, f), n in confusions.most_common(12)))
+        print(
+            "\nconfusions (gold→found x n): " + ", ".join(f"{g}→{f} x{n}" for (g, f), n in confusions.most_common(12))
+        )
 
 
 def main() -> None:
@@ -83,8 +98,10 @@ def main() -> None:
     print(f"model load: {time.perf_counter() - started:.2f} s")
     print_table("SMS-like set (bench/data/sms_langid.tsv)", load_sms())
     if args.flores_dir.is_dir():
-        print_table(f"FLORES-200 devtest, first {args.flores_lines} lines per language cut to {args.chars} chars",
-                    load_flores(args.flores_dir, args.flores_lines, args.chars))
+        print_table(
+            f"FLORES-200 devtest, first {args.flores_lines} lines per language cut to {args.chars} chars",
+            load_flores(args.flores_dir, args.flores_lines, args.chars),
+        )
     else:
         print(f"\nFLORES not found at {args.flores_dir}; skipped")
 

@@ -20,8 +20,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         upgrade_database(url)
-        app = create_app({"TULAY_ENV": "test", "SECRET_KEY": "bench-secret-key-0123", "DATABASE_URL": url,
-                          "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "INSTANCE_PATH": tmp})
+        app = create_app(
+            {
+                "TULAY_ENV": "test",
+                "SECRET_KEY": "bench-secret-key-0123",
+                "DATABASE_URL": url,
+                "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "INSTANCE_PATH": tmp,
+            }
+        )
         client = app.test_client()
         with client.get("/static/public.css") as css_response:
             css = css_response.data
@@ -29,8 +36,10 @@ def main() -> None:
         print("|---|---|---|---|")
         for language in SUPPORTED_LANGUAGES:
             html = client.get(f"/report?lang={language}").data
-            print(f"| {language} | {len(html):,} | {len(html) + len(css):,} | "
-                  f"{len(gzip.compress(html)) + len(gzip.compress(css)):,} |")
+            print(
+                f"| {language} | {len(html):,} | {len(html) + len(css):,} | "
+                f"{len(gzip.compress(html)) + len(gzip.compress(css)):,} |"
+            )
         app.extensions["tulay.engine"].dispose()
 
 

@@ -29,11 +29,23 @@ from app.cli import upgrade_database
 from bench.scratch import scratch_database
 from casework.compliance import embargo_month, release_statement
 
-CATEGORIES = ["wage_theft"] * 6 + ["document_confiscation"] * 3 + ["recruitment_fees"] * 3 + [
-    "contract_substitution", "unsafe_work", "harassment_violence", "forced_labour", "housing", "other"]
+CATEGORIES = (
+    ["wage_theft"] * 6
+    + ["document_confiscation"] * 3
+    + ["recruitment_fees"] * 3
+    + ["contract_substitution", "unsafe_work", "harassment_violence", "forced_labour", "housing", "other"]
+)
 COUNTRIES = {"MY": "MYR", "QA": "QAR", "AE": "AED", "SA": "SAR", "SG": "SGD", "KW": "KWD", "JO": "JOD", "LB": "LBP"}
-SECTORS = ["construction", "domestic_work", "manufacturing", "agriculture", "fishing", "hospitality", "security",
-           "care"]
+SECTORS = [
+    "construction",
+    "domestic_work",
+    "manufacturing",
+    "agriculture",
+    "fishing",
+    "hospitality",
+    "security",
+    "care",
+]
 CHANNELS = ["sms"] * 5 + ["whatsapp"] * 4 + ["web"]
 LANGUAGE_GROUPS = ["south_asian"] * 4 + ["southeast_asian"] * 3 + ["east_african", "arabic", "eastern_european"]
 OUTCOMES = ["remedied"] * 4 + ["partially_remedied"] * 2 + ["not_remedied"] * 2 + ["referred", "withdrawn"]
@@ -42,10 +54,29 @@ AMOUNT_BANDS = ["under_100", "100_999", "1000_9999", "10000_99999"]
 FIRST = ["0", "1_2", "1_2", "3_7", "8_30", "31_plus"]
 REMEDY = ["0_29", "30_89", "30_89", "90_179", "180_364", "365_plus"]
 AGE = ["0_6", "7_29", "30_89", "30_89", "90_179", "180_plus"]
-COLUMNS = ["source_key", "opened_month", "closed_month", "category", "urgency", "route", "channel", "language_group",
-           "country", "sector", "resolution_type", "remedies", "amount_band", "currency",
-           "days_to_first_response_band", "days_to_remedy_band", "case_age_band", "inspection_requested",
-           "sanction_reported", "employer_pseudonym", "created_at"]
+COLUMNS = [
+    "source_key",
+    "opened_month",
+    "closed_month",
+    "category",
+    "urgency",
+    "route",
+    "channel",
+    "language_group",
+    "country",
+    "sector",
+    "resolution_type",
+    "remedies",
+    "amount_band",
+    "currency",
+    "days_to_first_response_band",
+    "days_to_remedy_band",
+    "case_age_band",
+    "inspection_requested",
+    "sanction_reported",
+    "employer_pseudonym",
+    "created_at",
+]
 
 
 def synthetic_rows(count: int, seed: int) -> io.StringIO:
@@ -63,14 +94,27 @@ def synthetic_rows(count: int, seed: int) -> io.StringIO:
         money = remedied and rng.random() < 0.6
         inspection = rng.random() < 0.2
         values = [
-            uuid.UUID(int=rng.getrandbits(128)).hex + uuid.UUID(int=i).hex[:32], closed, closed,
-            rng.choice(CATEGORIES), rng.choice(["normal"] * 6 + ["high"] * 3 + ["critical"]),
-            rng.choice(["ombudsperson", "mediation"]), rng.choice(CHANNELS), rng.choice(LANGUAGE_GROUPS), country,
-            rng.choice(SECTORS), outcome, "[" + ", ".join(f'"{r}"' for r in remedies) + "]",
-            rng.choice(AMOUNT_BANDS) if money else None, COUNTRIES[country] if money else None,
-            rng.choice(FIRST), rng.choice(REMEDY) if remedied else None, rng.choice(AGE),
-            "t" if inspection else "f", "t" if inspection and rng.random() < 0.3 else "f",
-            rng.choice(employers) if rng.random() < 0.7 else None, "2026-01-01 00:00:00+00",
+            uuid.UUID(int=rng.getrandbits(128)).hex + uuid.UUID(int=i).hex[:32],
+            closed,
+            closed,
+            rng.choice(CATEGORIES),
+            rng.choice(["normal"] * 6 + ["high"] * 3 + ["critical"]),
+            rng.choice(["ombudsperson", "mediation"]),
+            rng.choice(CHANNELS),
+            rng.choice(LANGUAGE_GROUPS),
+            country,
+            rng.choice(SECTORS),
+            outcome,
+            "[" + ", ".join(f'"{r}"' for r in remedies) + "]",
+            rng.choice(AMOUNT_BANDS) if money else None,
+            COUNTRIES[country] if money else None,
+            rng.choice(FIRST),
+            rng.choice(REMEDY) if remedied else None,
+            rng.choice(AGE),
+            "t" if inspection else "f",
+            "t" if inspection and rng.random() < 0.3 else "f",
+            rng.choice(employers) if rng.random() < 0.7 else None,
+            "2026-01-01 00:00:00+00",
         ]
         out.write("\t".join("\\N" if v is None else v for v in values) + "\n")
     out.seek(0)
@@ -94,8 +138,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000, help="compliance records to load (target 1000000)")
     parser.add_argument("--repeat", type=int, default=20, help="summary requests to time")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="a PostgreSQL server where a scratch database may be created")
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="a PostgreSQL server where a scratch database may be created",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
@@ -112,8 +159,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     start = time.perf_counter()
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor, cursor.copy(
-                f"COPY compliance_record ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with raw.cursor() as cursor, cursor.copy(f"COPY compliance_record ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             while chunk := data.read(1 << 20):
                 copy.write(chunk)
         raw.commit()
@@ -125,9 +171,16 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"records: {args.records:,}  (generated in {generated:.1f} s, COPY-loaded in {loaded:.1f} s)")
 
     instance = tempfile.mkdtemp(prefix="tulay-bench-")
-    app = create_app({"TULAY_ENV": "test", "SECRET_KEY": "bench-secret-key-0123456789",
-                      "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": url,
-                      "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "TULAY_ENV": "test",
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": instance,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     client = app.test_client()
 
     redis = app.extensions["tulay.queues"].connection
@@ -157,8 +210,18 @@ def run(url: str, args: argparse.Namespace) -> None:
         response = client.get("/api/v1/compliance/summary?period=2025-01..2025-06&country=QA")
         assert response.status_code == 200
 
-    dims = ["category", "sector", "country", "channel", "language_group", "resolution_type",
-            "days_to_first_response_band", "days_to_remedy_band", "case_age_band", "closed_month"]
+    dims = [
+        "category",
+        "sector",
+        "country",
+        "channel",
+        "language_group",
+        "resolution_type",
+        "days_to_first_response_band",
+        "days_to_remedy_band",
+        "case_age_band",
+        "closed_month",
+    ]
     grouping_sets = ", ".join(f"({d})" for d in dims)
 
     def bare_group_by() -> None:
@@ -167,8 +230,12 @@ def run(url: str, args: argparse.Namespace) -> None:
 
     def bare_grouping_sets() -> None:
         with engine.connect() as conn:
-            conn.execute(text(f"SELECT {', '.join(dims)}, count(*) FROM compliance_record "
-                              f"GROUP BY GROUPING SETS ({grouping_sets})")).all()
+            conn.execute(
+                text(
+                    f"SELECT {', '.join(dims)}, count(*) FROM compliance_record "
+                    f"GROUP BY GROUPING SETS ({grouping_sets})"
+                )
+            ).all()
 
     summary()  # warm-up: first request compiles templates and fills pools
     results = {
@@ -196,8 +263,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     exported = sum(1 for _ in out.open()) - 1
     with engine.connect() as conn:
         released = release_statement(5, embargo_month()).subquery()
-        levels = conn.execute(select(released.c.level, func.sum(released.c.n), func.count())
-                              .group_by(released.c.level).order_by(released.c.level)).all()
+        levels = conn.execute(
+            select(released.c.level, func.sum(released.c.n), func.count())
+            .group_by(released.c.level)
+            .order_by(released.c.level)
+        ).all()
     print("\nrelease by generalization level (0 = every column published):")
     for level, records, patterns in levels:
         print(f"  level {level}: {int(records):>9,} records in {patterns:>7,} patterns")
@@ -205,18 +275,25 @@ def run(url: str, args: argparse.Namespace) -> None:
     start = time.perf_counter()
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor, copy_out.open("wb") as handle, cursor.copy(
+        with (
+            raw.cursor() as cursor,
+            copy_out.open("wb") as handle,
+            cursor.copy(
                 "COPY (SELECT closed_month, category, urgency, route, channel, language_group, country, sector, "
                 "resolution_type, remedies, amount_band, currency, days_to_first_response_band, "
                 "days_to_remedy_band, case_age_band, inspection_requested, sanction_reported, employer_pseudonym "
-                "FROM compliance_record) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                "FROM compliance_record) TO STDOUT WITH (FORMAT csv, HEADER)"
+            ) as copy,
+        ):
             for chunk in copy:
                 handle.write(chunk)
     finally:
         raw.close()
     copy_s = time.perf_counter() - start
-    print(f"\nCSV export (CLI, k-anonymous release): {export_s:.2f} s for {exported:,} published rows "
-          f"({args.records - exported:,} withheld)")
+    print(
+        f"\nCSV export (CLI, k-anonymous release): {export_s:.2f} s for {exported:,} published rows "
+        f"({args.records - exported:,} withheld)"
+    )
     print(f"bare COPY ... TO STDOUT (no protection):  {copy_s:.2f} s for {args.records:,} rows")
     print(f"ratio export / COPY: {export_s / copy_s:.1f}x")
     app.extensions["tulay.engine"].dispose()

@@ -58,8 +58,9 @@ from tests.fakes import FakeTwilio, fake_twilio_server  # noqa: E402
 PUBLIC_BASE_URL = "https://soak.tulay.test"
 ACCOUNT_SID = "AC" + "0" * 32
 # Outbound work not done: queued, or claimed by a send whose outcome was never recorded.
-OUTBOUND_PENDING = ("direction = 'outbound' AND (delivery_status = 'queued' "
-                    "OR (delivery_status = 'sending' AND provider_id IS NULL))")
+OUTBOUND_PENDING = (
+    "direction = 'outbound' AND (delivery_status = 'queued' OR (delivery_status = 'sending' AND provider_id IS NULL))"
+)
 BODIES = [
     "Hindi pa binabayaran ang sahod ko, tatlong buwan na",
     "My employer took my passport and I have not been paid for two months",
@@ -112,17 +113,22 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return (self.stored == self.stored_distinct == self.answered_2xx == self.sent and not self.missing_sids
-                and self.unprocessed == 0 and self.untriaged == 0 and self.acks_sent == self.acks_expected
-                and self.reporters_ack_mismatch == 0 and self.outbound_not_sent == 0
-                and not any(self.final_sweep.values()))
+        return (
+            self.stored == self.stored_distinct == self.answered_2xx == self.sent
+            and not self.missing_sids
+            and self.unprocessed == 0
+            and self.untriaged == 0
+            and self.acks_sent == self.acks_expected
+            and self.reporters_ack_mismatch == 0
+            and self.outbound_not_sent == 0
+            and not any(self.final_sweep.values())
+        )
 
     def latency_summary(self) -> str:
         if not self.ack_seconds:
             return "none sent"
         pick = self.ack_seconds
-        return (f"p50 {pick[len(pick) // 2]:.1f} s, p95 {pick[int(len(pick) * 0.95)]:.1f} s, "
-                f"max {pick[-1]:.1f} s")
+        return f"p50 {pick[len(pick) // 2]:.1f} s, p95 {pick[int(len(pick) * 0.95)]:.1f} s, max {pick[-1]:.1f} s"
 
     def lines(self) -> list[str]:
         return [
@@ -183,18 +189,36 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(workdir, "postgres")
             shutil.chown(self.dir, "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust",
-                  "--no-sync", "-E", "UTF8")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.dir / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.prefix, *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def _ctl(self, action: str, *extra: str) -> None:
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=200")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                  "-o", options, "-w", action, *extra)
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.dir / "data"),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-w",
+            action,
+            *extra,
+        )
 
     def start(self) -> None:
         self._ctl("start")
@@ -218,8 +242,22 @@ class PrivateRedis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                              "--save", "", "--appendonly", "no"], self.dir / "log")
+        self.process = spawn(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            self.dir / "log",
+        )
         wait_for_port(self.port, self.process, "redis-server")
 
     def kill(self) -> None:
@@ -243,8 +281,13 @@ class Workers:
         self.thread.start()
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
-        return spawn([str(ROOT / ".venv/bin/flask"), "--app", "app", "worker"], self.logdir / f"worker-{index}.log",
-                     cwd=ROOT, env=self.env, start_new_session=True)
+        return spawn(
+            [str(ROOT / ".venv/bin/flask"), "--app", "app", "worker"],
+            self.logdir / f"worker-{index}.log",
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+        )
 
     def _supervise(self) -> None:
         while not self.stopping.wait(0.5):
@@ -310,15 +353,34 @@ def make_messages(count: int, seed: int) -> list[Outgoing]:
         body = f"{rng.choice(BODIES)} ({i})"
         if i % 3 == 2:
             sender = f"+63918{number:07d}"
-            form = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT_SID, "From": f"whatsapp:{sender}",
-                    "To": "whatsapp:+15005550006", "Body": body, "NumMedia": "0", "WaId": sender[1:],
-                    "ProfileName": "Soak", "ApiVersion": "2010-04-01"}
+            form = {
+                "MessageSid": sid,
+                "SmsMessageSid": sid,
+                "AccountSid": ACCOUNT_SID,
+                "From": f"whatsapp:{sender}",
+                "To": "whatsapp:+15005550006",
+                "Body": body,
+                "NumMedia": "0",
+                "WaId": sender[1:],
+                "ProfileName": "Soak",
+                "ApiVersion": "2010-04-01",
+            }
             path = "/channels/twilio/whatsapp"
         else:
             sender = f"+63917{number:07d}"
-            form = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
-                    "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0", "NumSegments": "1",
-                    "FromCountry": "PH", "ApiVersion": "2010-04-01"}
+            form = {
+                "MessageSid": sid,
+                "SmsMessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": ACCOUNT_SID,
+                "From": sender,
+                "To": "+15005550006",
+                "Body": body,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "FromCountry": "PH",
+                "ApiVersion": "2010-04-01",
+            }
             path = "/channels/twilio/sms"
         messages.append(Outgoing(sid, path, form, sender))
     return messages
@@ -327,9 +389,11 @@ def make_messages(count: int, seed: int) -> list[Outgoing]:
 def raw_request(message: Outgoing, port: int, auth_token: str) -> bytes:
     signature = RequestValidator(auth_token).compute_signature(PUBLIC_BASE_URL + message.path, message.form)
     body = urlencode(message.form).encode()
-    head = (f"POST {message.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
-            f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST {message.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+        f"X-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -352,8 +416,9 @@ async def post(port: int, raw: bytes) -> int:
     return int(data[9:12]) if data.startswith(b"HTTP/1.") else 0
 
 
-async def deliver(messages: list[Outgoing], port: int, auth_token: str, options: Options, report: Report,
-                  answered: dict[str, float]) -> None:
+async def deliver(
+    messages: list[Outgoing], port: int, auth_token: str, options: Options, report: Report, answered: dict[str, float]
+) -> None:
     """Send every message until it gets a 2xx (Twilio retries), with replays and concurrent twins."""
     rng = random.Random(options.seed + 1)
     queue: asyncio.Queue[Outgoing] = asyncio.Queue()
@@ -398,9 +463,23 @@ async def deliver(messages: list[Outgoing], port: int, auth_token: str, options:
 
 def start_gunicorn(env: dict[str, str], workers: int, logdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    process = spawn([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                     "--timeout", "60", "--chdir", str(ROOT), "app:create_app()"], logdir / "gunicorn.log",
-                    env=env, start_new_session=True)
+    process = spawn(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+            "--chdir",
+            str(ROOT),
+            "app:create_app()",
+        ],
+        logdir / "gunicorn.log",
+        env=env,
+        start_new_session=True,
+    )
     wait_for_port(port, process, "gunicorn")
     # The master listens at once; its workers answer only once the app is built (seconds).
     deadline = time.monotonic() + 120
@@ -429,8 +508,9 @@ def fault_plan(options: Options) -> list[tuple[float, str]]:
 
 
 @contextlib.contextmanager
-def environment(options: Options, log: Callable[[str], None]) -> Iterator[tuple[dict[str, str], PrivatePostgres,
-                                                                                PrivateRedis, FakeTwilio, Path]]:
+def environment(
+    options: Options, log: Callable[[str], None]
+) -> Iterator[tuple[dict[str, str], PrivatePostgres, PrivateRedis, FakeTwilio, Path]]:
     """Private PostgreSQL, Redis and fake Twilio, and the settings for Tulay processes using them."""
     workdir = Path(tempfile.mkdtemp(prefix="tulay-soak-"))
     postgres = PrivatePostgres(workdir)
@@ -439,20 +519,33 @@ def environment(options: Options, log: Callable[[str], None]) -> Iterator[tuple[
     redis.start()
     try:
         with fake_twilio_server() as fake:
-            env = {**os.environ, "TULAY_ENV": "production", "SECRET_KEY": secrets.token_hex(24),
-                   "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DATABASE_URL": postgres.url,
-                   "REDIS_URL": redis.url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                   "TWILIO_AUTH_TOKEN": secrets.token_hex(16), "TWILIO_API_BASE_URL": fake.base_url,
-                   "TWILIO_SMS_FROM": "+15005550006", "TWILIO_WHATSAPP_FROM": "whatsapp:+15005550006",
-                   "INSTANCE_PATH": str(workdir / "instance"), "LOG_LEVEL": "WARNING",
-                   "SWEEP_AFTER_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "2"}
+            env = {
+                **os.environ,
+                "TULAY_ENV": "production",
+                "SECRET_KEY": secrets.token_hex(24),
+                "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "DATABASE_URL": postgres.url,
+                "REDIS_URL": redis.url,
+                "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+                "TWILIO_API_BASE_URL": fake.base_url,
+                "TWILIO_SMS_FROM": "+15005550006",
+                "TWILIO_WHATSAPP_FROM": "whatsapp:+15005550006",
+                "INSTANCE_PATH": str(workdir / "instance"),
+                "LOG_LEVEL": "WARNING",
+                "SWEEP_AFTER_SECONDS": "3",
+                "SWEEP_INTERVAL_SECONDS": "2",
+            }
             for name in ("TULAY_TEST_DATABASE_URL", "TULAY_TEST_REDIS_URL"):
                 env.pop(name, None)
             from app.cli import upgrade_database
 
             upgrade_database(postgres.url.replace("postgresql://", "postgresql+psycopg://", 1))
-            log(f"private PostgreSQL on 127.0.0.1:{postgres.port}, Redis on 127.0.0.1:{redis.port}, "
-                f"fake Twilio at {fake.base_url}; logs in {workdir}")
+            log(
+                f"private PostgreSQL on 127.0.0.1:{postgres.port}, Redis on 127.0.0.1:{redis.port}, "
+                f"fake Twilio at {fake.base_url}; logs in {workdir}"
+            )
             yield env, postgres, redis, fake, workdir
     finally:
         redis.kill()
@@ -494,8 +587,10 @@ def run_soak(options: Options, log: Callable[[str], None] = print) -> Report:
                     with fake.lock:
                         fake.failures.extend([(500, 20500)] * options.twilio_500s)
                     done = True
-                report.faults.append(f"{fault}{'' if done else ' (no job running: skipped)'} "
-                                     f"at {at} (took {time.monotonic() - began:.1f} s)")
+                report.faults.append(
+                    f"{fault}{'' if done else ' (no job running: skipped)'} "
+                    f"at {at} (took {time.monotonic() - began:.1f} s)"
+                )
 
         injector = threading.Thread(target=inject, daemon=True)
         injector.start()
@@ -522,8 +617,9 @@ def pending(engine_url: str) -> tuple[int, int]:
     engine = create_engine(engine_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as conn:
-            inbound = conn.execute(text("SELECT count(*) FROM message WHERE direction = 'inbound' "
-                                        "AND processing_state = 'received'")).scalar_one()
+            inbound = conn.execute(
+                text("SELECT count(*) FROM message WHERE direction = 'inbound' AND processing_state = 'received'")
+            ).scalar_one()
             outbound = conn.execute(text(f"SELECT count(*) FROM message WHERE {OUTBOUND_PENDING}")).scalar_one()
     finally:
         engine.dispose()
@@ -539,8 +635,9 @@ def drain(env: dict[str, str], fake: FakeTwilio, timeout: float) -> None:
         time.sleep(1)
 
 
-def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[Outgoing],
-          answered: dict[str, float]) -> None:
+def count(
+    report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[Outgoing], answered: dict[str, float]
+) -> None:
     """Fill the report from the database and from what the fake Twilio received."""
     from app import create_app
     from app.db import get_engine
@@ -549,11 +646,15 @@ def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[
 
     engine = create_engine(env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT m.provider_id, m.processing_state, c.category FROM message m "
-            "LEFT JOIN \"case\" c ON c.id = m.case_id WHERE m.direction = 'inbound'")).all()
-        report.outbound_not_sent = conn.execute(text(
-            "SELECT count(*) FROM message WHERE direction = 'outbound' AND provider_id IS NULL")).scalar_one()
+        rows = conn.execute(
+            text(
+                "SELECT m.provider_id, m.processing_state, c.category FROM message m "
+                "LEFT JOIN \"case\" c ON c.id = m.case_id WHERE m.direction = 'inbound'"
+            )
+        ).all()
+        report.outbound_not_sent = conn.execute(
+            text("SELECT count(*) FROM message WHERE direction = 'outbound' AND provider_id IS NULL")
+        ).scalar_one()
     engine.dispose()
     stored = Counter(row[0] for row in rows)
     report.stored = len(rows)
@@ -572,17 +673,32 @@ def count(report: Report, env: dict[str, str], fake: FakeTwilio, messages: list[
         if message.sid in answered:
             answered_at.setdefault(message.sender, []).append(answered[message.sid])
     # A reporter's k-th acknowledgement answers their k-th message (acks carry no MessageSid).
-    report.ack_seconds = sorted(ack - sent for sender, times in answered_at.items()
-                                for sent, ack in zip(sorted(times), sorted(acked_at.get(sender, [])), strict=False))
+    report.ack_seconds = sorted(
+        ack - sent
+        for sender, times in answered_at.items()
+        for sent, ack in zip(sorted(times), sorted(acked_at.get(sender, [])), strict=False)
+    )
     report.acks_expected = sum(expected.values())
     report.acks_sent = sum(acks.values())
-    report.reporters_ack_mismatch = sum(1 for sender in expected.keys() | acks.keys()
-                                        if expected[sender] != acks[sender])
-    settings = {key: env[key] for key in ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "PUBLIC_BASE_URL",
-                                          "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL",
-                                          "INSTANCE_PATH", "REDIS_URL")}
-    app = create_app({**settings, "TULAY_ENV": "production", "DATABASE_URL": env["DATABASE_URL"],
-                      "SWEEP_AFTER_SECONDS": 0})
+    report.reporters_ack_mismatch = sum(
+        1 for sender in expected.keys() | acks.keys() if expected[sender] != acks[sender]
+    )
+    settings = {
+        key: env[key]
+        for key in (
+            "SECRET_KEY",
+            "DATA_ENCRYPTION_KEY",
+            "PUBLIC_BASE_URL",
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_API_BASE_URL",
+            "INSTANCE_PATH",
+            "REDIS_URL",
+        )
+    }
+    app = create_app(
+        {**settings, "TULAY_ENV": "production", "DATABASE_URL": env["DATABASE_URL"], "SWEEP_AFTER_SECONDS": 0}
+    )
     with app.app_context():
         try:
             report.stuck_jobs = stuck_job_statuses(env["DATABASE_URL"])
@@ -600,10 +716,15 @@ def stuck_job_statuses(database_url: str) -> dict[str, int]:
 
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
-        ids = [f"inbound-{i}" for i in conn.execute(text(
-            "SELECT id FROM message WHERE direction = 'inbound' AND processing_state = 'received'")).scalars()]
-        ids += [f"outbound-{i}" for i in conn.execute(text(
-            f"SELECT id FROM message WHERE {OUTBOUND_PENDING}")).scalars()]
+        ids = [
+            f"inbound-{i}"
+            for i in conn.execute(
+                text("SELECT id FROM message WHERE direction = 'inbound' AND processing_state = 'received'")
+            ).scalars()
+        ]
+        ids += [
+            f"outbound-{i}" for i in conn.execute(text(f"SELECT id FROM message WHERE {OUTBOUND_PENDING}")).scalars()
+        ]
     engine.dispose()
     statuses: Counter[str] = Counter()
     for job_id in ids:
@@ -619,13 +740,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = Options()
     parser.add_argument("--messages", type=int, default=defaults.messages)
-    parser.add_argument("--duration", type=float, default=defaults.duration,
-                        help="seconds over which to pace the messages (faults spread over it)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=defaults.duration,
+        help="seconds over which to pace the messages (faults spread over it)",
+    )
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="concurrent senders")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="RQ worker processes (2+)")
     parser.add_argument("--web-workers", type=int, default=defaults.web_workers, help="gunicorn workers")
-    parser.add_argument("--worker-kills", type=int, default=defaults.worker_kills,
-                        help="workers SIGKILLed mid-job")
+    parser.add_argument("--worker-kills", type=int, default=defaults.worker_kills, help="workers SIGKILLed mid-job")
     parser.add_argument("--twilio-500s", type=int, default=defaults.twilio_500s)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=defaults.seed)

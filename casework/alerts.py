@@ -34,9 +34,13 @@ def raise_urgent_alert(session: Session, case: Case) -> bool:
 def alert_payload(case: Case, kind: str, console_base_url: str) -> dict[str, Any]:
     """What an alert says: codes and a link, never the reporter's words, number or name."""
     return {
-        "kind": kind, "reference": case.reference, "urgency": str(case.urgency),
+        "kind": kind,
+        "reference": case.reference,
+        "urgency": str(case.urgency),
         "category": None if case.category is None else str(case.category),
-        "route": None if case.route is None else str(case.route), "team": case.team,
-        "status": str(case.status), "assignee_id": case.assignee_id,
+        "route": None if case.route is None else str(case.route),
+        "team": case.team,
+        "status": str(case.status),
+        "assignee_id": case.assignee_id,
         "url": f"{console_base_url.rstrip('/')}/console/cases/{case.reference}",
     }

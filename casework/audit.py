@@ -13,8 +13,15 @@ from sqlmodel import Session
 from casework.models import CaseEvent
 
 
-def record_event(session: Session, *, action: str, case_id: int | None = None, actor_id: int | None = None,
-                 actor_kind: str = "system", **detail: Any) -> CaseEvent:
+def record_event(
+    session: Session,
+    *,
+    action: str,
+    case_id: int | None = None,
+    actor_id: int | None = None,
+    actor_kind: str = "system",
+    **detail: Any,
+) -> CaseEvent:
     event = CaseEvent(case_id=case_id, actor_id=actor_id, actor_kind=actor_kind, action=action, detail=detail)
     session.add(event)
     return event

@@ -17,18 +17,28 @@ from casework.models import Case, CaseStatus, ChannelKind, Reporter, utcnow
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 8
 PIN_DIGITS = 6
-OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.TRIAGED, CaseStatus.ASSIGNED, CaseStatus.INVESTIGATING,
-                 CaseStatus.IN_MEDIATION, CaseStatus.REFERRED, CaseStatus.RESOLVED)
+OPEN_STATUSES = (
+    CaseStatus.NEW,
+    CaseStatus.TRIAGED,
+    CaseStatus.ASSIGNED,
+    CaseStatus.INVESTIGATING,
+    CaseStatus.IN_MEDIATION,
+    CaseStatus.REFERRED,
+    CaseStatus.RESOLVED,
+)
 
 LEGAL_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.NEW: frozenset({CaseStatus.TRIAGED, CaseStatus.ASSIGNED, CaseStatus.CLOSED}),
     CaseStatus.TRIAGED: frozenset({CaseStatus.ASSIGNED, CaseStatus.CLOSED}),
-    CaseStatus.ASSIGNED: frozenset({CaseStatus.INVESTIGATING, CaseStatus.IN_MEDIATION, CaseStatus.REFERRED,
-                                    CaseStatus.RESOLVED, CaseStatus.CLOSED}),
-    CaseStatus.INVESTIGATING: frozenset({CaseStatus.IN_MEDIATION, CaseStatus.REFERRED, CaseStatus.RESOLVED,
-                                         CaseStatus.CLOSED}),
-    CaseStatus.IN_MEDIATION: frozenset({CaseStatus.INVESTIGATING, CaseStatus.REFERRED, CaseStatus.RESOLVED,
-                                        CaseStatus.CLOSED}),
+    CaseStatus.ASSIGNED: frozenset(
+        {CaseStatus.INVESTIGATING, CaseStatus.IN_MEDIATION, CaseStatus.REFERRED, CaseStatus.RESOLVED, CaseStatus.CLOSED}
+    ),
+    CaseStatus.INVESTIGATING: frozenset(
+        {CaseStatus.IN_MEDIATION, CaseStatus.REFERRED, CaseStatus.RESOLVED, CaseStatus.CLOSED}
+    ),
+    CaseStatus.IN_MEDIATION: frozenset(
+        {CaseStatus.INVESTIGATING, CaseStatus.REFERRED, CaseStatus.RESOLVED, CaseStatus.CLOSED}
+    ),
     CaseStatus.REFERRED: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED, CaseStatus.CLOSED}),
     CaseStatus.RESOLVED: frozenset({CaseStatus.CLOSED, CaseStatus.INVESTIGATING}),
     CaseStatus.CLOSED: frozenset({CaseStatus.INVESTIGATING}),  # reopen
@@ -79,18 +89,28 @@ def pin_matches(pin_hash: str | None, pin: str) -> bool:
 
 
 def find_open_case(session: Session, reporter_id: int) -> Case | None:
-    statement = (select(Case).where(Case.reporter_id == reporter_id, col(Case.status).in_(OPEN_STATUSES))
-                 .order_by(col(Case.created_at).desc()).limit(1))
+    statement = (
+        select(Case)
+        .where(Case.reporter_id == reporter_id, col(Case.status).in_(OPEN_STATUSES))
+        .order_by(col(Case.created_at).desc())
+        .limit(1)
+    )
     return session.exec(statement).first()
 
 
-def open_case(session: Session, *, reporter: Reporter, channel: ChannelKind | str,
-              language: str | None, pin: str | None = None) -> Case:
+def open_case(
+    session: Session, *, reporter: Reporter, channel: ChannelKind | str, language: str | None, pin: str | None = None
+) -> Case:
     """Open a new case for `reporter` with a fresh unique reference (and a PIN hash if given)."""
     assert reporter.id is not None
     for _ in range(5):
-        case = Case(reference=new_reference(), reporter_id=reporter.id, channel=ChannelKind(channel),
-                    language=language, pin_hash=hash_pin(pin) if pin else None)
+        case = Case(
+            reference=new_reference(),
+            reporter_id=reporter.id,
+            channel=ChannelKind(channel),
+            language=language,
+            pin_hash=hash_pin(pin) if pin else None,
+        )
         try:
             with session.begin_nested():
                 session.add(case)
@@ -102,8 +122,9 @@ def open_case(session: Session, *, reporter: Reporter, channel: ChannelKind | st
     raise RuntimeError("could not draw a unique case reference")
 
 
-def open_or_attach(session: Session, *, reporter: Reporter, channel: ChannelKind | str,
-                   language: str | None) -> tuple[Case, bool]:
+def open_or_attach(
+    session: Session, *, reporter: Reporter, channel: ChannelKind | str, language: str | None
+) -> tuple[Case, bool]:
     """The reporter's open case, or a new one. Returns (case, opened)."""
     assert reporter.id is not None
     existing = find_open_case(session, reporter.id)
@@ -112,8 +133,15 @@ def open_or_attach(session: Session, *, reporter: Reporter, channel: ChannelKind
     return open_case(session, reporter=reporter, channel=channel, language=language), True
 
 
-def transition(session: Session, case: Case, to: CaseStatus, *, actor_id: int | None = None,
-               reason: str | None = None, now: datetime | None = None) -> None:
+def transition(
+    session: Session,
+    case: Case,
+    to: CaseStatus,
+    *,
+    actor_id: int | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """Move `case` to `to` if the transition is legal, stamping clocks and auditing it.
 
     Raises IllegalTransition, and changes nothing, otherwise.
@@ -132,6 +160,12 @@ def transition(session: Session, case: Case, to: CaseStatus, *, actor_id: int | 
         case.closed_at = None
         case.resolved_at = None
     session.add(case)
-    record_event(session, action="status_changed", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", **{"from": current.value, "to": to.value},
-                 reason=reason)
+    record_event(
+        session,
+        action="status_changed",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        **{"from": current.value, "to": to.value},
+        reason=reason,
+    )

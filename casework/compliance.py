@@ -36,50 +36,120 @@ REVIEW_TARGETS_PATH = Path(__file__).resolve().parent / "data" / "review_targets
 
 # Languages grouped by region, so a rare language can't single out a reporter.
 LANGUAGE_GROUPS: dict[str, str] = {
-    "hi": "south_asian", "bn": "south_asian", "ne": "south_asian", "ur": "south_asian",
-    "tl": "southeast_asian", "id": "southeast_asian", "vi": "southeast_asian", "my": "southeast_asian",
-    "ar": "arabic", "am": "east_african", "sw": "east_african", "zh": "east_asian",
-    "ru": "eastern_european", "uk": "eastern_european",
-    "en": "western_european", "es": "western_european", "fr": "western_european", "pt": "western_european",
+    "hi": "south_asian",
+    "bn": "south_asian",
+    "ne": "south_asian",
+    "ur": "south_asian",
+    "tl": "southeast_asian",
+    "id": "southeast_asian",
+    "vi": "southeast_asian",
+    "my": "southeast_asian",
+    "ar": "arabic",
+    "am": "east_african",
+    "sw": "east_african",
+    "zh": "east_asian",
+    "ru": "eastern_european",
+    "uk": "eastern_european",
+    "en": "western_european",
+    "es": "western_european",
+    "fr": "western_european",
+    "pt": "western_european",
 }
 
 # (upper bound exclusive, label); the last band is open-ended.
 AMOUNT_BANDS: list[tuple[Decimal | None, str]] = [
-    (Decimal(100), "under_100"), (Decimal(1000), "100_999"), (Decimal(10000), "1000_9999"),
-    (Decimal(100000), "10000_99999"), (None, "100000_plus"),
+    (Decimal(100), "under_100"),
+    (Decimal(1000), "100_999"),
+    (Decimal(10000), "1000_9999"),
+    (Decimal(100000), "10000_99999"),
+    (None, "100000_plus"),
 ]
-FIRST_RESPONSE_BANDS: list[tuple[int | None, str]] = [(1, "0"), (3, "1_2"), (8, "3_7"), (31, "8_30"),
-                                                       (None, "31_plus")]
-REMEDY_BANDS: list[tuple[int | None, str]] = [(30, "0_29"), (90, "30_89"), (180, "90_179"), (365, "180_364"),
-                                               (None, "365_plus")]
-CASE_AGE_BANDS: list[tuple[int | None, str]] = [(7, "0_6"), (30, "7_29"), (90, "30_89"), (180, "90_179"),
-                                                 (None, "180_plus")]
+FIRST_RESPONSE_BANDS: list[tuple[int | None, str]] = [(1, "0"), (3, "1_2"), (8, "3_7"), (31, "8_30"), (None, "31_plus")]
+REMEDY_BANDS: list[tuple[int | None, str]] = [
+    (30, "0_29"),
+    (90, "30_89"),
+    (180, "90_179"),
+    (365, "180_364"),
+    (None, "365_plus"),
+]
+CASE_AGE_BANDS: list[tuple[int | None, str]] = [
+    (7, "0_6"),
+    (30, "7_29"),
+    (90, "30_89"),
+    (180, "90_179"),
+    (None, "180_plus"),
+]
 REMEDIED_OUTCOMES = frozenset({"remedied", "partially_remedied"})
 
 # Columns of the public release, in order. `employer` is a pseudonym, or a public name for
 # an employer an admin disclosed (see `EmployerDisclosure`).
 PUBLIC_COLUMNS: tuple[str, ...] = (
-    "closed_month", "category", "urgency", "route", "channel", "language_group", "country", "sector",
-    "resolution_type", "remedies", "amount_band", "currency", "days_to_first_response_band",
-    "days_to_remedy_band", "case_age_band", "inspection_requested", "sanction_reported", "employer",
+    "closed_month",
+    "category",
+    "urgency",
+    "route",
+    "channel",
+    "language_group",
+    "country",
+    "sector",
+    "resolution_type",
+    "remedies",
+    "amount_band",
+    "currency",
+    "days_to_first_response_band",
+    "days_to_remedy_band",
+    "case_age_band",
+    "inspection_requested",
+    "sanction_reported",
+    "employer",
 )
 # Generalization levels, each a subset of the one before. A record is released at the first
 # level at which its row pattern is shared by >= k records; columns not in that level are
 # published as null ("not published"); records left after the last level are withheld.
 LEVELS: tuple[tuple[str, ...], ...] = (
     PUBLIC_COLUMNS,
-    ("closed_month", "category", "channel", "language_group", "country", "sector", "resolution_type", "remedies",
-     "amount_band", "currency", "days_to_first_response_band", "days_to_remedy_band", "inspection_requested",
-     "sanction_reported"),
-    ("closed_month", "category", "channel", "country", "sector", "resolution_type", "inspection_requested",
-     "sanction_reported"),
+    (
+        "closed_month",
+        "category",
+        "channel",
+        "language_group",
+        "country",
+        "sector",
+        "resolution_type",
+        "remedies",
+        "amount_band",
+        "currency",
+        "days_to_first_response_band",
+        "days_to_remedy_band",
+        "inspection_requested",
+        "sanction_reported",
+    ),
+    (
+        "closed_month",
+        "category",
+        "channel",
+        "country",
+        "sector",
+        "resolution_type",
+        "inspection_requested",
+        "sanction_reported",
+    ),
     ("closed_month", "category", "country", "resolution_type", "inspection_requested", "sanction_reported"),
     ("closed_month", "category"),
     ("category",),
 )
 FILTER_DIMENSIONS = ("category", "country", "sector", "channel")
-TABLE_DIMENSIONS = ("category", "sector", "country", "channel", "language_group", "resolution_type",
-                    "days_to_first_response_band", "days_to_remedy_band", "case_age_band")
+TABLE_DIMENSIONS = (
+    "category",
+    "sector",
+    "country",
+    "channel",
+    "language_group",
+    "resolution_type",
+    "days_to_first_response_band",
+    "days_to_remedy_band",
+    "case_age_band",
+)
 BAND_ORDER: dict[str, list[str]] = {
     "days_to_first_response_band": [label for _, label in FIRST_RESPONSE_BANDS],
     "days_to_remedy_band": [label for _, label in REMEDY_BANDS],
@@ -88,8 +158,9 @@ BAND_ORDER: dict[str, list[str]] = {
 }
 # Upper bound in days of each band (None: open-ended), for medians compared with targets.
 BAND_UPPER_DAYS: dict[str, dict[str, int | None]] = {
-    "days_to_first_response_band": {label: (None if upper is None else upper - 1)
-                                    for upper, label in FIRST_RESPONSE_BANDS},
+    "days_to_first_response_band": {
+        label: (None if upper is None else upper - 1) for upper, label in FIRST_RESPONSE_BANDS
+    },
     "days_to_remedy_band": {label: (None if upper is None else upper - 1) for upper, label in REMEDY_BANDS},
 }
 
@@ -108,6 +179,7 @@ class InvalidFilter(ValueError):
 
 
 # --- anonymization ---------------------------------------------------------------------------
+
 
 def source_key(case_id: int) -> str:
     """Keyed hash of a case id: finds a case's record again without a link anyone can follow."""
@@ -160,13 +232,16 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     key = source_key(case.id)
     record = session.exec(select(ComplianceRecord).where(ComplianceRecord.source_key == key)).first()
     if record is None:
-        record = ComplianceRecord(source_key=key, opened_month="", closed_month="", category="", urgency="",
-                                  channel="")
+        record = ComplianceRecord(source_key=key, opened_month="", closed_month="", category="", urgency="", channel="")
     # From the name while it exists, else the case's keyed hash; after retention erased the name,
     # the pseudonym already recorded stays.
-    pseudonym = (employer_pseudonym(case.employer_name) if case.employer_name
-                 else pseudonym_of_key(case.employer_pseudonym) if case.employer_pseudonym
-                 else record.employer_pseudonym)
+    pseudonym = (
+        employer_pseudonym(case.employer_name)
+        if case.employer_name
+        else pseudonym_of_key(case.employer_pseudonym)
+        if case.employer_pseudonym
+        else record.employer_pseudonym
+    )
     remedied = outcome is not None and outcome.resolution_type in REMEDIED_OUTCOMES
     remedied_at = (case.resolved_at or case.closed_at) if remedied else None
     record.opened_month = case.created_at.strftime("%Y-%m")
@@ -192,25 +267,32 @@ def anonymize(session: Session, case_id: int) -> ComplianceRecord | None:
     session.add(record)
     # A plain UPDATE: bookkeeping, not an edit, so it must not bump the case's version and
     # make a staff member's concurrent edit fail as stale.
-    session.execute(sa_update(Case).where(col(Case.id) == case.id).values(compliance_recorded_at=utcnow())
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa_update(Case)
+        .where(col(Case.id) == case.id)
+        .values(compliance_recorded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     return record
 
 
 def disclose_employer(session: Session, *, name: str, reason: str, approved_by_id: int) -> EmployerDisclosure:
     """Mark an employer publishable by name (still only where >= k records share its row)."""
     pseudonym = employer_pseudonym(name)
-    disclosure = session.exec(select(EmployerDisclosure).where(
-        EmployerDisclosure.employer_pseudonym == pseudonym)).first()
+    disclosure = session.exec(
+        select(EmployerDisclosure).where(EmployerDisclosure.employer_pseudonym == pseudonym)
+    ).first()
     if disclosure is None:
-        disclosure = EmployerDisclosure(employer_pseudonym=pseudonym, public_name=name.strip(), reason=reason,
-                                        approved_by_id=approved_by_id)
+        disclosure = EmployerDisclosure(
+            employer_pseudonym=pseudonym, public_name=name.strip(), reason=reason, approved_by_id=approved_by_id
+        )
     disclosure.public_name, disclosure.reason, disclosure.approved_by_id = name.strip(), reason, approved_by_id
     session.add(disclosure)
     return disclosure
 
 
 # --- filters ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -250,8 +332,11 @@ def parse_filters(params: Mapping[str, str], *, allowed: Iterable[str] = ()) -> 
     extra = set(allowed)
     unknown = sorted(set(params) - set(FILTER_DIMENSIONS) - {"period"} - extra)
     if unknown:
-        raise InvalidFilter(N_("unknown filter(s): %(names)s; use period, %(known)s"), names=", ".join(unknown),
-                            known=", ".join(FILTER_DIMENSIONS))
+        raise InvalidFilter(
+            N_("unknown filter(s): %(names)s; use period, %(known)s"),
+            names=", ".join(unknown),
+            known=", ".join(FILTER_DIMENSIONS),
+        )
     start = end = None
     period = (params.get("period") or "").strip()
     if period:
@@ -274,6 +359,7 @@ def parse_filters(params: Mapping[str, str], *, allowed: Iterable[str] = ()) -> 
 
 # --- the k-anonymous release -----------------------------------------------------------------
 
+
 def _column_expression(name: str) -> Any:
     if name == "remedies":  # JSON has no equality operator on PostgreSQL; group by its text
         return cast(ComplianceRecord.remedies, Text)
@@ -288,14 +374,16 @@ def release_statement(k: int, embargo_month: str) -> Any:
     Only months before `embargo_month` are included, so a single closure never shows up on
     its own between two downloads.
     """
-    base = sa_select(*[_column_expression(c).label(c) for c in PUBLIC_COLUMNS]).where(
-        col(ComplianceRecord.closed_month) < embargo_month).subquery("base")
+    base = (
+        sa_select(*[_column_expression(c).label(c) for c in PUBLIC_COLUMNS])
+        .where(col(ComplianceRecord.closed_month) < embargo_month)
+        .subquery("base")
+    )
     level_ctes = []
     source: Any = base
     for number, columns in enumerate(LEVELS):
         count = func.count() if number == 0 else func.sum(source.c.n)
-        grouped = sa_select(*[source.c[c] for c in columns], count.label("n")).group_by(
-            *[source.c[c] for c in columns])
+        grouped = sa_select(*[source.c[c] for c in columns], count.label("n")).group_by(*[source.c[c] for c in columns])
         if number > 0:
             grouped = grouped.where(source.c.n < k)
         cte = grouped.cte(f"level{number}")
@@ -303,11 +391,13 @@ def release_statement(k: int, embargo_month: str) -> Any:
         source = cte
     parts = []
     for number, (columns, cte) in enumerate(zip(LEVELS, level_ctes, strict=True)):
-        parts.append(sa_select(
-            literal(number).label("level"),
-            *[(cte.c[c] if c in columns else null()).label(c) for c in PUBLIC_COLUMNS],
-            cte.c.n.label("n"),
-        ).where(cte.c.n >= k))
+        parts.append(
+            sa_select(
+                literal(number).label("level"),
+                *[(cte.c[c] if c in columns else null()).label(c) for c in PUBLIC_COLUMNS],
+                cte.c.n.label("n"),
+            ).where(cte.c.n >= k)
+        )
     released = union_all(*parts).subquery("released")
     return sa_select(released).order_by(*[released.c[c] for c in ("level", *PUBLIC_COLUMNS)])
 
@@ -317,13 +407,15 @@ def embargo_month(now: datetime | None = None) -> str:
     return (now or utcnow()).strftime("%Y-%m")
 
 
-def release(session: Session, *, k: int, now: datetime | None = None,
-            disclosed: Mapping[str, str] | None = None) -> Generator[tuple[dict[str, Any], int], None, None]:
+def release(
+    session: Session, *, k: int, now: datetime | None = None, disclosed: Mapping[str, str] | None = None
+) -> Generator[tuple[dict[str, Any], int], None, None]:
     """Yield (published row, number of records sharing it), streaming from the database."""
     names = disclosed if disclosed is not None else disclosed_employers(session)
     # A server-side cursor on PostgreSQL: rows arrive in batches, never all in memory.
-    result = session.execute(release_statement(k, embargo_month(now)),
-                             execution_options={"stream_results": True, "yield_per": 2000})
+    result = session.execute(
+        release_statement(k, embargo_month(now)), execution_options={"stream_results": True, "yield_per": 2000}
+    )
     try:
         for db_row in result:
             row = {c: getattr(db_row, c) for c in PUBLIC_COLUMNS}
@@ -343,6 +435,7 @@ def disclosed_employers(session: Session) -> dict[str, str]:
 
 
 # --- suppression -----------------------------------------------------------------------------
+
 
 def protect_table(cells: Mapping[str, int], k: int, total: int | None = None) -> dict[str, int | None]:
     """Suppress (None) every cell in 1..k-1, then complementary cells, so nothing is recoverable.
@@ -371,6 +464,7 @@ def protect_table(cells: Mapping[str, int], k: int, total: int | None = None) ->
 
 # --- summaries -------------------------------------------------------------------------------
 
+
 def _median_band(counter: Counter[str], order: list[str]) -> str | None:
     total = sum(counter.values())
     if total == 0:
@@ -386,8 +480,14 @@ def _median_band(counter: Counter[str], order: list[str]) -> str | None:
 Pattern = tuple[dict[str, Any], int]
 
 
-def summarize(session: Session | None, filters: Filters, k: int = DEFAULT_K, *, now: datetime | None = None,
-              patterns: Iterable[Pattern] | None = None) -> dict[str, Any]:
+def summarize(
+    session: Session | None,
+    filters: Filters,
+    k: int = DEFAULT_K,
+    *,
+    now: datetime | None = None,
+    patterns: Iterable[Pattern] | None = None,
+) -> dict[str, Any]:
     """The published aggregates behind the dashboard, from the k-anonymous release.
 
     Every cell is a sum of release patterns (each >= k records), and each table is then
@@ -436,7 +536,8 @@ def summarize(session: Session | None, filters: Filters, k: int = DEFAULT_K, *, 
         "inspection_requested": _flag_cells(flags["inspection_requested"], known["inspection_requested"], k),
         "sanction_reported": _flag_cells(flags["sanction_reported"], known["sanction_reported"], k),
         "median_days_to_first_response_band": _published_median(
-            tables["days_to_first_response_band"], "days_to_first_response_band", k),
+            tables["days_to_first_response_band"], "days_to_first_response_band", k
+        ),
         "median_days_to_remedy_band": _published_median(tables["days_to_remedy_band"], "days_to_remedy_band", k),
     }
     return summary
@@ -454,6 +555,7 @@ def _published_median(counter: Counter[str], band_name: str, k: int) -> str | No
 
 
 # --- periodic review -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class IndicatorResult:
@@ -483,16 +585,24 @@ def load_review_targets(path: Path = REVIEW_TARGETS_PATH) -> dict[str, dict[str,
     for name, spec in indicators.items():
         if name not in INDICATORS:
             raise ValueError(f"{path}: unknown indicator {name!r}; known: {', '.join(INDICATORS)}")
-        if not isinstance(spec, dict) or not {"target", "trigger", "direction"} <= set(spec) or \
-                spec["direction"] not in ("higher", "lower"):
+        if (
+            not isinstance(spec, dict)
+            or not {"target", "trigger", "direction"} <= set(spec)
+            or spec["direction"] not in ("higher", "lower")
+        ):
             raise ValueError(f"{path}: indicator {name!r} needs target, trigger and direction (higher|lower)")
     return indicators
 
 
 # Review indicators are computed from counts grouped in SQL on these columns, so a review
 # of a large period never loads the records themselves.
-REVIEW_COLUMNS = ("resolution_type", "inspection_requested", "sanction_reported", "days_to_first_response_band",
-                  "days_to_remedy_band")
+REVIEW_COLUMNS = (
+    "resolution_type",
+    "inspection_requested",
+    "sanction_reported",
+    "days_to_first_response_band",
+    "days_to_remedy_band",
+)
 Group = tuple[dict[str, Any], int]
 
 
@@ -522,15 +632,17 @@ def _median_days(groups: list[Group], band_name: str) -> tuple[float | None, int
 INDICATORS: dict[str, Any] = {
     "remedy_share": lambda groups: _share(groups, lambda g: g["resolution_type"] in REMEDIED_OUTCOMES),
     "inspection_referral_share": lambda groups: _share(groups, lambda g: g["inspection_requested"]),
-    "sanction_share": lambda groups: _share(groups, lambda g: g["sanction_reported"],
-                                            population=lambda g: g["inspection_requested"]),
+    "sanction_share": lambda groups: _share(
+        groups, lambda g: g["sanction_reported"], population=lambda g: g["inspection_requested"]
+    ),
     "median_days_to_first_response": lambda groups: _median_days(groups, "days_to_first_response_band"),
     "median_days_to_remedy": lambda groups: _median_days(groups, "days_to_remedy_band"),
 }
 
 
-def review(session: Session, filters: Filters, targets: Mapping[str, Mapping[str, Any]],
-           k: int = DEFAULT_K) -> list[IndicatorResult]:
+def review(
+    session: Session, filters: Filters, targets: Mapping[str, Mapping[str, Any]], k: int = DEFAULT_K
+) -> list[IndicatorResult]:
     """Compare each configured indicator over the period with its target and revision trigger.
 
     An indicator computed on fewer than k cases is reported as insufficient data.
@@ -547,7 +659,14 @@ def review(session: Session, filters: Filters, targets: Mapping[str, Mapping[str
     results = []
     for name, spec in targets.items():
         value, cases = INDICATORS[name](groups)
-        results.append(IndicatorResult(
-            name=name, value=None if cases < k else value, target=float(spec["target"]),
-            trigger=float(spec["trigger"]), higher_is_better=spec["direction"] == "higher", cases=cases))
+        results.append(
+            IndicatorResult(
+                name=name,
+                value=None if cases < k else value,
+                target=float(spec["target"]),
+                trigger=float(spec["trigger"]),
+                higher_is_better=spec["direction"] == "higher",
+                cases=cases,
+            )
+        )
     return results

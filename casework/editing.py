@@ -21,8 +21,10 @@ class StaleCase(CaseworkError):
 def check_version(case: Case, expected_version: int | None) -> None:
     """Raise StaleCase when `expected_version` is given and is not the case's current version."""
     if expected_version is not None and int(expected_version) != case.version:
-        raise StaleCase(f"case {case.reference} was changed by someone else (version {case.version}, "
-                        f"you edited version {expected_version}); reload it and try again")
+        raise StaleCase(
+            f"case {case.reference} was changed by someone else (version {case.version}, "
+            f"you edited version {expected_version}); reload it and try again"
+        )
 
 
 def check_editable(case: Case, expected_version: int | None = None, error: type[CaseworkError] = CaseClosed) -> None:

@@ -106,9 +106,14 @@ def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, 
             reporter = get_or_create_reporter(session, inbound.sender, inbound.language_hint)
             reporter.last_inbound_at = inbound.received_at
             message = Message(
-                reporter_id=reporter.id, direction=Direction.INBOUND, channel=ChannelKind(inbound.channel),
-                provider_id=inbound.external_id, body=inbound.body, created_at=inbound.received_at,
-                processing_state=ProcessingState.RECEIVED, language=inbound.language_hint,
+                reporter_id=reporter.id,
+                direction=Direction.INBOUND,
+                channel=ChannelKind(inbound.channel),
+                provider_id=inbound.external_id,
+                body=inbound.body,
+                created_at=inbound.received_at,
+                processing_state=ProcessingState.RECEIVED,
+                language=inbound.language_hint,
             )
             session.add(message)
             session.flush()
@@ -179,18 +184,28 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
     if message.case_id is not None:  # stored already attached (web follow-up by reference + PIN)
         case, opened = session.get_one(Case, message.case_id), False
     else:
-        case, opened = open_or_attach(session, reporter=reporter, channel=message.channel,
-                                      language=reporter.language)
+        case, opened = open_or_attach(session, reporter=reporter, channel=message.channel, language=reporter.language)
         message.case_id = case.id
     for step in services.steps:
         step(session, message, case)
     key = "ack" if opened else "ack_followup"
     if opened or message.channel != ChannelKind.WEB:
-        queue_outbound(session, reporter=reporter, case=case, kind=key,
-                       body=render_text(key, reporter.language, reference=case.reference, days=FIRST_RESPONSE_DAYS))
+        queue_outbound(
+            session,
+            reporter=reporter,
+            case=case,
+            kind=key,
+            body=render_text(key, reporter.language, reference=case.reference, days=FIRST_RESPONSE_DAYS),
+        )
     message.processing_state = ProcessingState.PROCESSED
     message.processed_at = utcnow()
     session.add(message)
-    record_event(session, action="message_received", case_id=case.id, actor_kind="reporter",
-                 message_id=message.id, channel=str(message.channel))
+    record_event(
+        session,
+        action="message_received",
+        case_id=case.id,
+        actor_kind="reporter",
+        message_id=message.id,
+        channel=str(message.channel),
+    )
     return message

@@ -92,8 +92,9 @@ def lexicon() -> Lexicon:
         words={k: (c, frozenset(langs)) for k, (c, langs) in words.items()},
         language_commands={k: frozenset(v) for k, v in language_commands.items()},
         language_names=names,
-        provider_handled={channel: frozenset(fold(str(w)) for w in entries)
-                          for channel, entries in data["provider_handled"].items()},
+        provider_handled={
+            channel: frozenset(fold(str(w)) for w in entries) for channel, entries in data["provider_handled"].items()
+        },
     )
 
 
@@ -116,16 +117,16 @@ def match_keyword(text: str) -> Keyword | None:
         if not argument:
             return Keyword(command=Command.LANGUAGE, word=head, languages=languages)
         if argument in lex.language_names:
-            return Keyword(command=Command.LANGUAGE, word=head, languages=languages,
-                           target_language=lex.language_names[argument])
+            return Keyword(
+                command=Command.LANGUAGE, word=head, languages=languages, target_language=lex.language_names[argument]
+            )
         if len(argument.split(" ")) <= MAX_LANGUAGE_ARGUMENT_WORDS and len(argument) <= 16:
             return Keyword(command=Command.LANGUAGE, word=head, languages=languages)  # unknown language
     return None  # e.g. "bahasa saya tidak dimengerti…": a sentence that starts like a command
 
 
 def latest_case(session: Session, reporter_id: int) -> Case | None:
-    statement = (select(Case).where(Case.reporter_id == reporter_id)
-                 .order_by(col(Case.created_at).desc()).limit(1))
+    statement = select(Case).where(Case.reporter_id == reporter_id).order_by(col(Case.created_at).desc()).limit(1)
     return session.exec(statement).first()
 
 
@@ -159,8 +160,14 @@ def handle_keyword(session: Session, message: Message, reporter: Reporter, keywo
         # Twilio confirms its own opt-out words on SMS (and then refuses our sends); for every
         # other word the one confirmation carriers allow is queued before the opt-out lands.
         if keyword.word not in lexicon().provider_handled.get(channel.value, frozenset()):
-            queue_outbound(session, reporter=reporter, case=case, body=render_text("stopped", reporter.language),
-                           kind=OPT_OUT_CONFIRMATION, channel=channel)
+            queue_outbound(
+                session,
+                reporter=reporter,
+                case=case,
+                body=render_text("stopped", reporter.language),
+                kind=OPT_OUT_CONFIRMATION,
+                channel=channel,
+            )
         set_opt_out(session, reporter, True, source="keyword")
     elif keyword.command is Command.START:
         set_opt_out(session, reporter, False, source="keyword")
@@ -169,16 +176,27 @@ def handle_keyword(session: Session, message: Message, reporter: Reporter, keywo
         reply = render_text("help", reporter.language)
     elif keyword.command is Command.STATUS:
         current = case or latest_case(session, reporter.id)
-        reply = (render_text("status", reporter.language, reference=current.reference, status=str(current.status))
-                 if current is not None else render_text("status_none", reporter.language))
+        reply = (
+            render_text("status", reporter.language, reference=current.reference, status=str(current.status))
+            if current is not None
+            else render_text("status_none", reporter.language)
+        )
     elif keyword.target_language is not None:
         reporter.language = keyword.target_language
         reply = render_text("language_switched", reporter.language)
     else:
         reply = render_text("language_unknown", reporter.language)
     if reply is not None:
-        queue_outbound(session, reporter=reporter, case=case, body=reply, kind=f"keyword_{keyword.command}",
-                       channel=channel)
+        queue_outbound(
+            session, reporter=reporter, case=case, body=reply, kind=f"keyword_{keyword.command}", channel=channel
+        )
     session.add(reporter)
-    record_event(session, action="keyword_received", case_id=message.case_id, actor_kind="reporter",
-                 message_id=message.id, keyword=str(keyword.command), channel=channel.value)
+    record_event(
+        session,
+        action="keyword_received",
+        case_id=message.case_id,
+        actor_kind="reporter",
+        message_id=message.id,
+        keyword=str(keyword.command),
+        channel=channel.value,
+    )

@@ -17,10 +17,28 @@ from casework.notes import reason_detail
 from casework.routing import assign_case
 
 MEDIATION_RESULTS = ("agreement", "partial_agreement", "no_agreement", "adjourned", "no_show")
-RESOLUTION_TYPES = ("remedied", "partially_remedied", "not_remedied", "referred", "withdrawn",
-                    "no_jurisdiction", "unreachable")
-REMEDIES = ("wages_paid", "documents_returned", "fees_refunded", "contract_honoured", "compensation_paid",
-            "repatriation_paid", "reinstated", "housing_improved", "safety_improved", "apology", "other")
+RESOLUTION_TYPES = (
+    "remedied",
+    "partially_remedied",
+    "not_remedied",
+    "referred",
+    "withdrawn",
+    "no_jurisdiction",
+    "unreachable",
+)
+REMEDIES = (
+    "wages_paid",
+    "documents_returned",
+    "fees_refunded",
+    "contract_honoured",
+    "compensation_paid",
+    "repatriation_paid",
+    "reinstated",
+    "housing_improved",
+    "safety_improved",
+    "apology",
+    "other",
+)
 MAX_TEXT = 10_000
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -62,8 +80,16 @@ def _mediator(session: Session, mediator_id: int) -> StaffUser:
     return mediator
 
 
-def schedule_mediation(session: Session, case: Case, mediator_id: int, scheduled_at: datetime, parties: str,
-                       actor_id: int | None, *, expected_version: int | None = None) -> MediationSession:
+def schedule_mediation(
+    session: Session,
+    case: Case,
+    mediator_id: int,
+    scheduled_at: datetime,
+    parties: str,
+    actor_id: int | None,
+    *,
+    expected_version: int | None = None,
+) -> MediationSession:
     """Schedule a session with `mediator_id`; an assigned/investigating case moves to in_mediation.
 
     Raises MediationError, CaseClosed or StaleCase, changing nothing.
@@ -81,15 +107,30 @@ def schedule_mediation(session: Session, case: Case, mediator_id: int, scheduled
     item = MediationSession(case_id=case.id, mediator_id=mediator_id, scheduled_at=scheduled_at, parties=text)
     session.add(item)
     session.flush()
-    record_event(session, action="mediation_scheduled", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", mediation_session_id=item.id,
-                 mediator_id=mediator_id, scheduled_at=scheduled_at.isoformat())
+    record_event(
+        session,
+        action="mediation_scheduled",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        mediation_session_id=item.id,
+        mediator_id=mediator_id,
+        scheduled_at=scheduled_at.isoformat(),
+    )
     return item
 
 
-def record_mediation_result(session: Session, mediation_session: MediationSession, held_at: datetime,
-                            notes: str | None, result: str, actor_id: int | None, *,
-                            expected_version: int | None = None, now: datetime | None = None) -> MediationSession:
+def record_mediation_result(
+    session: Session,
+    mediation_session: MediationSession,
+    held_at: datetime,
+    notes: str | None,
+    result: str,
+    actor_id: int | None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> MediationSession:
     """Record when a session was held, its notes and result (once); raises MediationError."""
     case = session.get_one(Case, mediation_session.case_id)
     check_editable(case, expected_version)
@@ -105,9 +146,15 @@ def record_mediation_result(session: Session, mediation_session: MediationSessio
     mediation_session.notes = text
     mediation_session.result = result
     session.add(mediation_session)
-    record_event(session, action="mediation_result", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", mediation_session_id=mediation_session.id,
-                 result=result)
+    record_event(
+        session,
+        action="mediation_result",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        mediation_session_id=mediation_session.id,
+        result=result,
+    )
     return mediation_session
 
 
@@ -115,7 +162,7 @@ def _amount(value: Decimal | int | str | None) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, float):
-        raise OutcomeError("amount_recovered must be a decimal string such as \"1250.00\", not a float")
+        raise OutcomeError('amount_recovered must be a decimal string such as "1250.00", not a float')
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
@@ -127,10 +174,19 @@ def _amount(value: Decimal | int | str | None) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def record_outcome(session: Session, case: Case, *, resolution_type: str, remedies: Iterable[str],
-                   amount_recovered: Decimal | int | str | None, currency: str | None,
-                   inspection_requested: bool, sanction_reported: bool, actor_id: int | None,
-                   expected_version: int | None = None) -> Outcome:
+def record_outcome(
+    session: Session,
+    case: Case,
+    *,
+    resolution_type: str,
+    remedies: Iterable[str],
+    amount_recovered: Decimal | int | str | None,
+    currency: str | None,
+    inspection_requested: bool,
+    sanction_reported: bool,
+    actor_id: int | None,
+    expected_version: int | None = None,
+) -> Outcome:
     """Record (or correct) the case's outcome; raises OutcomeError, CaseClosed or StaleCase."""
     check_editable(case, expected_version)
     if resolution_type not in RESOLUTION_TYPES:
@@ -166,15 +222,31 @@ def record_outcome(session: Session, case: Case, *, resolution_type: str, remedi
     case.updated_at = utcnow()
     session.add(case)
     session.flush()
-    record_event(session, action=action, case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", resolution_type=resolution_type,
-                 remedies=chosen, has_amount=amount is not None, currency=code,
-                 inspection_requested=inspection_requested, sanction_reported=sanction_reported)
+    record_event(
+        session,
+        action=action,
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        resolution_type=resolution_type,
+        remedies=chosen,
+        has_amount=amount is not None,
+        currency=code,
+        inspection_requested=inspection_requested,
+        sanction_reported=sanction_reported,
+    )
     return outcome
 
 
-def refer_to_mediation(session: Session, case: Case, mediator_id: int, actor_id: int | None,
-                       reason: str | None = None, *, expected_version: int | None = None) -> Case:
+def refer_to_mediation(
+    session: Session,
+    case: Case,
+    mediator_id: int,
+    actor_id: int | None,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+) -> Case:
     """Move the case to the mediation route and hand it to `mediator_id` (status in_mediation)."""
     check_editable(case, expected_version)
     mediator = _mediator(session, mediator_id)
@@ -191,19 +263,38 @@ def refer_to_mediation(session: Session, case: Case, mediator_id: int, actor_id:
             raise
     if case.status is not CaseStatus.IN_MEDIATION:
         transition(session, case, CaseStatus.IN_MEDIATION, actor_id=actor_id, reason="referred_to_mediation")
-    record_event(session, action="referred_to_mediation", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", from_route=previous_route, mediator_id=mediator_id)
+    record_event(
+        session,
+        action="referred_to_mediation",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        from_route=previous_route,
+        mediator_id=mediator_id,
+    )
     return case
 
 
-def refer_to_inspection(session: Session, case: Case, actor_id: int | None, reason: str | None = None, *,
-                        expected_version: int | None = None) -> Case:
+def refer_to_inspection(
+    session: Session,
+    case: Case,
+    actor_id: int | None,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+) -> Case:
     """Refer the case to the labour inspectorate (status referred, audited)."""
     check_editable(case, expected_version)
     if CaseStatus.REFERRED not in LEGAL_TRANSITIONS[CaseStatus(case.status)]:
         raise ReferralError(f"a {case.status} case cannot be referred to inspection; assign it first")
     detail = reason_detail(session, case, actor_id, reason)
     transition(session, case, CaseStatus.REFERRED, actor_id=actor_id, reason="labour_inspection")
-    record_event(session, action="referred_to_inspection", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", **detail)
+    record_event(
+        session,
+        action="referred_to_inspection",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        **detail,
+    )
     return case

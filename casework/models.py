@@ -135,6 +135,7 @@ class Route(StrEnum):
 
 # --- staff -----------------------------------------------------------------------------------
 
+
 class StaffUserBase(SQLModel):
     email: str = Field(sa_type=String(254), unique=True, index=True)
     display_name: str = Field(default="", sa_type=String(120))
@@ -170,6 +171,7 @@ class ApiToken(SQLModel, table=True):
 
 
 # --- reporters, cases, messages ----------------------------------------------------------------
+
 
 class Reporter(SQLModel, table=True):
     """A person who reports. Anonymous web reporters have no contact at all."""

@@ -18,8 +18,7 @@ class InvalidNote(CaseworkError):
     """The note is empty or too long."""
 
 
-def add_note(session: Session, case: Case, author_id: int, body: str, *,
-             expected_version: int | None = None) -> Note:
+def add_note(session: Session, case: Case, author_id: int, body: str, *, expected_version: int | None = None) -> Note:
     """Add an internal note by `author_id`; raises InvalidNote, CaseClosed or StaleCase.
 
     A note does not bump the case's version: notes only add, so they cannot overwrite anyone.
@@ -34,8 +33,7 @@ def add_note(session: Session, case: Case, author_id: int, body: str, *,
     note = Note(case_id=case.id, author_id=author_id, body=text)
     session.add(note)
     session.flush()
-    record_event(session, action="note_added", case_id=case.id, actor_id=author_id, actor_kind="staff",
-                 note_id=note.id)
+    record_event(session, action="note_added", case_id=case.id, actor_id=author_id, actor_kind="staff", note_id=note.id)
     return note
 
 

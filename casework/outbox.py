@@ -14,9 +14,16 @@ from casework.models import Case, ChannelKind, DeliveryStatus, Direction, Messag
 # Twilio's status words, in the order a message moves through them; a late callback for an
 # earlier state must not overwrite a later one. https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks
 STATUS_ORDER = {
-    DeliveryStatus.QUEUED: 0, DeliveryStatus.SENDING: 1, DeliveryStatus.ACCEPTED: 2, DeliveryStatus.SENT: 3,
-    DeliveryStatus.DELIVERED: 4, DeliveryStatus.READ: 5, DeliveryStatus.UNDELIVERED: 4, DeliveryStatus.FAILED: 4,
-    DeliveryStatus.SUPPRESSED: 6, DeliveryStatus.HELD: 0,
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.ACCEPTED: 2,
+    DeliveryStatus.SENT: 3,
+    DeliveryStatus.DELIVERED: 4,
+    DeliveryStatus.READ: 5,
+    DeliveryStatus.UNDELIVERED: 4,
+    DeliveryStatus.FAILED: 4,
+    DeliveryStatus.SUPPRESSED: 6,
+    DeliveryStatus.HELD: 0,
 }
 
 # Twilio refuses bodies over 1600 characters (error 21617); longer texts go as numbered parts.
@@ -58,9 +65,17 @@ def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
     return [f"({i}/{len(parts)}) {part}" for i, part in enumerate(parts, 1)]
 
 
-def queue_outbound(session: Session, *, reporter: Reporter, case: Case | None, body: str, kind: str,
-                   channel: ChannelKind | str | None = None, language: str | None = None,
-                   author_id: int | None = None) -> Message:
+def queue_outbound(
+    session: Session,
+    *,
+    reporter: Reporter,
+    case: Case | None,
+    body: str,
+    kind: str,
+    channel: ChannelKind | str | None = None,
+    language: str | None = None,
+    author_id: int | None = None,
+) -> Message:
     """Write an outbound message row; it is `suppressed` (never sent) when the reporter opted
     out or can't be reached (anonymous web report, or erased contact).
 
@@ -73,11 +88,20 @@ def queue_outbound(session: Session, *, reporter: Reporter, case: Case | None, b
     reachable = reporter.contact is not None and target_channel is not ChannelKind.WEB
     status = DeliveryStatus.QUEUED if reachable and not reporter.opted_out else DeliveryStatus.SUPPRESSED
     parts = [body] if target_channel is ChannelKind.WEB else split_body(body)
-    messages = [Message(
-        case_id=case.id if case else None, reporter_id=reporter.id, direction=Direction.OUTBOUND,
-        channel=target_channel, kind=kind, body=part, language=language or reporter.language,
-        delivery_status=status, author_id=author_id,
-    ) for part in parts]
+    messages = [
+        Message(
+            case_id=case.id if case else None,
+            reporter_id=reporter.id,
+            direction=Direction.OUTBOUND,
+            channel=target_channel,
+            kind=kind,
+            body=part,
+            language=language or reporter.language,
+            delivery_status=status,
+            author_id=author_id,
+        )
+        for part in parts
+    ]
     session.add_all(messages)
     return messages[0]
 
@@ -87,8 +111,9 @@ def in_whatsapp_window(reporter: Reporter, now: datetime | None = None) -> bool:
     return last is not None and (now or utcnow()) - last < WHATSAPP_WINDOW
 
 
-def hold_for_window(session: Session, message: Message, reporter: Reporter, *,
-                    template_available: bool) -> Message | None:
+def hold_for_window(
+    session: Session, message: Message, reporter: Reporter, *, template_available: bool
+) -> Message | None:
     """Hold a WhatsApp `message` until the reporter writes again, and queue one template nudge.
 
     At most one template goes out per silence: none is queued if one was already queued since
@@ -103,26 +128,44 @@ def hold_for_window(session: Session, message: Message, reporter: Reporter, *,
         earlier = earlier.where(col(Message.created_at) > reporter.last_inbound_at)
     if session.exec(earlier).first() is not None:
         return None
-    template = Message(case_id=message.case_id, reporter_id=reporter.id, direction=Direction.OUTBOUND,
-                       channel=ChannelKind.WHATSAPP, kind=TEMPLATE_KIND, body=None, language=message.language,
-                       delivery_status=DeliveryStatus.QUEUED)
+    template = Message(
+        case_id=message.case_id,
+        reporter_id=reporter.id,
+        direction=Direction.OUTBOUND,
+        channel=ChannelKind.WHATSAPP,
+        kind=TEMPLATE_KIND,
+        body=None,
+        language=message.language,
+        delivery_status=DeliveryStatus.QUEUED,
+    )
     session.add(template)
     return template
 
 
 def release_held(session: Session, reporter_id: int) -> list[int]:
     """Queue again the WhatsApp messages held for `reporter_id` (they just wrote); returns their ids."""
-    held = session.exec(select(Message).where(
-        Message.reporter_id == reporter_id, Message.direction == Direction.OUTBOUND,
-        Message.delivery_status == DeliveryStatus.HELD).order_by(col(Message.id))).all()
+    held = session.exec(
+        select(Message)
+        .where(
+            Message.reporter_id == reporter_id,
+            Message.direction == Direction.OUTBOUND,
+            Message.delivery_status == DeliveryStatus.HELD,
+        )
+        .order_by(col(Message.id))
+    ).all()
     for message in held:
         message.delivery_status = DeliveryStatus.QUEUED
         session.add(message)
     return [m.id for m in held if m.id is not None]
 
 
-def record_delivery_status(session: Session, message: Message, status: DeliveryStatus,
-                           error_code: str | None = None, at: datetime | None = None) -> bool:
+def record_delivery_status(
+    session: Session,
+    message: Message,
+    status: DeliveryStatus,
+    error_code: str | None = None,
+    at: datetime | None = None,
+) -> bool:
     """Apply a provider status if it moves the message forward; returns whether it changed."""
     current = DeliveryStatus(message.delivery_status) if message.delivery_status else DeliveryStatus.QUEUED
     if STATUS_ORDER[status] < STATUS_ORDER[current] or status == current:
@@ -135,8 +178,9 @@ def record_delivery_status(session: Session, message: Message, status: DeliveryS
     return True
 
 
-def set_opt_out(session: Session, reporter: Reporter, opted_out: bool, *, source: str,
-                at: datetime | None = None) -> bool:
+def set_opt_out(
+    session: Session, reporter: Reporter, opted_out: bool, *, source: str, at: datetime | None = None
+) -> bool:
     """Record that `reporter` opted out (STOP, or Twilio error 21610) or back in (START).
 
     Returns whether anything changed. Sends are suppressed for opted-out reporters both when

@@ -116,7 +116,7 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """Return the E.164 form of `raw`, or raise InvalidPhoneNumber."""
     candidate = raw.strip()
     if candidate.startswith("whatsapp:"):
-        candidate = candidate[len("whatsapp:"):]
+        candidate = candidate[len("whatsapp:") :]
     try:
         number = phonenumbers.parse(candidate, default_region)
     except phonenumbers.NumberParseException:

@@ -173,17 +173,23 @@ def filtered_cases(user: StaffLike, filters: QueueFilters, now: datetime | None 
     return statement
 
 
-def list_cases(session: Session, user: StaffLike, filters: QueueFilters,
-               now: datetime | None = None) -> tuple[list[QueueRow], int]:
+def list_cases(
+    session: Session, user: StaffLike, filters: QueueFilters, now: datetime | None = None
+) -> tuple[list[QueueRow], int]:
     """One page of the queue, newest first, and the total matching count (two queries)."""
     moment = now or utcnow()
     base = filtered_cases(user, filters, moment)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     assignee = aliased(StaffUser)
-    page = (base.add_columns(assignee.display_name)
-            .outerjoin(assignee, assignee.id == Case.assignee_id)
-            .order_by(col(Case.created_at).desc(), col(Case.id).desc())
-            .offset((filters.page - 1) * filters.per_page).limit(filters.per_page))
-    rows = [QueueRow(case=case, assignee_name=name, overdue=is_overdue(case, moment))
-            for case, name in session.execute(page).all()]
+    page = (
+        base.add_columns(assignee.display_name)
+        .outerjoin(assignee, assignee.id == Case.assignee_id)
+        .order_by(col(Case.created_at).desc(), col(Case.id).desc())
+        .offset((filters.page - 1) * filters.per_page)
+        .limit(filters.per_page)
+    )
+    rows = [
+        QueueRow(case=case, assignee_name=name, overdue=is_overdue(case, moment))
+        for case, name in session.execute(page).all()
+    ]
     return rows, int(total)

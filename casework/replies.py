@@ -27,15 +27,27 @@ def _meta(translation_meta: TranslationResult | Mapping[str, Any] | None) -> dic
     if translation_meta is None:
         return {}
     if isinstance(translation_meta, TranslationResult):
-        return {"engine": translation_meta.engine, "model_version": translation_meta.model_version,
-                "pivot": translation_meta.pivot, "source": translation_meta.source}
+        return {
+            "engine": translation_meta.engine,
+            "model_version": translation_meta.model_version,
+            "pivot": translation_meta.pivot,
+            "source": translation_meta.source,
+        }
     return dict(translation_meta)
 
 
-def queue_staff_reply(session: Session, case: Case, author_id: int, text: str, sent_text: str | None,
-                      translation_meta: TranslationResult | Mapping[str, Any] | None, *,
-                      working_language: str | None = None, expected_version: int | None = None,
-                      now: datetime | None = None) -> Message:
+def queue_staff_reply(
+    session: Session,
+    case: Case,
+    author_id: int,
+    text: str,
+    sent_text: str | None,
+    translation_meta: TranslationResult | Mapping[str, Any] | None,
+    *,
+    working_language: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Message:
     """Queue a reply: `text` is the staff's working-language wording, `sent_text` what the
     reporter receives. `translation_meta` (a TranslationResult or a mapping with engine,
     model_version, pivot, source) records how `sent_text` was made; {"engine": "human"} for
@@ -48,8 +60,10 @@ def queue_staff_reply(session: Session, case: Case, author_id: int, text: str, s
     if not original:
         raise InvalidReply("the reply is empty")
     if not outgoing:
-        raise InvalidReply("there is no text in the reporter's language to send (no translation available; "
-                           "a human translation is needed)")
+        raise InvalidReply(
+            "there is no text in the reporter's language to send (no translation available; "
+            "a human translation is needed)"
+        )
     if len(outgoing) > MAX_REPLY_LENGTH or len(original) > MAX_REPLY_LENGTH:
         raise InvalidReply(f"the reply is longer than {MAX_REPLY_LENGTH} characters")
     check_editable(case, expected_version)
@@ -57,8 +71,15 @@ def queue_staff_reply(session: Session, case: Case, author_id: int, text: str, s
     if reporter is None:
         raise InvalidReply("the case has no reporter")
     meta = _meta(translation_meta)
-    message = queue_outbound(session, reporter=reporter, case=case, body=outgoing, kind="reply",
-                             language=case.language or reporter.language, author_id=author_id)
+    message = queue_outbound(
+        session,
+        reporter=reporter,
+        case=case,
+        body=outgoing,
+        kind="reply",
+        language=case.language or reporter.language,
+        author_id=author_id,
+    )
     message.translation = original
     message.translation_language = meta.get("source") or working_language
     message.translation_engine = meta.get("engine")
@@ -71,7 +92,15 @@ def queue_staff_reply(session: Session, case: Case, author_id: int, text: str, s
         case.first_response_at = moment
     case.updated_at = moment
     session.add(case)
-    record_event(session, action="reply_queued", case_id=case.id, actor_id=author_id, actor_kind="staff",
-                 message_id=message.id, engine=message.translation_engine, first_response=first,
-                 delivery_status=str(message.delivery_status))
+    record_event(
+        session,
+        action="reply_queued",
+        case_id=case.id,
+        actor_id=author_id,
+        actor_kind="staff",
+        message_id=message.id,
+        engine=message.translation_engine,
+        first_response=first,
+        delivery_status=str(message.delivery_status),
+    )
     return message

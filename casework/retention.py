@@ -31,8 +31,15 @@ class ErasureRefused(ValueError):
     """The erasure can't happen yet (e.g. the reporter still has an open case)."""
 
 
-def erase_case(session: Session, case: Case, *, reason: str, delete_file: DeleteFile,
-               actor_id: int | None = None, now: datetime | None = None) -> None:
+def erase_case(
+    session: Session,
+    case: Case,
+    *,
+    reason: str,
+    delete_file: DeleteFile,
+    actor_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
     """Erase one closed case's personal data after making sure its compliance record exists.
 
     Idempotent: an erased case is left as it is. Files are deleted by `delete_file` (given
@@ -72,9 +79,17 @@ def erase_case(session: Session, case: Case, *, reason: str, delete_file: Delete
     case.pin_hash = None  # nothing left to show the reporter; the reference stops opening anything
     case.erased_at = now or utcnow()
     session.add(case)
-    record_event(session, action="personal_data_erased", case_id=case.id, actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", reason=reason, messages=len(messages),
-                 notes=len(notes), files=files)
+    record_event(
+        session,
+        action="personal_data_erased",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        reason=reason,
+        messages=len(messages),
+        notes=len(notes),
+        files=files,
+    )
     _erase_reporter_if_done(session, case.reporter_id, now=case.erased_at)
 
 
@@ -84,13 +99,15 @@ def _erase_reporter_if_done(session: Session, reporter_id: int, *, now: datetime
     if reporter is None or reporter.erased_at is not None:
         return
     session.flush()
-    remaining = session.exec(select(Case.id).where(Case.reporter_id == reporter_id,
-                                                   col(Case.erased_at).is_(None))).first()
+    remaining = session.exec(
+        select(Case.id).where(Case.reporter_id == reporter_id, col(Case.erased_at).is_(None))
+    ).first()
     if remaining is not None:
         return
     # Messages not attached to a case (e.g. a STOP keyword) carry text too.
-    for message in session.exec(select(Message).where(Message.reporter_id == reporter_id,
-                                                      col(Message.case_id).is_(None))):
+    for message in session.exec(
+        select(Message).where(Message.reporter_id == reporter_id, col(Message.case_id).is_(None))
+    ):
         message.body = None
         message.translation = None
         session.add(message)
@@ -101,21 +118,30 @@ def _erase_reporter_if_done(session: Session, reporter_id: int, *, now: datetime
     session.add(reporter)
 
 
-def erase_expired(session: Session, *, retention_days: int, delete_file: DeleteFile,
-                  now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+def erase_expired(
+    session: Session, *, retention_days: int, delete_file: DeleteFile, now: datetime | None = None, limit: int = 500
+) -> dict[str, int]:
     """Erase cases closed more than `retention_days` ago (at most `limit` per call)."""
     moment = now or utcnow()
     cutoff = moment - timedelta(days=retention_days)
-    cases = session.exec(select(Case).where(
-        Case.status == CaseStatus.CLOSED, col(Case.closed_at) < cutoff, col(Case.erased_at).is_(None),
-    ).order_by(col(Case.closed_at)).limit(limit)).all()
+    cases = session.exec(
+        select(Case)
+        .where(
+            Case.status == CaseStatus.CLOSED,
+            col(Case.closed_at) < cutoff,
+            col(Case.erased_at).is_(None),
+        )
+        .order_by(col(Case.closed_at))
+        .limit(limit)
+    ).all()
     for case in cases:
         erase_case(session, case, reason="retention", delete_file=delete_file, now=moment)
     return {"erased": len(cases)}
 
 
-def erase_reporter(session: Session, case: Case, *, delete_file: DeleteFile, actor_id: int | None = None,
-                   now: datetime | None = None) -> int:
+def erase_reporter(
+    session: Session, case: Case, *, delete_file: DeleteFile, actor_id: int | None = None, now: datetime | None = None
+) -> int:
     """Erase, on the reporter's request, every case of the reporter of `case`; returns how many.
 
     Raises ErasureRefused, changing nothing, while any of their cases is open: staff close
@@ -128,7 +154,6 @@ def erase_reporter(session: Session, case: Case, *, delete_file: DeleteFile, act
     erased = 0
     for each in cases:
         if each.erased_at is None:
-            erase_case(session, each, reason="reporter_request", delete_file=delete_file, actor_id=actor_id,
-                       now=now)
+            erase_case(session, each, reason="reporter_request", delete_file=delete_file, actor_id=actor_id, now=now)
             erased += 1
     return erased

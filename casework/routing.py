@@ -39,8 +39,16 @@ def roles_for(route: Route | str | None) -> frozenset[Role]:
     return ROLES_FOR_ROUTE[Route(route) if route else None]
 
 
-def assign_case(session: Session, case: Case, assignee_id: int, actor_id: int | None, reason: str | None = None,
-                *, expected_version: int | None = None, now: datetime | None = None) -> Case:
+def assign_case(
+    session: Session,
+    case: Case,
+    assignee_id: int,
+    actor_id: int | None,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Case:
     """Assign (or transfer) `case` to `assignee_id`; a new or triaged case becomes assigned.
 
     Raises AssignmentError (inactive or wrong-role user, closed case, same assignee) or
@@ -55,8 +63,9 @@ def assign_case(session: Session, case: Case, assignee_id: int, actor_id: int | 
     allowed = roles_for(case.route)
     if Role(assignee.role) not in allowed:
         route = case.route or "untriaged"
-        raise AssignmentError(f"{route} cases go to role {' or '.join(sorted(allowed))}; "
-                              f"this user's role is {assignee.role}")
+        raise AssignmentError(
+            f"{route} cases go to role {' or '.join(sorted(allowed))}; this user's role is {assignee.role}"
+        )
     if case.assignee_id == assignee.id:
         raise AssignmentError("the case is already assigned to this user")
     detail = reason_detail(session, case, actor_id, reason)
@@ -66,9 +75,15 @@ def assign_case(session: Session, case: Case, assignee_id: int, actor_id: int | 
     session.add(case)
     if case.status in (CaseStatus.NEW, CaseStatus.TRIAGED):
         transition(session, case, CaseStatus.ASSIGNED, actor_id=actor_id, reason="assigned", now=now)
-    record_event(session, action="case_transferred" if previous else "case_assigned", case_id=case.id,
-                 actor_id=actor_id, actor_kind="staff" if actor_id else "system",
-                 **{"from": previous, "to": assignee.id}, **detail)
+    record_event(
+        session,
+        action="case_transferred" if previous else "case_assigned",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        **{"from": previous, "to": assignee.id},
+        **detail,
+    )
     return case
 
 
@@ -146,8 +161,9 @@ def parse_rules(text: str) -> list[RoutingRule]:
             if key in allowed_values:
                 bad = [v for v in values if v not in allowed_values[key]]
                 if bad:
-                    raise RoutingRulesError(f"{label}: {bad[0]!r} is not a {key}; use "
-                                            f"{', '.join(sorted(allowed_values[key]))}")
+                    raise RoutingRulesError(
+                        f"{label}: {bad[0]!r} is not a {key}; use {', '.join(sorted(allowed_values[key]))}"
+                    )
             if key == "country":
                 values = [v.upper() for v in values]
             when[key] = frozenset(values)
@@ -155,8 +171,7 @@ def parse_rules(text: str) -> list[RoutingRule]:
             raise RoutingRulesError(f"{label}: critical cases must go to an ombudsperson, not to mediation")
         rules.append(RoutingRule(name=name, route=route, team=team, when=when))
     if rules[-1].when:
-        raise RoutingRulesError(f"the last rule ({rules[-1].name!r}) must have no conditions, so every case "
-                                "is routed")
+        raise RoutingRulesError(f"the last rule ({rules[-1].name!r}) must have no conditions, so every case is routed")
     return rules
 
 
@@ -203,9 +218,14 @@ def save_rules(session: Session, text: str, actor_id: int | None) -> RoutingRule
     rule_set = RoutingRuleSet(body=text, saved_by_id=actor_id)
     session.add(rule_set)
     session.flush()
-    record_event(session, action="routing_rules_saved", actor_id=actor_id,
-                 actor_kind="staff" if actor_id else "system", rule_set_id=rule_set.id,
-                 rules=[r.name for r in rules])
+    record_event(
+        session,
+        action="routing_rules_saved",
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        rule_set_id=rule_set.id,
+        rules=[r.name for r in rules],
+    )
     return rule_set
 
 
@@ -217,23 +237,32 @@ def open_load(session: Session, user_ids: list[int]) -> dict[int, int]:
     """Open (unresolved) cases per user, in one grouped query."""
     if not user_ids:
         return {}
-    statement = (select(Case.assignee_id, func.count()).where(col(Case.assignee_id).in_(user_ids),
-                                                              col(Case.status).in_(ACTIVE_STATUSES))
-                 .group_by(col(Case.assignee_id)))
+    statement = (
+        select(Case.assignee_id, func.count())
+        .where(col(Case.assignee_id).in_(user_ids), col(Case.status).in_(ACTIVE_STATUSES))
+        .group_by(col(Case.assignee_id))
+    )
     counts = {int(uid): int(n) for uid, n in session.exec(statement).all() if uid is not None}
     return {uid: counts.get(uid, 0) for uid in user_ids}
 
 
-def pick_assignee(session: Session, route: Route, team: str | None, language: str | None) -> tuple[
-        StaffUser | None, str]:
+def pick_assignee(
+    session: Session, route: Route, team: str | None, language: str | None
+) -> tuple[StaffUser | None, str]:
     """The least-loaded active staff member for `route`, preferring the team and the language.
 
     Fallback order: team + language, any team + language, team, anyone with the role. Returns
     (user or None, which tier matched).
     """
     roles = [r.value for r in roles_for(route)]
-    staff = list(session.exec(select(StaffUser).where(StaffUser.active == True,  # noqa: E712
-                                                      col(StaffUser.role).in_(roles))).all())
+    staff = list(
+        session.exec(
+            select(StaffUser).where(
+                StaffUser.active == True,  # noqa: E712
+                col(StaffUser.role).in_(roles),
+            )
+        ).all()
+    )
     if not staff:
         return None, "none"
     load = open_load(session, [s.id for s in staff if s.id is not None])
@@ -241,10 +270,12 @@ def pick_assignee(session: Session, route: Route, team: str | None, language: st
     def speaks(user: StaffUser) -> bool:
         return language is not None and language in (user.languages or [])
 
-    tiers = [("team+language", lambda u: (team is None or u.team == team) and speaks(u)),
-             ("language", speaks),
-             ("team", lambda u: team is not None and u.team == team),
-             ("role", lambda u: True)]
+    tiers = [
+        ("team+language", lambda u: (team is None or u.team == team) and speaks(u)),
+        ("language", speaks),
+        ("team", lambda u: team is not None and u.team == team),
+        ("role", lambda u: True),
+    ]
     for tier, keep in tiers:
         pool = [u for u in staff if keep(u)]
         if pool:
@@ -262,8 +293,9 @@ class RoutingDecision:
     alert: bool  # critical: staff on duty must be told now
 
 
-def route_case(session: Session, case: Case, rules: tuple[RoutingRule, ...] | list[RoutingRule],
-               now: datetime | None = None) -> RoutingDecision:
+def route_case(
+    session: Session, case: Case, rules: tuple[RoutingRule, ...] | list[RoutingRule], now: datetime | None = None
+) -> RoutingDecision:
     """Route an unassigned case by the rules and assign it to the best-placed person (audited).
 
     Critical cases always go to an ombudsperson, whatever the rules say, and ask for an alert.
@@ -277,15 +309,31 @@ def route_case(session: Session, case: Case, rules: tuple[RoutingRule, ...] | li
         holder = session.get(StaffUser, case.assignee_id)
         # A case that turns critical while with a mediator moves to an ombudsperson now.
         if not (critical and holder is not None and Role(holder.role) not in roles_for(Route.OMBUDSPERSON)):
-            return RoutingDecision(rule=rule.name, route=Route(case.route or route), team=case.team,
-                                   assignee_id=case.assignee_id, tier="kept", alert=critical)
+            return RoutingDecision(
+                rule=rule.name,
+                route=Route(case.route or route),
+                team=case.team,
+                assignee_id=case.assignee_id,
+                tier="kept",
+                alert=critical,
+            )
     case.route = route
     case.team = team
     session.add(case)
     assignee, tier = pick_assignee(session, route, team, case.language)
-    record_event(session, action="routed", case_id=case.id, rule=rule.name, route=route.value, team=team,
-                 tier=tier, assignee_id=assignee.id if assignee else None, critical=critical)
+    record_event(
+        session,
+        action="routed",
+        case_id=case.id,
+        rule=rule.name,
+        route=route.value,
+        team=team,
+        tier=tier,
+        assignee_id=assignee.id if assignee else None,
+        critical=critical,
+    )
     if assignee is not None and assignee.id is not None and assignee.id != case.assignee_id:
         assign_case(session, case, assignee.id, None, reason=f"rule_{tier.replace('+', '_')}", now=now)
-    return RoutingDecision(rule=rule.name, route=route, team=team, assignee_id=assignee.id if assignee else None,
-                           tier=tier, alert=critical)
+    return RoutingDecision(
+        rule=rule.name, route=route, team=team, assignee_id=assignee.id if assignee else None, tier=tier, alert=critical
+    )

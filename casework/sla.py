@@ -45,8 +45,7 @@ class SlaPolicy:
             clocks.append(self.by_category[category])
         if urgency in self.by_urgency:
             clocks.append(self.by_urgency[urgency])
-        return Clock(first_response=min(c.first_response for c in clocks),
-                     resolution=min(c.resolution for c in clocks))
+        return Clock(first_response=min(c.first_response for c in clocks), resolution=min(c.resolution for c in clocks))
 
 
 def _clock(where: str, raw: Any, base: Clock | None) -> Clock:
@@ -63,8 +62,10 @@ def _clock(where: str, raw: Any, base: Clock | None) -> Clock:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3650 * 24:
             raise SlaPolicyError(f"{where}.{key}: must be a positive number")
         values[key] = timedelta(**{unit: value})
-    return Clock(first_response=values.get("first_response_hours", base.first_response if base else timedelta()),
-                 resolution=values.get("resolution_days", base.resolution if base else timedelta()))
+    return Clock(
+        first_response=values.get("first_response_hours", base.first_response if base else timedelta()),
+        resolution=values.get("resolution_days", base.resolution if base else timedelta()),
+    )
 
 
 def parse_sla_policy(data: Any) -> SlaPolicy:
@@ -85,8 +86,11 @@ def parse_sla_policy(data: Any) -> SlaPolicy:
             raise SlaPolicyError(f"{name}.{bad[0]}: unknown; expected one of {', '.join(sorted(allowed))}")
         return {key: _clock(f"{name}.{key}", value, default) for key, value in raw.items()}
 
-    return SlaPolicy(default=default, by_category=section("categories", {c.value for c in Category}),
-                     by_urgency=section("urgency", {u.value for u in Urgency}))
+    return SlaPolicy(
+        default=default,
+        by_category=section("categories", {c.value for c in Category}),
+        by_urgency=section("urgency", {u.value for u in Urgency}),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -111,9 +115,14 @@ def set_deadlines(case: Case, policy: SlaPolicy) -> None:
 
 def pick_supervisor(session: Session, case: Case) -> StaffUser | None:
     """An active supervisor: of the case's team if there is one, else any (ombudspersons first)."""
-    supervisors = session.exec(select(StaffUser).where(StaffUser.is_supervisor == True,  # noqa: E712
-                                                       StaffUser.active == True)  # noqa: E712
-                               .order_by(col(StaffUser.id))).all()
+    supervisors = session.exec(
+        select(StaffUser)
+        .where(
+            col(StaffUser.is_supervisor).is_(True),
+            col(StaffUser.active).is_(True),
+        )
+        .order_by(col(StaffUser.id))
+    ).all()
     if not supervisors:
         return None
     same_team = [s for s in supervisors if case.team and s.team == case.team]
@@ -129,20 +138,35 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]
     """
     moment = now or utcnow()
     resolution_late = and_(col(Case.status).in_(UNRESOLVED_STATUSES), col(Case.resolution_due_at) < moment)
-    not_yet = or_(col(Case.escalated_at).is_(None),
-                  and_(resolution_late, col(Case.escalated_at) < col(Case.resolution_due_at)))
-    statement = (select(Case).where(overdue_condition(moment), not_yet)
-                 .order_by(col(Case.id)).limit(ESCALATION_BATCH).with_for_update(skip_locked=True))
+    not_yet = or_(
+        col(Case.escalated_at).is_(None), and_(resolution_late, col(Case.escalated_at) < col(Case.resolution_due_at))
+    )
+    statement = (
+        select(Case)
+        .where(overdue_condition(moment), not_yet)
+        .order_by(col(Case.id))
+        .limit(ESCALATION_BATCH)
+        .with_for_update(skip_locked=True)
+    )
     escalated: list[int] = []
     for case in session.exec(statement).all():
-        late_first = (case.first_response_at is None and case.first_response_due_at is not None
-                      and case.first_response_due_at < moment)
+        late_first = (
+            case.first_response_at is None
+            and case.first_response_due_at is not None
+            and case.first_response_due_at < moment
+        )
         clock = "first_response" if late_first and case.escalated_at is None else "resolution"
         supervisor = pick_supervisor(session, case)
         case.escalated_at = moment
         session.add(case)
-        record_event(session, action="sla_escalated", case_id=case.id, clock=clock,
-                     supervisor_id=supervisor.id if supervisor else None, assignee_id=case.assignee_id)
+        record_event(
+            session,
+            action="sla_escalated",
+            case_id=case.id,
+            clock=clock,
+            supervisor_id=supervisor.id if supervisor else None,
+            assignee_id=case.assignee_id,
+        )
         assert case.id is not None
         escalated.append(case.id)
     return escalated

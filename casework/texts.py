@@ -12,8 +12,26 @@ from pathlib import Path
 from babel.support import NullTranslations, Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
-SUPPORTED_LANGUAGES = ("en", "es", "fr", "pt", "ar", "hi", "bn", "ne", "tl", "id", "vi", "my", "am", "sw",
-                       "ru", "uk", "zh", "ur")
+SUPPORTED_LANGUAGES = (
+    "en",
+    "es",
+    "fr",
+    "pt",
+    "ar",
+    "hi",
+    "bn",
+    "ne",
+    "tl",
+    "id",
+    "vi",
+    "my",
+    "am",
+    "sw",
+    "ru",
+    "uk",
+    "zh",
+    "ur",
+)
 RTL_LANGUAGES = frozenset({"ar", "ur"})
 DEFAULT_LANGUAGE = "en"
 
@@ -25,11 +43,15 @@ def N_(message: str) -> str:
 
 # Keyed so that code names the purpose, not the wording.
 TEXTS: dict[str, str] = {
-    "ack": N_("Tulay: we received your message. Your case number is %(reference)s. "
-              "Someone will reply within %(days)s days. Reply STOP to stop messages, HELP for help."),
+    "ack": N_(
+        "Tulay: we received your message. Your case number is %(reference)s. "
+        "Someone will reply within %(days)s days. Reply STOP to stop messages, HELP for help."
+    ),
     "ack_followup": N_("Tulay: we added your message to case %(reference)s."),
-    "help": N_("Tulay grievance hotline. Write to us in your language about your problem at work. "
-               "STATUS: case status. STOP: no more messages. LANG + code (e.g. LANG es): change language."),
+    "help": N_(
+        "Tulay grievance hotline. Write to us in your language about your problem at work. "
+        "STATUS: case status. STOP: no more messages. LANG + code (e.g. LANG es): change language."
+    ),
     "stopped": N_("Tulay: you will get no more messages from us. Reply START to receive messages again."),
     "started": N_("Tulay: messages are on again. Write to us any time."),
     "status": N_("Tulay: case %(reference)s is %(status)s."),

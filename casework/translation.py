@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.editing import CaseworkError, check_editable
@@ -117,9 +117,10 @@ class TranslationService:
         direct = self.engine_for(source, target)
         if direct is not None:
             version = direct.model_version(source, target)
-            return [TranslationResult(text=out, source=source, target=target, engine=direct.name,
-                                      model_version=version)
-                    for out in self._run(direct, texts, source, target)]
+            return [
+                TranslationResult(text=out, source=source, target=target, engine=direct.name, model_version=version)
+                for out in self._run(direct, texts, source, target)
+            ]
         first = self.engine_for(source, self.PIVOT)
         second = self.engine_for(self.PIVOT, target)
         if first is None or second is None:
@@ -128,11 +129,16 @@ class TranslationService:
         final = self._run(second, middle, self.PIVOT, target)
         name = first.name if first.name == second.name else f"{first.name}+{second.name}"
         version = f"{first.model_version(source, self.PIVOT)}+{second.model_version(self.PIVOT, target)}"
-        return [TranslationResult(text=out, source=source, target=target, engine=name, model_version=version,
-                                  pivot=self.PIVOT) for out in final]
+        return [
+            TranslationResult(
+                text=out, source=source, target=target, engine=name, model_version=version, pivot=self.PIVOT
+            )
+            for out in final
+        ]
 
 
 # --- what the pipeline and the console do with translations --------------------------------------
+
 
 def _store(message: Message, result: TranslationResult) -> None:
     if result.needs_human:
@@ -150,8 +156,9 @@ def _store(message: Message, result: TranslationResult) -> None:
     message.needs_human_translation = False
 
 
-def detect_and_translate(session: Session, message: Message, case: Case, *,
-                         translator: TranslationService | None, working_language: str) -> None:
+def detect_and_translate(
+    session: Session, message: Message, case: Case, *, translator: TranslationService | None, working_language: str
+) -> None:
     """Pipeline step: detect the message's language, translate it to the working language, store both.
 
     A confident detection also updates the reporter's and the case's language. Where no engine
@@ -177,18 +184,27 @@ def detect_and_translate(session: Session, message: Message, case: Case, *,
     if message.language is None:
         result = TranslationResult(text=None, source="und", target=working_language)
     elif translator is None:
-        result = (TranslationResult(text=text, source=working_language, target=working_language, engine="identity")
-                  if message.language == working_language else
-                  TranslationResult(text=None, source=message.language, target=working_language))
+        result = (
+            TranslationResult(text=text, source=working_language, target=working_language, engine="identity")
+            if message.language == working_language
+            else TranslationResult(text=None, source=message.language, target=working_language)
+        )
     else:
         result = translator.translate([text], message.language, working_language)[0]
     _store(message, result)
     if result.needs_human:
         case.needs_human_translation = True
     session.add_all([message, case])
-    record_event(session, action="message_translated", case_id=case.id, message_id=message.id,
-                 language=message.language, detection=detection.method, engine=result.engine,
-                 needs_human=result.needs_human)
+    record_event(
+        session,
+        action="message_translated",
+        case_id=case.id,
+        message_id=message.id,
+        language=message.language,
+        detection=detection.method,
+        engine=result.engine,
+        needs_human=result.needs_human,
+    )
 
 
 @dataclass(frozen=True)
@@ -199,8 +215,9 @@ class ReplyPreview:
     back_translation: TranslationResult
 
 
-def translate_reply(service: TranslationService | None, text: str, working_language: str,
-                    reporter_language: str | None) -> ReplyPreview:
+def translate_reply(
+    service: TranslationService | None, text: str, working_language: str, reporter_language: str | None
+) -> ReplyPreview:
     """Translate a staff reply for the reporter and back again, so staff can check it before sending.
 
     Where nothing covers the pair both results say `needs_human`; staff then write in the
@@ -217,8 +234,9 @@ def translate_reply(service: TranslationService | None, text: str, working_langu
     return ReplyPreview(translation=forward, back_translation=back)
 
 
-def correct_translation(session: Session, message: Message, text: str, staff_id: int,
-                        language: str | None = None) -> Message:
+def correct_translation(
+    session: Session, message: Message, text: str, staff_id: int, language: str | None = None
+) -> Message:
     """Replace a message's translation with a staff member's own, keeping who did it and when.
 
     `language` is the correction's language (default: the translation's, else the working
@@ -242,14 +260,23 @@ def correct_translation(session: Session, message: Message, text: str, staff_id:
     session.add(message)
     if message.case_id is not None:
         case = session.get_one(Case, message.case_id)
-        still_waiting = session.exec(select(Message.id).where(
-            Message.case_id == case.id, Message.id != message.id,
-            Message.needs_human_translation == True)).first()  # noqa: E712 - SQL expression
+        still_waiting = session.exec(
+            select(Message.id).where(
+                Message.case_id == case.id, Message.id != message.id, col(Message.needs_human_translation).is_(True)
+            )
+        ).first()
         if case.needs_human_translation and still_waiting is None:
             case.needs_human_translation = False
             session.add(case)
-    record_event(session, action="translation_corrected", case_id=message.case_id, actor_id=staff_id,
-                 actor_kind="staff", message_id=message.id, previous_engine=previous_engine)
+    record_event(
+        session,
+        action="translation_corrected",
+        case_id=message.case_id,
+        actor_id=staff_id,
+        actor_kind="staff",
+        message_id=message.id,
+        previous_engine=previous_engine,
+    )
     return message
 
 
@@ -264,8 +291,16 @@ class MessageNotFound(CaseworkError):
     """No message from the reporter with that id on this case."""
 
 
-def correct_case_message(session: Session, case: Case, message_id: int, text: str, staff_id: int, *,
-                         working_language: str, expected_version: int | None = None) -> Message:
+def correct_case_message(
+    session: Session,
+    case: Case,
+    message_id: int,
+    text: str,
+    staff_id: int,
+    *,
+    working_language: str,
+    expected_version: int | None = None,
+) -> Message:
     """Correct the translation of one of the reporter's messages on `case`, as a staff edit of the case.
 
     The case must be open and at `expected_version`; its version goes up, so a second person

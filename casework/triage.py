@@ -88,8 +88,9 @@ class TermSet:
     def matches(self, text: Folded) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for name, terms in self.groups.items():
-            hits = {term for term, pattern, accents in terms
-                    if pattern.search(text.accented if accents else text.plain)}
+            hits = {
+                term for term, pattern, accents in terms if pattern.search(text.accented if accents else text.plain)
+            }
             if hits:
                 found[name] = hits
         return found
@@ -175,9 +176,16 @@ def parse_lexicon(data: Any) -> Lexicon:
             compiled.append(pattern)
         return compiled
 
-    return Lexicon(categories=categories, indicators=section("indicators"), urgency=urgency, countries=countries,
-                   sectors=section("sectors"), employer_patterns=patterns("employer"),
-                   recruiter_patterns=patterns("recruiter"), languages=list(languages))
+    return Lexicon(
+        categories=categories,
+        indicators=section("indicators"),
+        urgency=urgency,
+        countries=countries,
+        sectors=section("sectors"),
+        employer_patterns=patterns("employer"),
+        recruiter_patterns=patterns("recruiter"),
+        languages=list(languages),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -239,21 +247,30 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon) -> TriageResult:
     else:
         category, confidence = Category.OTHER, 0.0
     levels = lexicon.urgency.matches(folded)
-    if Urgency.CRITICAL.value in levels or len(indicators) >= 3 or (
-            "confinement" in indicators and len(indicators) >= 2):
+    if (
+        Urgency.CRITICAL.value in levels
+        or len(indicators) >= 3
+        or ("confinement" in indicators and len(indicators) >= 2)
+    ):
         urgency = Urgency.CRITICAL
-    elif Urgency.HIGH.value in levels or len(indicators) >= 2 or category in (
-            Category.FORCED_LABOUR, Category.HARASSMENT_VIOLENCE):
+    elif (
+        Urgency.HIGH.value in levels
+        or len(indicators) >= 2
+        or category in (Category.FORCED_LABOUR, Category.HARASSMENT_VIOLENCE)
+    ):
         urgency = Urgency.HIGH
     else:
         urgency = Urgency.NORMAL
     return TriageResult(
-        category=category, confidence=confidence, urgency=urgency,
+        category=category,
+        confidence=confidence,
+        urgency=urgency,
         country=_most_mentioned(lexicon.countries.matches(folded)),
         sector=_most_mentioned(lexicon.sectors.matches(folded)),
         employer=_first_name(lexicon.employer_patterns, originals),
         recruiter=_first_name(lexicon.recruiter_patterns, originals),
-        indicators=indicators, evidence=dict(evidence),
+        indicators=indicators,
+        evidence=dict(evidence),
     )
 
 
@@ -262,15 +279,17 @@ def _human_triaged(session: Session, case: Case) -> bool:
     return session.exec(statement.limit(1)).first() is not None
 
 
-def apply_triage(session: Session, case: Case, message: Message, lexicon: Lexicon,
-                 now: datetime | None = None) -> TriageResult:
+def apply_triage(
+    session: Session, case: Case, message: Message, lexicon: Lexicon, now: datetime | None = None
+) -> TriageResult:
     """Triage `message` into `case` (audited). A first triage sets everything; a follow-up only
     raises the urgency and fills what is still unknown, and never undoes a staff override."""
     result = triage_text([message.body, message.translation], lexicon)
     first = case.category is None
     changed: dict[str, Any] = {}
-    if first or (case.category == Category.OTHER and result.category is not Category.OTHER
-                 and not _human_triaged(session, case)):
+    if first or (
+        case.category == Category.OTHER and result.category is not Category.OTHER and not _human_triaged(session, case)
+    ):
         changed["category"] = result.category.value
         case.category = result.category
         case.category_confidence = result.confidence
@@ -297,10 +316,20 @@ def apply_triage(session: Session, case: Case, message: Message, lexicon: Lexico
     if changed:  # an unchanged case keeps its version, so nobody's open edit turns stale for nothing
         case.updated_at = now or utcnow()
         session.add(case)
-    record_event(session, action="triaged", case_id=case.id, message_id=message.id, first=first,
-                 category=case.category, confidence=case.category_confidence, urgency=case.urgency,
-                 indicators=list(result.indicators), evidence=result.evidence, changed=sorted(changed),
-                 used_translation=bool(message.translation))
+    record_event(
+        session,
+        action="triaged",
+        case_id=case.id,
+        message_id=message.id,
+        first=first,
+        category=case.category,
+        confidence=case.category_confidence,
+        urgency=case.urgency,
+        indicators=list(result.indicators),
+        evidence=result.evidence,
+        changed=sorted(changed),
+        used_translation=bool(message.translation),
+    )
     if case.status == CaseStatus.NEW:
         transition(session, case, CaseStatus.TRIAGED, reason="triaged", now=now)
     return result
@@ -309,9 +338,17 @@ def apply_triage(session: Session, case: Case, message: Message, lexicon: Lexico
 OVERRIDABLE = ("category", "urgency", "country", "sector")
 
 
-def override_triage(session: Session, case: Case, actor_id: int, *, category: str | None = None,
-                    urgency: str | None = None, country: str | None = None, sector: str | None = None,
-                    expected_version: int | None = None) -> dict[str, dict[str, Any]]:
+def override_triage(
+    session: Session,
+    case: Case,
+    actor_id: int,
+    *,
+    category: str | None = None,
+    urgency: str | None = None,
+    country: str | None = None,
+    sector: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, dict[str, Any]]:
     """Correct triage by hand. Each changed field is audited with from/to and the original
     confidence, so accuracy can be measured. Returns {field: {"from", "to"}}; raises TriageError."""
     check_editable(case, expected_version)
@@ -335,8 +372,11 @@ def override_triage(session: Session, case: Case, actor_id: int, *, category: st
         wanted["sector"] = code or None
     if not wanted:
         raise TriageError("nothing to change: give category, urgency, country or sector")
-    changes = {name: {"from": getattr(case, name), "to": value} for name, value in wanted.items()
-               if getattr(case, name) != value}
+    changes = {
+        name: {"from": getattr(case, name), "to": value}
+        for name, value in wanted.items()
+        if getattr(case, name) != value
+    }
     if not changes:
         return {}
     original_confidence = case.category_confidence
@@ -346,20 +386,33 @@ def override_triage(session: Session, case: Case, actor_id: int, *, category: st
         case.category_confidence = 1.0  # a person decided
     case.updated_at = utcnow()
     session.add(case)
-    record_event(session, action="triage_overridden", case_id=case.id, actor_id=actor_id, actor_kind="staff",
-                 changes={k: {"from": None if v["from"] is None else str(v["from"]), "to": None if v["to"] is None
-                              else str(v["to"])} for k, v in changes.items()},
-                 original_confidence=original_confidence)
+    record_event(
+        session,
+        action="triage_overridden",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff",
+        changes={
+            k: {"from": None if v["from"] is None else str(v["from"]), "to": None if v["to"] is None else str(v["to"])}
+            for k, v in changes.items()
+        },
+        original_confidence=original_confidence,
+    )
     return changes
 
 
 def triage_accuracy(session: Session) -> dict[str, Any]:
     """How often staff kept triage's category: cases triaged vs. category overrides."""
-    triaged = session.exec(select(CaseEvent.case_id).where(CaseEvent.action == "triaged",
-                                                           CaseEvent.detail["first"].as_boolean())).all()
-    overrides = session.exec(select(CaseEvent).where(CaseEvent.action == "triage_overridden")
-                             .order_by(col(CaseEvent.id))).all()
+    triaged = session.exec(
+        select(CaseEvent.case_id).where(CaseEvent.action == "triaged", CaseEvent.detail["first"].as_boolean())
+    ).all()
+    overrides = session.exec(
+        select(CaseEvent).where(CaseEvent.action == "triage_overridden").order_by(col(CaseEvent.id))
+    ).all()
     corrected = {e.case_id for e in overrides if "category" in e.detail.get("changes", {})}
     total = len(set(triaged))
-    return {"triaged": total, "category_corrected": len(corrected),
-            "category_accuracy": None if total == 0 else round(1 - len(corrected) / total, 3)}
+    return {
+        "triaged": total,
+        "category_corrected": len(corrected),
+        "category_accuracy": None if total == 0 else round(1 - len(corrected) / total, 3),
+    }

@@ -24,8 +24,17 @@ PIN_LOCK = timedelta(minutes=15)
 _DUMMY_PIN_HASH = hash_pin("000000")
 
 
-def submit_web_report(session: Session, inbound: InboundMessage, *, pin: str, country: str, sector: str | None,
-                      employer: str | None, name: str | None, contact_channel: str | None = None) -> Case:
+def submit_web_report(
+    session: Session,
+    inbound: InboundMessage,
+    *,
+    pin: str,
+    country: str,
+    sector: str | None,
+    employer: str | None,
+    name: str | None,
+    contact_channel: str | None = None,
+) -> Case:
     """Store a web report: reporter, case (with the PIN's hash) and the message attached to it.
 
     The message stays `received`, so the intake job processes it like any other (its case
@@ -51,9 +60,16 @@ def submit_web_report(session: Session, inbound: InboundMessage, *, pin: str, co
 
 def add_followup(session: Session, case: Case, inbound: InboundMessage) -> Message:
     """Store a message the reporter added on /status, attached to `case`, for the intake job."""
-    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND,
-                      channel=ChannelKind.WEB, body=inbound.body, created_at=inbound.received_at,
-                      processing_state=ProcessingState.RECEIVED, language=inbound.language_hint)
+    message = Message(
+        case_id=case.id,
+        reporter_id=case.reporter_id,
+        direction=Direction.INBOUND,
+        channel=ChannelKind.WEB,
+        body=inbound.body,
+        created_at=inbound.received_at,
+        processing_state=ProcessingState.RECEIVED,
+        language=inbound.language_hint,
+    )
     session.add(message)
     session.flush()
     return message
@@ -88,8 +104,13 @@ def open_case_with_pin(session: Session, reference: str, pin: str, *, now: datet
         locking = failures >= PIN_MAX_FAILURES
         if locking:
             session.execute(update(table).where(this_case).values(pin_failures=0, pin_locked_until=moment + PIN_LOCK))
-        record_event(session, action="status_pin_refused", case_id=case.id, actor_kind="reporter",
-                     reason="locked_now" if locking else "wrong_pin")
+        record_event(
+            session,
+            action="status_pin_refused",
+            case_id=case.id,
+            actor_kind="reporter",
+            reason="locked_now" if locking else "wrong_pin",
+        )
         return None
     if case.pin_failures or case.pin_locked_until is not None:
         session.execute(update(table).where(table.c.id == case.id).values(pin_failures=0, pin_locked_until=None))
@@ -99,8 +120,13 @@ def open_case_with_pin(session: Session, reference: str, pin: str, *, now: datet
 
 def staff_replies(session: Session, case_id: int) -> list[Message]:
     """Messages staff wrote to the reporter on this case, oldest first (already in their language)."""
-    statement = (select(Message)
-                 .where(Message.case_id == case_id, Message.direction == Direction.OUTBOUND,
-                        (col(Message.author_id).is_not(None)) | (Message.kind == "reply"))
-                 .order_by(col(Message.created_at), col(Message.id)))
+    statement = (
+        select(Message)
+        .where(
+            Message.case_id == case_id,
+            Message.direction == Direction.OUTBOUND,
+            (col(Message.author_id).is_not(None)) | (Message.kind == "reply"),
+        )
+        .order_by(col(Message.created_at), col(Message.id))
+    )
     return list(session.exec(statement).all())

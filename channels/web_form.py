@@ -61,8 +61,9 @@ class WebReport:
 @cache
 def country_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes of the countries a reporter can choose."""
-    return frozenset(code for code in Locale("en").territories
-                     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES)
+    return frozenset(
+        code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    )
 
 
 def clean_text(raw: object) -> str:
@@ -71,8 +72,9 @@ def clean_text(raw: object) -> str:
     return unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
 
 
-def _text(form: Mapping[str, str], name: str, limit: int, errors: dict[str, FieldError],
-          required_message: str | None = None) -> str | None:
+def _text(
+    form: Mapping[str, str], name: str, limit: int, errors: dict[str, FieldError], required_message: str | None = None
+) -> str | None:
     value = clean_text(form.get(name))
     if not value:
         if required_message:
@@ -107,19 +109,33 @@ def parse_report(form: Mapping[str, str], *, language: str, received_at: datetim
             # A number without +country code is read as a number of the country of work.
             sender = normalize_phone(phone, country if country in country_codes() else None)
         except InvalidPhoneNumber:
-            errors["phone"] = FieldError(N_("This does not look like a phone number. "
-                                            "Include the country code, for example +63."))
+            errors["phone"] = FieldError(
+                N_("This does not look like a phone number. Include the country code, for example +63.")
+            )
         if sender is not None and not consent:
             # A number is kept only with consent: without it the reporter stays anonymous.
-            errors["consent"] = FieldError(N_("To let us contact you, tick this box. "
-                                              "Or leave the number empty to stay anonymous."))
+            errors["consent"] = FieldError(
+                N_("To let us contact you, tick this box. Or leave the number empty to stay anonymous.")
+            )
     if errors:
         raise InvalidForm(errors)
     assert body is not None
-    message = InboundMessage(channel="web", external_id=None, sender=sender, body=body,
-                             received_at=received_at or datetime.now(UTC), language_hint=language)
-    return WebReport(message=message, country=country, sector=sector, employer=employer, name=name,
-                     contact_channel=contact_channel if sender else None)
+    message = InboundMessage(
+        channel="web",
+        external_id=None,
+        sender=sender,
+        body=body,
+        received_at=received_at or datetime.now(UTC),
+        language_hint=language,
+    )
+    return WebReport(
+        message=message,
+        country=country,
+        sector=sector,
+        employer=employer,
+        name=name,
+        contact_channel=contact_channel if sender else None,
+    )
 
 
 def parse_followup(form: Mapping[str, str], *, language: str, received_at: datetime | None = None) -> InboundMessage:
@@ -129,5 +145,11 @@ def parse_followup(form: Mapping[str, str], *, language: str, received_at: datet
     if errors:
         raise InvalidForm(errors)
     assert body is not None
-    return InboundMessage(channel="web", external_id=None, sender=None, body=body,
-                          received_at=received_at or datetime.now(UTC), language_hint=language)
+    return InboundMessage(
+        channel="web",
+        external_id=None,
+        sender=None,
+        body=body,
+        received_at=received_at or datetime.now(UTC),
+        language_hint=language,
+    )

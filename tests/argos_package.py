@@ -41,9 +41,19 @@ def _train_sentencepiece(vocab_size: int, lines: list[str]) -> bytes:
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_writer=model, vocab_size=vocab_size,
-        model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, num_threads=1,
-        shuffle_input_sentence=False, minloglevel=2, bos_id=1, eos_id=2, unk_id=0, pad_id=-1,
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        minloglevel=2,
+        bos_id=1,
+        eos_id=2,
+        unk_id=0,
+        pad_id=-1,
     )
     return model.getvalue()
 
@@ -77,8 +87,15 @@ def _shape(name: str, d_model: int, ffn: int, vocab: int) -> tuple[int, ...]:
     return (d_model, d_model)
 
 
-def write_ct2_model(output_dir: Path, vocabulary: list[str], seed: int, d_model: int = 32, ffn: int = 64,
-                    layers: int = 2, heads: int = 2) -> None:
+def write_ct2_model(
+    output_dir: Path,
+    vocabulary: list[str],
+    seed: int,
+    d_model: int = 32,
+    ffn: int = 64,
+    layers: int = 2,
+    heads: int = 2,
+) -> None:
     """Write a random-weight CTranslate2 transformer over `vocabulary` to `output_dir`."""
     from ctranslate2.specs import TransformerSpec
 
@@ -104,9 +121,17 @@ def write_ct2_model(output_dir: Path, vocabulary: list[str], seed: int, d_model:
     spec.save(str(output_dir))
 
 
-def build_package(destination: Path, source: str = "es", target: str = "en", version: str = "1.0",
-                  seed: int = 0, vocab_size: int = 120, d_model: int = 32, layers: int = 2,
-                  training_lines: list[str] | None = None) -> Path:
+def build_package(
+    destination: Path,
+    source: str = "es",
+    target: str = "en",
+    version: str = "1.0",
+    seed: int = 0,
+    vocab_size: int = 120,
+    d_model: int = 32,
+    layers: int = 2,
+    training_lines: list[str] | None = None,
+) -> Path:
     """Write `<destination>/translate-<source>_<target>-<version>.argosmodel` and return its path.
 
     `training_lines` (default: a dozen built-in lines) trains the SentencePiece model; more text
@@ -124,17 +149,28 @@ def build_package(destination: Path, source: str = "es", target: str = "en", ver
         root.mkdir()
         write_ct2_model(root / "model", vocabulary, seed=seed, d_model=d_model, ffn=4 * d_model, layers=layers)
         (root / "sentencepiece.model").write_bytes(sp_bytes)
-        (root / "metadata.json").write_text(json.dumps({
-            "package_version": version, "argos_version": "1.9", "from_code": source, "to_code": target,
-            "from_name": source, "to_name": target, "type": "translate",
-        }), encoding="utf-8")
+        (root / "metadata.json").write_text(
+            json.dumps(
+                {
+                    "package_version": version,
+                    "argos_version": "1.9",
+                    "from_code": source,
+                    "to_code": target,
+                    "from_name": source,
+                    "to_name": target,
+                    "type": "translate",
+                }
+            ),
+            encoding="utf-8",
+        )
         (root / "README.md").write_text("Tiny random-weight test package built by the Tulay test suite.\n")
         archive = destination / f"{top}.argosmodel"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(root.rglob("*")):
                 # A fixed timestamp keeps the archive byte-identical between builds.
-                info = zipfile.ZipInfo(str(path.relative_to(scratch)) + ("/" if path.is_dir() else ""),
-                                       date_time=(2020, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(
+                    str(path.relative_to(scratch)) + ("/" if path.is_dir() else ""), date_time=(2020, 1, 1, 0, 0, 0)
+                )
                 if path.is_dir():
                     zf.writestr(info, b"")
                 else:

@@ -191,9 +191,17 @@ def run_jobs(app: Flask) -> Any:
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # The network is closed here: without these, Chromium keeps trying to reach Google's services.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @contextmanager

@@ -62,27 +62,56 @@ class FakeTwilio:
             if method == "POST" and path.endswith("/Messages.json"):
                 if self.failures:
                     status, code = self.failures.pop(0)
-                    return status, "application/json", json.dumps(
-                        {"code": code, "message": f"fake error {code}", "status": status,
-                         "more_info": f"https://www.twilio.com/docs/errors/{code}"}).encode()
+                    return (
+                        status,
+                        "application/json",
+                        json.dumps(
+                            {
+                                "code": code,
+                                "message": f"fake error {code}",
+                                "status": status,
+                                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                            }
+                        ).encode(),
+                    )
                 sid = f"SM{next(self._counter):032x}"
                 self.accepted.append(form)
                 self.accepted_at.append(time.monotonic())
                 body = form.get("Body", "")
                 created = {
-                    "sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
-                    "body": body, "num_segments": "1", "account_sid": path.split("/")[3],
+                    "sid": sid,
+                    "status": "queued",
+                    "to": form.get("To"),
+                    "from": form.get("From"),
+                    "body": body,
+                    "num_segments": "1",
+                    "account_sid": path.split("/")[3],
                     "date_created": email.utils.format_datetime(datetime.now(UTC)),
                     "uri": path.replace(".json", f"/{sid}.json"),
                 }
                 self.created.append(created)
                 return 201, "application/json", json.dumps(created).encode()
             if method == "GET" and path.endswith("/Messages.json"):  # the list, newest first, like Twilio
-                found = [m for m in reversed(self.created) if all(
-                    m.get(key.lower()) == form[key] for key in ("To", "From") if key in form)]
-                return 200, "application/json", json.dumps({
-                    "messages": found, "next_page_uri": None, "page": 0, "page_size": len(found) or 50,
-                    "start": 0, "end": len(found), "uri": path}).encode()
+                found = [
+                    m
+                    for m in reversed(self.created)
+                    if all(m.get(key.lower()) == form[key] for key in ("To", "From") if key in form)
+                ]
+                return (
+                    200,
+                    "application/json",
+                    json.dumps(
+                        {
+                            "messages": found,
+                            "next_page_uri": None,
+                            "page": 0,
+                            "page_size": len(found) or 50,
+                            "start": 0,
+                            "end": len(found),
+                            "uri": path,
+                        }
+                    ).encode(),
+                )
         return 404, "application/json", json.dumps({"code": 20404, "message": "not found", "status": 404}).encode()
 
 
@@ -96,8 +125,9 @@ def fake_twilio_server() -> Iterator[FakeTwilio]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
             form = dict(parse_qsl(raw or urlsplit(self.path).query, keep_blank_values=True))
-            status, content_type, payload = fake.handle(self.command, self.path.split("?")[0], form,
-                                                        dict(self.headers.items()))
+            status, content_type, payload = fake.handle(
+                self.command, self.path.split("?")[0], form, dict(self.headers.items())
+            )
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))

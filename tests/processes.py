@@ -24,8 +24,14 @@ def run_flask(env: Mapping[str, str], *args: str, log: Path, timeout: int = 180)
     """
     start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=dict(env), cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            env=dict(env),
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
     with log.open("rb") as written:
         written.seek(start)
         output = written.read().decode("utf-8", errors="replace")
@@ -35,5 +41,6 @@ def run_flask(env: Mapping[str, str], *args: str, log: Path, timeout: int = 180)
 
 def run_worker(env: Mapping[str, str], *queues: str, log: Path) -> str:
     """Run `flask --app app worker --burst --no-cron` until `queues` (default: all) are empty."""
-    return run_flask(env, "worker", "--burst", "--no-cron", *[arg for queue in queues for arg in ("-q", queue)],
-                     log=log)
+    return run_flask(
+        env, "worker", "--burst", "--no-cron", *[arg for queue in queues for arg in ("-q", queue)], log=log
+    )

@@ -52,9 +52,25 @@ def project_root() -> Iterator[Path]:
 def test_template_matches_the_source_code(tmp_path: Path, template: Catalog, project_root: Path) -> None:
     fresh = tmp_path / "messages.pot"
     # The same extraction as `make extract`.
-    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", "translations/babel.cfg", "-k", "N_",
-                                "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(fresh),
-                                "."])
+    CommandLineInterface().run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            "translations/babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "-o",
+            str(fresh),
+            ".",
+        ]
+    )
     missing = source_ids(load(fresh)) - source_ids(template)
     stale = source_ids(template) - source_ids(load(fresh))
     assert not missing and not stale, f"run `make extract`: new {sorted(missing)}, gone {sorted(stale)}"
@@ -78,8 +94,11 @@ def test_catalog_is_fully_translated_with_exact_placeholders(language: str, temp
             problems.append(f"empty: {message.id!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {message.id!r}")
-        elif (message.string == message.id and message.id not in SAME_AS_SOURCE
-              and (language, message.id) not in SAME_IN_LANGUAGE):
+        elif (
+            message.string == message.id
+            and message.id not in SAME_AS_SOURCE
+            and (language, message.id) not in SAME_IN_LANGUAGE
+        ):
             problems.append(f"left in English: {message.id!r}")
     # Babel's own checkers: python-format placeholders must match the msgid's exactly.
     for message, errors in catalog.check():
@@ -104,11 +123,14 @@ def test_a_checker_catches_a_broken_placeholder(tmp_path: Path) -> None:
     assert any(errors for _message, errors in catalog.check())
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("es", "a partir de ahora le escribiremos en español"),
-    ("ar", "سنكتب لك بالعربية"),
-    ("tl", "susulatan ka namin sa Tagalog"),
-    ("zh", "用中文"),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("es", "a partir de ahora le escribiremos en español"),
+        ("ar", "سنكتب لك بالعربية"),
+        ("tl", "susulatan ka namin sa Tagalog"),
+        ("zh", "用中文"),
+    ],
+)
 def test_texts_come_from_the_language_catalog(language: str, expected: str) -> None:
     assert expected in render_text("language_switched", language)

@@ -35,6 +35,7 @@ def _authenticate() -> StaffUser:
 
 def token_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Require a valid bearer token whose user has one of `roles` (401 / 403 otherwise)."""
+
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -42,7 +43,9 @@ def token_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
             if Role(g.api_user.role) not in roles:
                 abort(403, description=f"the {g.api_user.role} role may not use this endpoint")
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

@@ -60,6 +60,7 @@ def status_for(exc: Exception) -> int:
 
 def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Turn refused domain operations into JSON 4xx after rolling back (nothing half-stored)."""
+
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -70,10 +71,12 @@ def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except StaleDataError:
             get_session().rollback()
             abort(409, description="the case was changed by someone else meanwhile; reload it and try again")
+
     return wrapped
 
 
 # --- request parsing ---------------------------------------------------------------------------
+
 
 def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
@@ -114,8 +117,9 @@ def time_field(body: dict[str, Any], name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw or "")
     except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:30:00+08:00")\
-            from None
+        raise BadRequest(
+            f"{name} must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:30:00+08:00"
+        ) from None
     if value.tzinfo is None:
         raise BadRequest(f"{name} needs a time zone offset (e.g. +08:00 or Z)")
     return value
@@ -127,60 +131,101 @@ def expected_version(body: dict[str, Any]) -> int | None:
 
 # --- shapes ------------------------------------------------------------------------------------
 
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
 def case_summary(case: Case, assignee_name: str | None = None, overdue: bool | None = None) -> dict[str, Any]:
     return {
-        "reference": case.reference, "status": case.status, "category": case.category,
-        "category_confidence": case.category_confidence, "urgency": case.urgency, "route": case.route,
-        "team": case.team, "country": case.country, "sector": case.sector, "channel": case.channel,
-        "language": case.language, "needs_human_translation": case.needs_human_translation,
-        "assignee_id": case.assignee_id, "assignee_name": assignee_name,
-        "created_at": _iso(case.created_at), "updated_at": _iso(case.updated_at),
-        "first_response_due_at": _iso(case.first_response_due_at), "first_response_at": _iso(case.first_response_at),
-        "resolution_due_at": _iso(case.resolution_due_at), "escalated_at": _iso(case.escalated_at),
-        "closed_at": _iso(case.closed_at), "overdue": is_overdue(case) if overdue is None else overdue,
+        "reference": case.reference,
+        "status": case.status,
+        "category": case.category,
+        "category_confidence": case.category_confidence,
+        "urgency": case.urgency,
+        "route": case.route,
+        "team": case.team,
+        "country": case.country,
+        "sector": case.sector,
+        "channel": case.channel,
+        "language": case.language,
+        "needs_human_translation": case.needs_human_translation,
+        "assignee_id": case.assignee_id,
+        "assignee_name": assignee_name,
+        "created_at": _iso(case.created_at),
+        "updated_at": _iso(case.updated_at),
+        "first_response_due_at": _iso(case.first_response_due_at),
+        "first_response_at": _iso(case.first_response_at),
+        "resolution_due_at": _iso(case.resolution_due_at),
+        "escalated_at": _iso(case.escalated_at),
+        "closed_at": _iso(case.closed_at),
+        "overdue": is_overdue(case) if overdue is None else overdue,
         "version": case.version,
     }
 
 
 def message_shape(message: Message) -> dict[str, Any]:
     return {
-        "id": message.id, "direction": message.direction, "kind": message.kind, "channel": message.channel,
-        "body": message.body, "language": message.language, "translation": message.translation,
-        "translation_language": message.translation_language, "translation_engine": message.translation_engine,
-        "translation_model_version": message.translation_model_version, "translation_pivot": message.translation_pivot,
+        "id": message.id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "channel": message.channel,
+        "body": message.body,
+        "language": message.language,
+        "translation": message.translation,
+        "translation_language": message.translation_language,
+        "translation_engine": message.translation_engine,
+        "translation_model_version": message.translation_model_version,
+        "translation_pivot": message.translation_pivot,
         "needs_human_translation": message.needs_human_translation,
-        "translation_corrected_by_id": message.translation_corrected_by_id, "delivery_status": message.delivery_status,
-        "author_id": message.author_id, "created_at": _iso(message.created_at),
+        "translation_corrected_by_id": message.translation_corrected_by_id,
+        "delivery_status": message.delivery_status,
+        "author_id": message.author_id,
+        "created_at": _iso(message.created_at),
     }
 
 
 def case_detail(case: Case) -> dict[str, Any]:
     session = get_session()
     assignee = session.get(StaffUser, case.assignee_id) if case.assignee_id else None
-    messages = session.exec(select(Message).where(Message.case_id == case.id)
-                            .order_by(col(Message.created_at), col(Message.id))).all()
+    messages = session.exec(
+        select(Message).where(Message.case_id == case.id).order_by(col(Message.created_at), col(Message.id))
+    ).all()
     notes = session.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.id))).all()
-    meetings = session.exec(select(MediationSession).where(MediationSession.case_id == case.id)
-                            .order_by(col(MediationSession.id))).all()
+    meetings = session.exec(
+        select(MediationSession).where(MediationSession.case_id == case.id).order_by(col(MediationSession.id))
+    ).all()
     outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
     return {
         **case_summary(case, assignee.display_name if assignee else None),
-        "employer_name": case.employer_name, "recruiter_name": case.recruiter_name,
+        "employer_name": case.employer_name,
+        "recruiter_name": case.recruiter_name,
         "messages": [message_shape(m) for m in messages],
-        "notes": [{"id": n.id, "author_id": n.author_id, "body": n.body, "created_at": _iso(n.created_at)}
-                  for n in notes],
-        "mediation_sessions": [{"id": m.id, "mediator_id": m.mediator_id, "scheduled_at": _iso(m.scheduled_at),
-                                "held_at": _iso(m.held_at), "parties": m.parties, "notes": m.notes,
-                                "result": m.result} for m in meetings],
-        "outcome": None if outcome is None else {
-            "resolution_type": outcome.resolution_type, "remedies": outcome.remedies,
+        "notes": [
+            {"id": n.id, "author_id": n.author_id, "body": n.body, "created_at": _iso(n.created_at)} for n in notes
+        ],
+        "mediation_sessions": [
+            {
+                "id": m.id,
+                "mediator_id": m.mediator_id,
+                "scheduled_at": _iso(m.scheduled_at),
+                "held_at": _iso(m.held_at),
+                "parties": m.parties,
+                "notes": m.notes,
+                "result": m.result,
+            }
+            for m in meetings
+        ],
+        "outcome": None
+        if outcome is None
+        else {
+            "resolution_type": outcome.resolution_type,
+            "remedies": outcome.remedies,
             "amount_recovered": None if outcome.amount_recovered is None else str(outcome.amount_recovered),
-            "currency": outcome.currency, "inspection_requested": outcome.inspection_requested,
-            "sanction_reported": outcome.sanction_reported},
+            "currency": outcome.currency,
+            "inspection_requested": outcome.inspection_requested,
+            "sanction_reported": outcome.sanction_reported,
+        },
     }
 
 
@@ -208,6 +253,7 @@ def done(case: Case, status: int = 200, **extra: Any) -> Any:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
+
 @bp.get("/cases")
 @token_required(*CASE_ROLES)
 @domain_errors
@@ -216,8 +262,12 @@ def list_queue() -> Any:
     filters = QueueFilters.from_args(request.args)
     rows, total = list_cases(get_session(), api_user(), filters)
     get_session().commit()  # the token's last-used time
-    return jsonify(data=[case_summary(r.case, r.assignee_name, r.overdue) for r in rows], count=total,
-                   page=filters.page, per_page=filters.per_page)
+    return jsonify(
+        data=[case_summary(r.case, r.assignee_name, r.overdue) for r in rows],
+        count=total,
+        page=filters.page,
+        per_page=filters.per_page,
+    )
 
 
 @bp.get("/cases/<reference>")
@@ -226,15 +276,15 @@ def show_case(reference: str) -> Any:
     """One case with its conversation (original and translation), notes, mediation and outcome."""
     case = load_case(reference)
     user = api_user()
-    record_event(get_session(), action="case_viewed", case_id=case.id, actor_id=user.id, actor_kind="staff",
-                 via="api")
+    record_event(get_session(), action="case_viewed", case_id=case.id, actor_id=user.id, actor_kind="staff", via="api")
     detail = case_detail(case)
     get_session().commit()
     return jsonify(detail)
 
 
-def reply_translation(text: str, target: str | None, sent_text: str | None
-                      ) -> tuple[str, TranslationResult | dict[str, Any] | None, str | None]:
+def reply_translation(
+    text: str, target: str | None, sent_text: str | None
+) -> tuple[str, TranslationResult | dict[str, Any] | None, str | None]:
     """Choose what to send, how it was made and its back-translation: human, same language, or MT."""
     working = current_app.config["WORKING_LANGUAGE"]
     if sent_text is not None:
@@ -243,8 +293,9 @@ def reply_translation(text: str, target: str | None, sent_text: str | None
         return text, None, None
     preview = translate_reply(get_translator(), text, working, target)
     if preview.translation.needs_human or not preview.translation.text:
-        raise BadRequest(f"no machine translation from {working} to {target} is available; "
-                         "send sent_text with a human translation")
+        raise BadRequest(
+            f"no machine translation from {working} to {target} is available; send sent_text with a human translation"
+        )
     return preview.translation.text, preview.translation, preview.back_translation.text
 
 
@@ -258,9 +309,16 @@ def reply(reference: str) -> Any:
     text = text_field(body, "text") or ""
     check_editable(case, expected_version(body))
     sent, meta, back = reply_translation(text, case.language, text_field(body, "sent_text", required=False))
-    message = queue_staff_reply(get_session(), case, api_user().id or 0, text, sent, meta,
-                                working_language=current_app.config["WORKING_LANGUAGE"],
-                                expected_version=expected_version(body))
+    message = queue_staff_reply(
+        get_session(),
+        case,
+        api_user().id or 0,
+        text,
+        sent,
+        meta,
+        working_language=current_app.config["WORKING_LANGUAGE"],
+        expected_version=expected_version(body),
+    )
     return done(case, 201, message=message_shape(message), back_translation=back)
 
 
@@ -271,9 +329,15 @@ def correct_message_translation(reference: str, message_id: int) -> Any:
     """Replace the translation of a reporter's message with a staff member's own (recorded as human)."""
     case = load_case(reference)
     body = json_body()
-    message = correct_case_message(get_session(), case, message_id, text_field(body, "text") or "",
-                                   api_user().id or 0, working_language=current_app.config["WORKING_LANGUAGE"],
-                                   expected_version=expected_version(body))
+    message = correct_case_message(
+        get_session(),
+        case,
+        message_id,
+        text_field(body, "text") or "",
+        api_user().id or 0,
+        working_language=current_app.config["WORKING_LANGUAGE"],
+        expected_version=expected_version(body),
+    )
     return done(case, message=message_shape(message))
 
 
@@ -284,8 +348,14 @@ def assign(reference: str) -> Any:
     """Assign or transfer the case to a staff member of the right role."""
     case = load_case(reference)
     body = json_body()
-    assign_case(get_session(), case, int_field(body, "assignee_id") or 0, api_user().id,
-                text_field(body, "reason", required=False), expected_version=expected_version(body))
+    assign_case(
+        get_session(),
+        case,
+        int_field(body, "assignee_id") or 0,
+        api_user().id,
+        text_field(body, "reason", required=False),
+        expected_version=expected_version(body),
+    )
     return done(case)
 
 
@@ -304,8 +374,9 @@ def change_status(reference: str) -> Any:
     check_version(case, expected_version(body))
     session = get_session()
     detail = reason_detail(session, case, api_user().id, text_field(body, "reason", required=False))
-    case_states.transition(session, case, target, actor_id=api_user().id,
-                           reason=detail.get("reason") or ("see_note" if detail else None))
+    case_states.transition(
+        session, case, target, actor_id=api_user().id, reason=detail.get("reason") or ("see_note" if detail else None)
+    )
     return done(case)
 
 
@@ -319,8 +390,14 @@ def refer(reference: str) -> Any:
     target = text_field(body, "to")
     reason = text_field(body, "reason", required=False)
     if target == "mediation":
-        refer_to_mediation(get_session(), case, int_field(body, "mediator_id") or 0, api_user().id, reason,
-                           expected_version=expected_version(body))
+        refer_to_mediation(
+            get_session(),
+            case,
+            int_field(body, "mediator_id") or 0,
+            api_user().id,
+            reason,
+            expected_version=expected_version(body),
+        )
     elif target == "inspection":
         refer_to_inspection(get_session(), case, api_user().id, reason, expected_version=expected_version(body))
     else:
@@ -335,8 +412,9 @@ def note(reference: str) -> Any:
     """Add an internal note (never shown to the reporter)."""
     case = load_case(reference)
     body = json_body()
-    added = add_note(get_session(), case, api_user().id or 0, text_field(body, "body") or "",
-                     expected_version=expected_version(body))
+    added = add_note(
+        get_session(), case, api_user().id or 0, text_field(body, "body") or "", expected_version=expected_version(body)
+    )
     return done(case, 201, note={"id": added.id})
 
 
@@ -347,9 +425,15 @@ def mediation_session(reference: str) -> Any:
     """Schedule a mediation session (the case moves to in_mediation)."""
     case = load_case(reference)
     body = json_body()
-    item = schedule_mediation(get_session(), case, int_field(body, "mediator_id") or 0,
-                              time_field(body, "scheduled_at"), text_field(body, "parties") or "", api_user().id,
-                              expected_version=expected_version(body))
+    item = schedule_mediation(
+        get_session(),
+        case,
+        int_field(body, "mediator_id") or 0,
+        time_field(body, "scheduled_at"),
+        text_field(body, "parties") or "",
+        api_user().id,
+        expected_version=expected_version(body),
+    )
     return done(case, 201, mediation_session={"id": item.id})
 
 
@@ -363,9 +447,15 @@ def mediation_result(reference: str, session_id: int) -> Any:
     item = get_session().get(MediationSession, session_id)
     if item is None or item.case_id != case.id:
         abort(404, description="mediation session not found")
-    record_mediation_result(get_session(), item, time_field(body, "held_at"),
-                            text_field(body, "notes", required=False), text_field(body, "result") or "",
-                            api_user().id, expected_version=expected_version(body))
+    record_mediation_result(
+        get_session(),
+        item,
+        time_field(body, "held_at"),
+        text_field(body, "notes", required=False),
+        text_field(body, "result") or "",
+        api_user().id,
+        expected_version=expected_version(body),
+    )
     return done(case)
 
 
@@ -382,11 +472,18 @@ def outcome(reference: str) -> Any:
     amount = body.get("amount_recovered")
     if amount is not None and not isinstance(amount, str):
         raise BadRequest('amount_recovered must be a decimal string such as "1250.00"')
-    record_outcome(get_session(), case, resolution_type=text_field(body, "resolution_type") or "",
-                   remedies=remedies, amount_recovered=amount, currency=text_field(body, "currency", required=False),
-                   inspection_requested=bool_field(body, "inspection_requested"),
-                   sanction_reported=bool_field(body, "sanction_reported"), actor_id=api_user().id,
-                   expected_version=expected_version(body))
+    record_outcome(
+        get_session(),
+        case,
+        resolution_type=text_field(body, "resolution_type") or "",
+        remedies=remedies,
+        amount_recovered=amount,
+        currency=text_field(body, "currency", required=False),
+        inspection_requested=bool_field(body, "inspection_requested"),
+        sanction_reported=bool_field(body, "sanction_reported"),
+        actor_id=api_user().id,
+        expected_version=expected_version(body),
+    )
     return done(case, 201)
 
 
@@ -397,10 +494,13 @@ def triage(reference: str) -> Any:
     """Correct the automatic triage (category, urgency, country, sector); audited for accuracy."""
     case = load_case(reference)
     body = json_body()
-    changes = override_triage(get_session(), case, api_user().id or 0,
-                              **{k: text_field(body, k, required=False)
-                                 for k in ("category", "urgency", "country", "sector")},
-                              expected_version=expected_version(body))
+    changes = override_triage(
+        get_session(),
+        case,
+        api_user().id or 0,
+        **{k: text_field(body, k, required=False) for k in ("category", "urgency", "country", "sector")},
+        expected_version=expected_version(body),
+    )
     return done(case, changed=sorted(changes))
 
 
@@ -413,8 +513,19 @@ def audit_trail(reference: str) -> Any:
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.id))).all()
     record_event(session, action="audit_viewed", case_id=case.id, actor_id=api_user().id, actor_kind="staff")
     session.commit()
-    return jsonify(data=[{"id": e.id, "action": e.action, "actor_id": e.actor_id, "actor_kind": e.actor_kind,
-                          "detail": e.detail, "created_at": _iso(e.created_at)} for e in events])
+    return jsonify(
+        data=[
+            {
+                "id": e.id,
+                "action": e.action,
+                "actor_id": e.actor_id,
+                "actor_kind": e.actor_kind,
+                "detail": e.detail,
+                "created_at": _iso(e.created_at),
+            }
+            for e in events
+        ]
+    )
 
 
 @bp.get("/routing-rules")
@@ -439,17 +550,31 @@ def put_routing_rules() -> Any:
 
 # --- OpenAPI -----------------------------------------------------------------------------------
 
-def _operation(summary: str, tag: str, body: dict[str, Any] | None = None, ok: int = 200,
-               params: list[dict[str, Any]] | None = None, ok_schema: str = "CaseResult") -> dict[str, Any]:
+
+def _operation(
+    summary: str,
+    tag: str,
+    body: dict[str, Any] | None = None,
+    ok: int = 200,
+    params: list[dict[str, Any]] | None = None,
+    ok_schema: str = "CaseResult",
+) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     op: dict[str, Any] = {
-        "summary": summary, "tags": [tag], "security": [{"bearer": []}],
-        "responses": {str(ok): {"description": "OK", "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{ok_schema}"}}}},
-            "400": {"description": "bad input", **error}, "401": {"description": "no valid token", **error},
+        "summary": summary,
+        "tags": [tag],
+        "security": [{"bearer": []}],
+        "responses": {
+            str(ok): {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok_schema}"}}},
+            },
+            "400": {"description": "bad input", **error},
+            "401": {"description": "no valid token", **error},
             "403": {"description": "role not allowed", **error},
             "404": {"description": "no such case (or not yours)", **error},
-            "409": {"description": "stale edit or closed case", **error}},
+            "409": {"description": "stale edit or closed case", **error},
+        },
     }
     if params:
         op["parameters"] = params
@@ -466,45 +591,104 @@ def _obj(required: list[str], versioned: bool = True, **props: Any) -> dict[str,
 
 REF = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}, "example": "K7M2-9QXD"}
 STR = {"type": "string"}
-QUEUE_PARAMS = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
-    ("route", {"enum": ["ombudsperson", "mediation"]}), ("status", {"enum": [s.value for s in CaseStatus]}),
-    ("urgency", {"enum": ["low", "normal", "high", "critical"]}),
-    ("language", {"type": "string", "pattern": "^[A-Za-z][A-Za-z-]{1,7}$", "example": "tl"}),
-    ("overdue", {"type": "boolean"}), ("needs_human_translation", {"type": "boolean"}),
-    ("assignee_id", {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                               {"enum": ["none", "unassigned"]}],
-                     "description": "a staff id, or 'none' for unassigned"}),
-    ("q", {"type": "string", "pattern": "^[0-9A-TV-Za-tv-z]{0,4}(-?[0-9A-TV-Za-tv-z]{0,4})?$",
-           "description": "(part of) a case reference"}),
-    ("page", {"type": "integer", "minimum": 1, "maximum": 100_000}),
-    ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}))]
+QUEUE_PARAMS = [
+    {"name": name, "in": "query", "required": False, "schema": schema}
+    for name, schema in (
+        ("route", {"enum": ["ombudsperson", "mediation"]}),
+        ("status", {"enum": [s.value for s in CaseStatus]}),
+        ("urgency", {"enum": ["low", "normal", "high", "critical"]}),
+        ("language", {"type": "string", "pattern": "^[A-Za-z][A-Za-z-]{1,7}$", "example": "tl"}),
+        ("overdue", {"type": "boolean"}),
+        ("needs_human_translation", {"type": "boolean"}),
+        (
+            "assignee_id",
+            {
+                "anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, {"enum": ["none", "unassigned"]}],
+                "description": "a staff id, or 'none' for unassigned",
+            },
+        ),
+        (
+            "q",
+            {
+                "type": "string",
+                "pattern": "^[0-9A-TV-Za-tv-z]{0,4}(-?[0-9A-TV-Za-tv-z]{0,4})?$",
+                "description": "(part of) a case reference",
+            },
+        ),
+        ("page", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+        ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
+    )
+]
 
 SCHEMAS: dict[str, Any] = {
-    "CaseSummary": {"type": "object", "properties": {
-        "reference": STR, "status": STR, "category": {"type": ["string", "null"]},
-        "category_confidence": {"type": ["number", "null"]}, "urgency": STR, "route": {"type": ["string", "null"]},
-        "assignee_id": {"type": ["integer", "null"]}, "language": {"type": ["string", "null"]},
-        "needs_human_translation": {"type": "boolean"}, "overdue": {"type": "boolean"}, "version": {"type": "integer"},
-    }},
+    "CaseSummary": {
+        "type": "object",
+        "properties": {
+            "reference": STR,
+            "status": STR,
+            "category": {"type": ["string", "null"]},
+            "category_confidence": {"type": ["number", "null"]},
+            "urgency": STR,
+            "route": {"type": ["string", "null"]},
+            "assignee_id": {"type": ["integer", "null"]},
+            "language": {"type": ["string", "null"]},
+            "needs_human_translation": {"type": "boolean"},
+            "overdue": {"type": "boolean"},
+            "version": {"type": "integer"},
+        },
+    },
     "CaseResult": {"type": "object", "properties": {"case": {"$ref": "#/components/schemas/CaseSummary"}}},
-    "CaseList": {"type": "object", "properties": {
-        "data": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}},
-        "count": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
-    "Message": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "direction": {"enum": ["inbound", "outbound"]}, "body": STR,
-        "language": {"type": ["string", "null"]},
-        "translation": {"type": ["string", "null"]}, "translation_engine": {"type": ["string", "null"]},
-        "translation_model_version": {"type": ["string", "null"]}, "translation_pivot": {"type": ["string", "null"]},
-        "translation_corrected_by_id": {"type": ["integer", "null"]},
-        "needs_human_translation": {"type": "boolean"}}},
-    "CaseDetail": {"allOf": [{"$ref": "#/components/schemas/CaseSummary"}, {"type": "object", "properties": {
-        "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}]},
-    "ReplyResult": {"type": "object", "properties": {
-        "case": {"$ref": "#/components/schemas/CaseSummary"}, "message": {"$ref": "#/components/schemas/Message"},
-        "back_translation": {"type": ["string", "null"],
-                             "description": "the machine translation translated back into the working language"}}},
-    "MessageResult": {"type": "object", "properties": {
-        "case": {"$ref": "#/components/schemas/CaseSummary"}, "message": {"$ref": "#/components/schemas/Message"}}},
+    "CaseList": {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}},
+            "count": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    },
+    "Message": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "direction": {"enum": ["inbound", "outbound"]},
+            "body": STR,
+            "language": {"type": ["string", "null"]},
+            "translation": {"type": ["string", "null"]},
+            "translation_engine": {"type": ["string", "null"]},
+            "translation_model_version": {"type": ["string", "null"]},
+            "translation_pivot": {"type": ["string", "null"]},
+            "translation_corrected_by_id": {"type": ["integer", "null"]},
+            "needs_human_translation": {"type": "boolean"},
+        },
+    },
+    "CaseDetail": {
+        "allOf": [
+            {"$ref": "#/components/schemas/CaseSummary"},
+            {
+                "type": "object",
+                "properties": {"messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}},
+            },
+        ]
+    },
+    "ReplyResult": {
+        "type": "object",
+        "properties": {
+            "case": {"$ref": "#/components/schemas/CaseSummary"},
+            "message": {"$ref": "#/components/schemas/Message"},
+            "back_translation": {
+                "type": ["string", "null"],
+                "description": "the machine translation translated back into the working language",
+            },
+        },
+    },
+    "MessageResult": {
+        "type": "object",
+        "properties": {
+            "case": {"$ref": "#/components/schemas/CaseSummary"},
+            "message": {"$ref": "#/components/schemas/Message"},
+        },
+    },
     "RoutingRules": {"type": "object", "properties": {"yaml": STR, "version": {"type": ["integer", "null"]}}},
     "AuditTrail": {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}}}},
 }
@@ -512,51 +696,148 @@ SCHEMAS: dict[str, Any] = {
 
 def register_openapi(app: Flask) -> None:
     case = "/api/v1/cases/{reference}"
-    add_paths(app, {
-        "/api/v1/cases": {"get": _operation("List the case queue", "cases", params=QUEUE_PARAMS,
-                                            ok_schema="CaseList")},
-        case: {"get": _operation("Show a case with its conversation", "cases", params=[REF],
-                                 ok_schema="CaseDetail")},
-        f"{case}/reply": {"post": _operation("Queue a reply to the reporter", "cases", _obj(
-            ["text"], text={"type": "string", "description": "in the staff's working language"},
-            sent_text={"type": "string", "description": "a human translation to send instead of MT; without it "
-                       "the reply is machine-translated, or refused with 400 where no engine covers the pair"}),
-            201, [REF], ok_schema="ReplyResult")},
-        f"{case}/messages/{{message_id}}/translation": {"post": _operation(
-            "Correct the translation of a reporter's message", "cases", _obj(
-                ["text"], text={"type": "string", "minLength": 1, "maxLength": 10000,
-                                "description": "the translation into the working language (recorded as human)"}),
-            params=[REF, {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            ok_schema="MessageResult")},
-        f"{case}/assign": {"post": _operation("Assign or transfer the case", "cases", _obj(
-            ["assignee_id"], assignee_id={"type": "integer"}, reason=STR), params=[REF])},
-        f"{case}/transition": {"post": _operation("Change the case's status", "cases", _obj(
-            ["to"], to={"enum": [s.value for s in CaseStatus]}, reason=STR), params=[REF])},
-        f"{case}/refer": {"post": _operation("Refer to mediation or to labour inspection", "cases", _obj(
-            ["to"], to={"enum": ["mediation", "inspection"]}, mediator_id={"type": "integer"}, reason=STR),
-            params=[REF])},
-        f"{case}/notes": {"post": _operation("Add an internal note", "cases", _obj(["body"], body=STR), 201, [REF])},
-        f"{case}/mediation-sessions": {"post": _operation("Schedule a mediation session", "mediation", _obj(
-            ["mediator_id", "scheduled_at", "parties"], mediator_id={"type": "integer"},
-            scheduled_at={"type": "string", "format": "date-time"}, parties=STR), 201, [REF])},
-        f"{case}/mediation-sessions/{{session_id}}/result": {"post": _operation(
-            "Record a mediation session's result", "mediation", _obj(
-                ["held_at", "result"], held_at={"type": "string", "format": "date-time"}, notes=STR,
-                result={"enum": ["agreement", "partial_agreement", "no_agreement", "adjourned", "no_show"]}),
-            params=[REF, {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
-        f"{case}/outcome": {"post": _operation("Record the outcome", "mediation", _obj(
-            ["resolution_type"], resolution_type=STR, remedies={"type": "array", "items": STR},
-            amount_recovered={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
-            currency={"type": "string", "pattern": "^[A-Z]{3}$"}, inspection_requested={"type": "boolean"},
-            sanction_reported={"type": "boolean"}), 201, [REF])},
-        f"{case}/triage": {"post": _operation("Override the automatic triage", "cases", _obj(
-            [], category=STR, urgency=STR, country=STR, sector=STR), params=[REF])},
-        f"{case}/audit": {"get": _operation("Read the case's audit trail (admin)", "cases", params=[REF],
-                                            ok_schema="AuditTrail")},
-        "/api/v1/routing-rules": {
-            "get": _operation("Read the routing rules (admin)", "admin", ok_schema="RoutingRules"),
-            "put": _operation("Validate and save routing rules (admin)", "admin",
-                              _obj(["yaml"], versioned=False, yaml=STR), ok_schema="RoutingRules")},
-        "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"],
-                                         "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-    }, SCHEMAS)
+    add_paths(
+        app,
+        {
+            "/api/v1/cases": {
+                "get": _operation("List the case queue", "cases", params=QUEUE_PARAMS, ok_schema="CaseList")
+            },
+            case: {
+                "get": _operation("Show a case with its conversation", "cases", params=[REF], ok_schema="CaseDetail")
+            },
+            f"{case}/reply": {
+                "post": _operation(
+                    "Queue a reply to the reporter",
+                    "cases",
+                    _obj(
+                        ["text"],
+                        text={"type": "string", "description": "in the staff's working language"},
+                        sent_text={
+                            "type": "string",
+                            "description": "a human translation to send instead of MT; without it "
+                            "the reply is machine-translated, or refused with 400 where no engine covers the pair",
+                        },
+                    ),
+                    201,
+                    [REF],
+                    ok_schema="ReplyResult",
+                )
+            },
+            f"{case}/messages/{{message_id}}/translation": {
+                "post": _operation(
+                    "Correct the translation of a reporter's message",
+                    "cases",
+                    _obj(
+                        ["text"],
+                        text={
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 10000,
+                            "description": "the translation into the working language (recorded as human)",
+                        },
+                    ),
+                    params=[REF, {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    ok_schema="MessageResult",
+                )
+            },
+            f"{case}/assign": {
+                "post": _operation(
+                    "Assign or transfer the case",
+                    "cases",
+                    _obj(["assignee_id"], assignee_id={"type": "integer"}, reason=STR),
+                    params=[REF],
+                )
+            },
+            f"{case}/transition": {
+                "post": _operation(
+                    "Change the case's status",
+                    "cases",
+                    _obj(["to"], to={"enum": [s.value for s in CaseStatus]}, reason=STR),
+                    params=[REF],
+                )
+            },
+            f"{case}/refer": {
+                "post": _operation(
+                    "Refer to mediation or to labour inspection",
+                    "cases",
+                    _obj(["to"], to={"enum": ["mediation", "inspection"]}, mediator_id={"type": "integer"}, reason=STR),
+                    params=[REF],
+                )
+            },
+            f"{case}/notes": {
+                "post": _operation("Add an internal note", "cases", _obj(["body"], body=STR), 201, [REF])
+            },
+            f"{case}/mediation-sessions": {
+                "post": _operation(
+                    "Schedule a mediation session",
+                    "mediation",
+                    _obj(
+                        ["mediator_id", "scheduled_at", "parties"],
+                        mediator_id={"type": "integer"},
+                        scheduled_at={"type": "string", "format": "date-time"},
+                        parties=STR,
+                    ),
+                    201,
+                    [REF],
+                )
+            },
+            f"{case}/mediation-sessions/{{session_id}}/result": {
+                "post": _operation(
+                    "Record a mediation session's result",
+                    "mediation",
+                    _obj(
+                        ["held_at", "result"],
+                        held_at={"type": "string", "format": "date-time"},
+                        notes=STR,
+                        result={"enum": ["agreement", "partial_agreement", "no_agreement", "adjourned", "no_show"]},
+                    ),
+                    params=[REF, {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                )
+            },
+            f"{case}/outcome": {
+                "post": _operation(
+                    "Record the outcome",
+                    "mediation",
+                    _obj(
+                        ["resolution_type"],
+                        resolution_type=STR,
+                        remedies={"type": "array", "items": STR},
+                        amount_recovered={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+                        currency={"type": "string", "pattern": "^[A-Z]{3}$"},
+                        inspection_requested={"type": "boolean"},
+                        sanction_reported={"type": "boolean"},
+                    ),
+                    201,
+                    [REF],
+                )
+            },
+            f"{case}/triage": {
+                "post": _operation(
+                    "Override the automatic triage",
+                    "cases",
+                    _obj([], category=STR, urgency=STR, country=STR, sector=STR),
+                    params=[REF],
+                )
+            },
+            f"{case}/audit": {
+                "get": _operation("Read the case's audit trail (admin)", "cases", params=[REF], ok_schema="AuditTrail")
+            },
+            "/api/v1/routing-rules": {
+                "get": _operation("Read the routing rules (admin)", "admin", ok_schema="RoutingRules"),
+                "put": _operation(
+                    "Validate and save routing rules (admin)",
+                    "admin",
+                    _obj(["yaml"], versioned=False, yaml=STR),
+                    ok_schema="RoutingRules",
+                ),
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "tags": ["meta"],
+                    "responses": {"200": {"description": "OpenAPI 3.1"}},
+                }
+            },
+        },
+        SCHEMAS,
+    )

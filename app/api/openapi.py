@@ -24,15 +24,20 @@ def build_document(app: Flask) -> dict[str, Any]:
             paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Tulay API", "version": "1",
-                 "description": "Casework and compliance API of the Tulay grievance hotline. Authenticate with "
-                                "`Authorization: Bearer TOKEN` (`flask --app app api-token EMAIL`). Errors are "
-                                "JSON `{\"error\": \"…\"}`."},
+        "info": {
+            "title": "Tulay API",
+            "version": "1",
+            "description": "Casework and compliance API of the Tulay grievance hotline. Authenticate with "
+            "`Authorization: Bearer TOKEN` (`flask --app app api-token EMAIL`). Errors are "
+            'JSON `{"error": "…"}`.',
+        },
         "servers": [{"url": app.config["PUBLIC_BASE_URL"].rstrip("/")}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"],
-                                  "properties": {"error": {"type": "string"}}}, **store["schemas"]},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                **store["schemas"],
+            },
         },
     }

@@ -15,8 +15,9 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 # No script at all, styles only from our own static files: a stored script can't run even if
 # an escaping bug let one through.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                           "frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 @bp.record_once

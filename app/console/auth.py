@@ -25,8 +25,10 @@ TOTP_ENROL_SECONDS = 600
 TOTP_ISSUER = "Tulay"
 # One message for every failure: it must not tell an attacker which e-mails exist or which
 # accounts are locked.
-LOGIN_FAILED = ("Sign-in failed: the e-mail, password or code is wrong, or the account is locked "
-                f"for {int(LOCKOUT.total_seconds() // 60)} minutes after {MAX_FAILED_LOGINS} failed attempts.")
+LOGIN_FAILED = (
+    "Sign-in failed: the e-mail, password or code is wrong, or the account is locked "
+    f"for {int(LOCKOUT.total_seconds() // 60)} minutes after {MAX_FAILED_LOGINS} failed attempts."
+)
 # Verified against when the e-mail is unknown, so a miss costs as much time as a hit.
 _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 

@@ -51,13 +51,27 @@ from casework.routing import assign_case
 from casework.translation import TranslationResult, correct_case_message, translate_reply
 from casework.triage import override_triage
 
-STALE_MESSAGE = ("Someone else changed this case while you were editing it. Nothing you submitted was saved: "
-                 "read the case again below and redo your change if it is still needed.")
-SHORTCUTS = [("q", "the queue"), ("f", "the queue's reference search"), ("m", "a case's conversation"),
-             ("n", "a case's new note"), ("r", "a case's reply"), ("s", "a case's status change")]
-STATUS_LABELS = {CaseStatus.IN_MEDIATION: "refer to mediation", CaseStatus.REFERRED: "refer to labour inspection",
-                 CaseStatus.INVESTIGATING: "investigate", CaseStatus.RESOLVED: "mark resolved",
-                 CaseStatus.CLOSED: "close", CaseStatus.ASSIGNED: "mark assigned", CaseStatus.TRIAGED: "mark triaged"}
+STALE_MESSAGE = (
+    "Someone else changed this case while you were editing it. Nothing you submitted was saved: "
+    "read the case again below and redo your change if it is still needed."
+)
+SHORTCUTS = [
+    ("q", "the queue"),
+    ("f", "the queue's reference search"),
+    ("m", "a case's conversation"),
+    ("n", "a case's new note"),
+    ("r", "a case's reply"),
+    ("s", "a case's status change"),
+]
+STATUS_LABELS = {
+    CaseStatus.IN_MEDIATION: "refer to mediation",
+    CaseStatus.REFERRED: "refer to labour inspection",
+    CaseStatus.INVESTIGATING: "investigate",
+    CaseStatus.RESOLVED: "mark resolved",
+    CaseStatus.CLOSED: "close",
+    CaseStatus.ASSIGNED: "mark assigned",
+    CaseStatus.TRIAGED: "mark triaged",
+}
 
 
 class FormError(ValueError):
@@ -111,17 +125,28 @@ def queue() -> Any:
     try:
         filters = QueueFilters.from_args(args)
     except InvalidFilter as exc:
-        return render_template("console/queue.html", rows=[], total=0, filters=QueueFilters(), args=args,
-                               assignees=_assignees(db), error=str(exc), pages=1), 400
+        return render_template(
+            "console/queue.html",
+            rows=[],
+            total=0,
+            filters=QueueFilters(),
+            args=args,
+            assignees=_assignees(db),
+            error=str(exc),
+            pages=1,
+        ), 400
     rows, total = list_cases(db, current_user, filters)
     pages = max(1, -(-total // filters.per_page))
-    return render_template("console/queue.html", rows=rows, total=total, filters=filters, args=args,
-                           assignees=_assignees(db), pages=pages)
+    return render_template(
+        "console/queue.html", rows=rows, total=total, filters=filters, args=args, assignees=_assignees(db), pages=pages
+    )
 
 
 def _assignees(db: Session) -> list[StaffUser]:
-    statement = select(StaffUser).where(StaffUser.active == True,  # noqa: E712
-                                        col(StaffUser.role).in_([r.value for r in CASE_ROLES]))
+    statement = select(StaffUser).where(
+        StaffUser.active == True,  # noqa: E712
+        col(StaffUser.role).in_([r.value for r in CASE_ROLES]),
+    )
     return list(db.exec(statement.order_by(col(StaffUser.display_name))).all())
 
 
@@ -135,26 +160,46 @@ def _load_case(db: Session, reference: str) -> Case:
 
 
 def _case_context(db: Session, case: Case) -> dict[str, Any]:
-    messages = db.exec(select(Message).where(Message.case_id == case.id)
-                       .order_by(col(Message.created_at), col(Message.id))).all()
+    messages = db.exec(
+        select(Message).where(Message.case_id == case.id).order_by(col(Message.created_at), col(Message.id))
+    ).all()
     notes = db.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))).all()
-    events = db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
-                     .order_by(col(CaseEvent.created_at), col(CaseEvent.id))).all()
-    sessions = db.exec(select(MediationSession).where(MediationSession.case_id == case.id)
-                       .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))).all()
+    events = db.exec(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
+        .order_by(col(CaseEvent.created_at), col(CaseEvent.id))
+    ).all()
+    sessions = db.exec(
+        select(MediationSession)
+        .where(MediationSession.case_id == case.id)
+        .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))
+    ).all()
     outcome = db.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
     staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
     assignees = [u for u in staff if _can_take_cases(u)]
     status = CaseStatus(case.status)
     return {
-        "case": case, "messages": messages, "notes": notes, "events": events, "sessions": sessions,
-        "outcome": outcome, "names": {u.id: u.display_name for u in staff}, "assignees": assignees,
+        "case": case,
+        "messages": messages,
+        "notes": notes,
+        "events": events,
+        "sessions": sessions,
+        "outcome": outcome,
+        "names": {u.id: u.display_name for u in staff},
+        "assignees": assignees,
         "transitions": sorted(LEGAL_TRANSITIONS[status], key=lambda s: list(CaseStatus).index(s)),
-        "status_labels": STATUS_LABELS, "overdue": is_overdue(case), "categories": list(Category),
-        "urgencies": list(Urgency), "routes": list(Route), "can_manage": current_user.role in ALL_CASES_ROLES,
-        "is_admin": current_user.role is Role.ADMIN, "closed": status is CaseStatus.CLOSED,
+        "status_labels": STATUS_LABELS,
+        "overdue": is_overdue(case),
+        "categories": list(Category),
+        "urgencies": list(Urgency),
+        "routes": list(Route),
+        "can_manage": current_user.role in ALL_CASES_ROLES,
+        "is_admin": current_user.role is Role.ADMIN,
+        "closed": status is CaseStatus.CLOSED,
         "mediators": [u for u in assignees if u.role == Role.MEDIATOR],
-        "mediation_results": MEDIATION_RESULTS, "resolution_types": RESOLUTION_TYPES, "remedies": REMEDIES,
+        "mediation_results": MEDIATION_RESULTS,
+        "resolution_types": RESOLUTION_TYPES,
+        "remedies": REMEDIES,
         "working_language": current_app.config["WORKING_LANGUAGE"],
     }
 
@@ -175,8 +220,9 @@ def case_audit(reference: str) -> str:
     case = _load_case(db, reference)
     record_event(db, action="audit_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
     db.commit()
-    events = db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                     .order_by(col(CaseEvent.created_at), col(CaseEvent.id))).all()
+    events = db.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.created_at), col(CaseEvent.id))
+    ).all()
     return render_template("console/audit.html", case=case, events=events, names=_staff_names(db))
 
 
@@ -232,6 +278,7 @@ def case_note(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         add_note(db, case, current_user.id, request.form.get("body", ""), expected_version=_form_version())
         return "Note added."
+
     return _apply(reference, change, anchor="#notes")
 
 
@@ -246,6 +293,7 @@ def case_status(reference: str) -> Any:
             raise CaseworkError(f"unknown status {raw!r}") from None
         transition(db, case, target, actor_id=current_user.id)
         return f"Status changed to {target.value}."
+
     return _apply(reference, change, anchor="#status")
 
 
@@ -274,9 +322,9 @@ def _reason() -> str | None:
 @role_required(*ALL_CASES_ROLES)
 def case_assign(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
-        assign_case(db, case, _int_field("assignee_id"), current_user.id, _reason(),
-                    expected_version=_form_version())
+        assign_case(db, case, _int_field("assignee_id"), current_user.id, _reason(), expected_version=_form_version())
         return "Case assigned."
+
     return _apply(reference, change, anchor="#assign")
 
 
@@ -285,10 +333,18 @@ def case_assign(reference: str) -> Any:
 def case_triage(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         form = request.form
-        changed = override_triage(db, case, current_user.id, category=form.get("category") or None,
-                                  urgency=form.get("urgency") or None, country=form.get("country"),
-                                  sector=form.get("sector"), expected_version=_form_version())
+        changed = override_triage(
+            db,
+            case,
+            current_user.id,
+            category=form.get("category") or None,
+            urgency=form.get("urgency") or None,
+            country=form.get("country"),
+            sector=form.get("sector"),
+            expected_version=_form_version(),
+        )
         return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
+
     return _apply(reference, change, anchor="#triage")
 
 
@@ -298,13 +354,15 @@ def case_refer(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         target = request.form.get("to", "")
         if target == "mediation":
-            refer_to_mediation(db, case, _int_field("mediator_id"), current_user.id, _reason(),
-                               expected_version=_form_version())
+            refer_to_mediation(
+                db, case, _int_field("mediator_id"), current_user.id, _reason(), expected_version=_form_version()
+            )
             return "Referred to mediation."
         if target == "inspection":
             refer_to_inspection(db, case, current_user.id, _reason(), expected_version=_form_version())
             return "Referred to labour inspection."
         raise FormError("choose mediation or labour inspection")
+
     return _apply(reference, change, anchor="#refer")
 
 
@@ -312,9 +370,17 @@ def case_refer(reference: str) -> Any:
 @role_required(*CASE_ROLES)
 def case_mediation_schedule(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
-        schedule_mediation(db, case, _int_field("mediator_id"), _utc_field("scheduled_at", "the session date"),
-                           request.form.get("parties", ""), current_user.id, expected_version=_form_version())
+        schedule_mediation(
+            db,
+            case,
+            _int_field("mediator_id"),
+            _utc_field("scheduled_at", "the session date"),
+            request.form.get("parties", ""),
+            current_user.id,
+            expected_version=_form_version(),
+        )
         return "Mediation session scheduled."
+
     return _apply(reference, change, anchor="#mediation")
 
 
@@ -325,9 +391,17 @@ def case_mediation_result(reference: str, session_id: int) -> Any:
         item = db.get(MediationSession, session_id)
         if item is None or item.case_id != case.id:
             raise FormError("no such mediation session on this case")
-        record_mediation_result(db, item, _utc_field("held_at", "the date held"), request.form.get("notes"),
-                                request.form.get("result", ""), current_user.id, expected_version=_form_version())
+        record_mediation_result(
+            db,
+            item,
+            _utc_field("held_at", "the date held"),
+            request.form.get("notes"),
+            request.form.get("result", ""),
+            current_user.id,
+            expected_version=_form_version(),
+        )
         return "Mediation result recorded."
+
     return _apply(reference, change, anchor="#mediation")
 
 
@@ -335,14 +409,20 @@ def case_mediation_result(reference: str, session_id: int) -> Any:
 @role_required(*CASE_ROLES)
 def case_outcome(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
-        record_outcome(db, case, resolution_type=request.form.get("resolution_type", ""),
-                       remedies=request.form.getlist("remedies"),
-                       amount_recovered=request.form.get("amount_recovered", "").strip() or None,
-                       currency=request.form.get("currency", "").strip().upper() or None,
-                       inspection_requested=request.form.get("inspection_requested") == "yes",
-                       sanction_reported=request.form.get("sanction_reported") == "yes",
-                       actor_id=current_user.id, expected_version=_form_version())
+        record_outcome(
+            db,
+            case,
+            resolution_type=request.form.get("resolution_type", ""),
+            remedies=request.form.getlist("remedies"),
+            amount_recovered=request.form.get("amount_recovered", "").strip() or None,
+            currency=request.form.get("currency", "").strip().upper() or None,
+            inspection_requested=request.form.get("inspection_requested") == "yes",
+            sanction_reported=request.form.get("sanction_reported") == "yes",
+            actor_id=current_user.id,
+            expected_version=_form_version(),
+        )
         return "Outcome recorded."
+
     return _apply(reference, change, anchor="#outcome")
 
 
@@ -350,10 +430,17 @@ def case_outcome(reference: str) -> Any:
 @role_required(*CASE_ROLES)
 def case_translation(reference: str, message_id: int) -> Any:
     def change(db: Session, case: Case) -> str:
-        correct_case_message(db, case, message_id, request.form.get("text", ""), current_user.id,
-                             working_language=current_app.config["WORKING_LANGUAGE"],
-                             expected_version=_form_version())
+        correct_case_message(
+            db,
+            case,
+            message_id,
+            request.form.get("text", ""),
+            current_user.id,
+            working_language=current_app.config["WORKING_LANGUAGE"],
+            expected_version=_form_version(),
+        )
         return "Translation corrected."
+
     return _apply(reference, change, anchor=f"#message-{message_id}")
 
 
@@ -366,15 +453,20 @@ def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:
     working = current_app.config["WORKING_LANGUAGE"]
     target = reporter_language or working
     if target == working:
-        return ReplyPreview(text=text, target_language=target, sent_text=text, back_translation=None,
-                            engine="identity")
+        return ReplyPreview(text=text, target_language=target, sent_text=text, back_translation=None, engine="identity")
     result = translate_reply(get_translator(), text, working, target)
     forward = result.translation
     if forward.needs_human:
         return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
-    return ReplyPreview(text=text, target_language=target, sent_text=forward.text,
-                        back_translation=result.back_translation.text, engine=forward.engine,
-                        model_version=forward.model_version, pivot=forward.pivot)
+    return ReplyPreview(
+        text=text,
+        target_language=target,
+        sent_text=forward.text,
+        back_translation=result.back_translation.text,
+        engine=forward.engine,
+        model_version=forward.model_version,
+        pivot=forward.pivot,
+    )
 
 
 def reply_meta(text: str, sent_text: str, target: str, working: str) -> TranslationResult | dict[str, Any]:
@@ -409,7 +501,9 @@ def case_reply(reference: str) -> Any:
         else:
             sent_text = request.form.get("sent_text", "").strip()
             meta = reply_meta(text, sent_text, target, working) if text and sent_text else None
-        queue_staff_reply(db, case, current_user.id, text, sent_text, meta, working_language=working,
-                          expected_version=_form_version())
+        queue_staff_reply(
+            db, case, current_user.id, text, sent_text, meta, working_language=working, expected_version=_form_version()
+        )
         return "Reply queued for sending."
+
     return _apply(reference, change, anchor="#conversation")

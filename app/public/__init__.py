@@ -40,8 +40,10 @@ STATUS_VIEW_SECONDS = 30 * 60
 
 
 def _translated_errors(errors: dict[str, FieldError]) -> dict[str, str]:
-    return {name: gettext(error.message, **{k: format_number(v) for k, v in error.params.items()})
-            for name, error in errors.items()}
+    return {
+        name: gettext(error.message, **{k: format_number(v) for k, v in error.params.items()})
+        for name, error in errors.items()
+    }
 
 
 def _private(response: Response) -> Response:
@@ -53,7 +55,9 @@ def _private(response: Response) -> Response:
 def _report_form(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     language = page_language()
     return render_template(
-        "public/report.html", values=values, errors=errors,
+        "public/report.html",
+        values=values,
+        errors=errors,
         countries=country_choices(language, country_codes()),
         sectors=[(code, gettext(text)) for code, text in SECTOR_TEXTS.items()],
         limits={"body": MAX_BODY_CHARS, "employer": MAX_EMPLOYER_CHARS, "name": MAX_NAME_CHARS},
@@ -69,16 +73,28 @@ def report() -> Any:
         parsed = parse_report(request.form, language=language)
     except InvalidForm as invalid:
         # The page repeats what was typed (perhaps a name and number): keep it out of caches too.
-        return _private(make_response(*_report_form(request.form.to_dict(), _translated_errors(invalid.errors),
-                                                    400)))
+        return _private(make_response(*_report_form(request.form.to_dict(), _translated_errors(invalid.errors), 400)))
     session = get_session()
     pin = new_pin()
-    case = submit_web_report(session, parsed.message, pin=pin, country=parsed.country, sector=parsed.sector,
-                             employer=parsed.employer, name=parsed.name, contact_channel=parsed.contact_channel)
+    case = submit_web_report(
+        session,
+        parsed.message,
+        pin=pin,
+        country=parsed.country,
+        sector=parsed.sector,
+        employer=parsed.employer,
+        name=parsed.name,
+        contact_channel=parsed.contact_channel,
+    )
     session.commit()
-    page = render_template("public/report_done.html", reference=case.reference, pin=pin,
-                           received_on=format_date(case.created_at, "long"),
-                           days=format_number(FIRST_RESPONSE_DAYS), contact=parsed.message.sender is not None)
+    page = render_template(
+        "public/report_done.html",
+        reference=case.reference,
+        pin=pin,
+        received_on=format_date(case.created_at, "long"),
+        days=format_number(FIRST_RESPONSE_DAYS),
+        contact=parsed.message.sender is not None,
+    )
     return _private(make_response(page))
 
 
@@ -109,15 +125,23 @@ def _status_form(error: str | None = None, status: int = 200) -> Response:
     return _private(response)
 
 
-def _case_page(case: Case, *, errors: dict[str, str] | None = None, added: bool = False,
-               body: str = "", status: int = 200) -> Response:
-    replies = [{"body": m.body, "date": format_date(m.created_at, "long")}
-               for m in staff_replies(get_session(), case.id or 0)]
+def _case_page(
+    case: Case, *, errors: dict[str, str] | None = None, added: bool = False, body: str = "", status: int = 200
+) -> Response:
+    replies = [
+        {"body": m.body, "date": format_date(m.created_at, "long")} for m in staff_replies(get_session(), case.id or 0)
+    ]
     page = render_template(
-        "public/case.html", reference=case.reference,
+        "public/case.html",
+        reference=case.reference,
         status_text=gettext(STATUS_TEXTS.get(str(case.status), STATUS_TEXTS[CaseStatus.NEW.value])),
-        opened_on=format_date(case.created_at, "long"), replies=replies, token=_view_token(case),
-        errors=errors or {}, added=added, body=body)
+        opened_on=format_date(case.created_at, "long"),
+        replies=replies,
+        token=_view_token(case),
+        errors=errors or {},
+        added=added,
+        body=body,
+    )
     return _private(make_response(page, status))
 
 
@@ -134,12 +158,16 @@ def status() -> Any:
 
 
 def _open_case() -> Response:
-    opened = open_case_with_pin(get_session(), request.form.get("reference", "")[:32],
-                                request.form.get("pin", "")[:32])
+    opened = open_case_with_pin(get_session(), request.form.get("reference", "")[:32], request.form.get("pin", "")[:32])
     if opened is None:
-        return _status_form(gettext("We could not open a case with this number and PIN. Check both and try "
-                                    "again. After several wrong tries, wait %(minutes)s minutes.",
-                                    minutes=format_number(int(PIN_LOCK.total_seconds() // 60))), 400)
+        return _status_form(
+            gettext(
+                "We could not open a case with this number and PIN. Check both and try "
+                "again. After several wrong tries, wait %(minutes)s minutes.",
+                minutes=format_number(int(PIN_LOCK.total_seconds() // 60)),
+            ),
+            400,
+        )
     return _case_page(opened)
 
 
@@ -150,8 +178,9 @@ def _add_message() -> Response:
     try:
         inbound = parse_followup(request.form, language=page_language())
     except InvalidForm as invalid:
-        return _case_page(case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""),
-                          status=400)
+        return _case_page(
+            case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""), status=400
+        )
     add_followup(get_session(), case, inbound)
     return _case_page(case, added=True)
 
@@ -173,8 +202,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # Flask-Limiter logs each breach with the client key at INFO; keep only its warnings.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
-    limiter = Limiter(client_key, storage_uri="redis://", strategy="moving-window",
-                      storage_options={"connection_pool": app.extensions["tulay.queues"].connection.connection_pool})
+    limiter = Limiter(
+        client_key,
+        storage_uri="redis://",
+        strategy="moving-window",
+        storage_options={"connection_pool": app.extensions["tulay.queues"].connection.connection_pool},
+    )
     limiter.limit(app.config["PUBLIC_RATE_LIMIT"], methods=["POST"])(bp)
     limiter.init_app(app)
     app.extensions["tulay.limiter"] = limiter

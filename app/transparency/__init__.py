@@ -18,22 +18,42 @@ from casework.texts import SECTOR_TEXTS
 bp = Blueprint("transparency", __name__)
 
 LABELS: dict[str, Any] = {
-    "wage_theft": _l("Wage theft"), "document_confiscation": _l("Document confiscation"),
-    "recruitment_fees": _l("Recruitment fees or debt"), "contract_substitution": _l("Contract substitution"),
-    "unsafe_work": _l("Unsafe work or injury"), "harassment_violence": _l("Harassment or violence"),
-    "forced_labour": _l("Forced labour indicators"), "housing": _l("Housing"), "other": _l("Other"),
-    "sms": _l("SMS"), "whatsapp": _l("WhatsApp"), "web": _l("Web form"),
-    "remedied": _l("Remedied"), "partially_remedied": _l("Partly remedied"), "not_remedied": _l("Not remedied"),
-    "referred": _l("Referred"), "withdrawn": _l("Withdrawn"),
-    "wages_paid": _l("Wages paid"), "documents_returned": _l("Documents returned"),
-    "fees_refunded": _l("Fees refunded"), "contract_honoured": _l("Contract honoured"),
-    "compensation_paid": _l("Compensation paid"), "repatriation": _l("Repatriation"),
+    "wage_theft": _l("Wage theft"),
+    "document_confiscation": _l("Document confiscation"),
+    "recruitment_fees": _l("Recruitment fees or debt"),
+    "contract_substitution": _l("Contract substitution"),
+    "unsafe_work": _l("Unsafe work or injury"),
+    "harassment_violence": _l("Harassment or violence"),
+    "forced_labour": _l("Forced labour indicators"),
+    "housing": _l("Housing"),
+    "other": _l("Other"),
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "web": _l("Web form"),
+    "remedied": _l("Remedied"),
+    "partially_remedied": _l("Partly remedied"),
+    "not_remedied": _l("Not remedied"),
+    "referred": _l("Referred"),
+    "withdrawn": _l("Withdrawn"),
+    "wages_paid": _l("Wages paid"),
+    "documents_returned": _l("Documents returned"),
+    "fees_refunded": _l("Fees refunded"),
+    "contract_honoured": _l("Contract honoured"),
+    "compensation_paid": _l("Compensation paid"),
+    "repatriation": _l("Repatriation"),
     "not_published": _l("Not published (too few cases)"),
-    "yes": _l("Yes"), "no": _l("No"),
-    "0": _l("Same day"), "1_2": _l("1 to 2 days"), "3_7": _l("3 to 7 days"), "8_30": _l("8 to 30 days"),
+    "yes": _l("Yes"),
+    "no": _l("No"),
+    "0": _l("Same day"),
+    "1_2": _l("1 to 2 days"),
+    "3_7": _l("3 to 7 days"),
+    "8_30": _l("8 to 30 days"),
     "31_plus": _l("More than 30 days"),
-    "0_29": _l("Under 30 days"), "30_89": _l("30 to 89 days"), "90_179": _l("90 to 179 days"),
-    "180_364": _l("180 to 364 days"), "365_plus": _l("A year or more"),
+    "0_29": _l("Under 30 days"),
+    "30_89": _l("30 to 89 days"),
+    "90_179": _l("90 to 179 days"),
+    "180_364": _l("180 to 364 days"),
+    "365_plus": _l("A year or more"),
 }
 
 
@@ -50,11 +70,15 @@ def label(code: str | None, names: Mapping[str, Any] = LABELS) -> str:
     return str(names.get(code, code))
 
 
-def bars(cells: dict[str, int | None], order: list[str] | None = None,
-         names: Mapping[str, Any] = LABELS) -> list[dict[str, Any]]:
+def bars(
+    cells: dict[str, int | None], order: list[str] | None = None, names: Mapping[str, Any] = LABELS
+) -> list[dict[str, Any]]:
     """Chart rows (label, value or None when suppressed), biggest first unless an order is given."""
-    keys = [k for k in order if k in cells] + [k for k in cells if k not in order] if order else \
-        sorted(cells, key=lambda k: (cells[k] is None, -(cells[k] or 0), k))
+    keys = (
+        [k for k in order if k in cells] + [k for k in cells if k not in order]
+        if order
+        else sorted(cells, key=lambda k: (cells[k] is None, -(cells[k] or 0), k))
+    )
     return [{"code": key, "label": label(key, names), "value": cells[key]} for key in keys]
 
 
@@ -79,8 +103,9 @@ def amount_label(key: str) -> str:
     if upper is None:
         return _("%(amount)s %(currency)s or more", amount=format_number(low), currency=currency)
     # An en dash (U+2013), as typographers write a range of numbers.
-    return _("%(low)s\u2013%(high)s %(currency)s", low=format_number(low), high=format_number(upper - 1),
-             currency=currency)
+    return _(
+        "%(low)s\u2013%(high)s %(currency)s", low=format_number(low), high=format_number(upper - 1), currency=currency
+    )
 
 
 def amount_order(keys: Iterable[str]) -> list[str]:
@@ -90,6 +115,7 @@ def amount_order(keys: Iterable[str]) -> list[str]:
     def position(key: str) -> tuple[str, int]:
         currency, _sep, band_code = key.partition(" ")
         return currency, bands.index(band_code) if band_code in bands else len(bands)
+
     return sorted(keys, key=position)
 
 
@@ -114,22 +140,41 @@ def dashboard() -> tuple[str, int] | str:
     charts = [
         (_("Cases by category"), bars(summary["by"]["category"]), _("Category")),
         (_("Cases by sector"), bars(summary["by"]["sector"], names=sector_names()), item),
-        (_("Cases by country of work"), bars(summary["by"]["country"],
-                                             names=country_names(summary["by"]["country"])), item),
+        (
+            _("Cases by country of work"),
+            bars(summary["by"]["country"], names=country_names(summary["by"]["country"])),
+            item,
+        ),
         (_("Cases by channel"), bars(summary["by"]["channel"]), item),
         (_("Outcomes"), bars(summary["by"]["resolution_type"]), item),
         (_("Remedies obtained"), bars(summary["remedies"]), item),
-        (_("Cases with money recovered, by amount"),
-         bars(amounts, amount_order(amounts), names={key: amount_label(key) for key in amounts}), item),
+        (
+            _("Cases with money recovered, by amount"),
+            bars(amounts, amount_order(amounts), names={key: amount_label(key) for key in amounts}),
+            item,
+        ),
         (_("Referred to labour inspection"), bars(summary["inspection_requested"], ["yes", "no"]), item),
         (_("Sanction reported"), bars(summary["sanction_reported"], ["yes", "no"]), item),
-        (_("Days to first response"), bars(summary["by"]["days_to_first_response_band"],
-                                           BAND_ORDER["days_to_first_response_band"]), item),
-        (_("Days to remedy"), bars(summary["by"]["days_to_remedy_band"], BAND_ORDER["days_to_remedy_band"]),
-         item),
+        (
+            _("Days to first response"),
+            bars(summary["by"]["days_to_first_response_band"], BAND_ORDER["days_to_first_response_band"]),
+            item,
+        ),
+        (_("Days to remedy"), bars(summary["by"]["days_to_remedy_band"], BAND_ORDER["days_to_remedy_band"]), item),
     ]
-    monthly = [{"code": m, "label": m if m != "not_published" else label(m), "value": v}
-               for m, v in summary["monthly"].items() if m != "not_published"]
-    return render_template("transparency/dashboard.html", summary=summary, charts=charts, monthly=monthly,
-                           filters=filters, error=None, label=label,
-                           start=filters.start or "", end=filters.end or "")
+    monthly = [
+        {"code": m, "label": m if m != "not_published" else label(m), "value": v}
+        for m, v in summary["monthly"].items()
+        if m != "not_published"
+    ]
+    return render_template(
+        "transparency/dashboard.html",
+        summary=summary,
+        charts=charts,
+        monthly=monthly,
+        filters=filters,
+        error=None,
+        label=label,
+        start=filters.start or "",
+        end=filters.end or "",
+    )

@@ -14,9 +14,26 @@ from pathlib import Path
 
 ENGINE_NAME = "apertium"
 # Apertium mode names (ISO 639-3) ↔ our ISO 639-1 codes.
-ISO3 = {"en": "eng", "es": "spa", "fr": "fra", "pt": "por", "ru": "rus", "uk": "ukr", "id": "ind",
-        "hi": "hin", "ur": "urd", "ar": "ara", "sw": "swa", "tl": "tgl", "vi": "vie", "bn": "ben",
-        "ne": "nep", "my": "mya", "am": "amh", "zh": "zho"}
+ISO3 = {
+    "en": "eng",
+    "es": "spa",
+    "fr": "fra",
+    "pt": "por",
+    "ru": "rus",
+    "uk": "ukr",
+    "id": "ind",
+    "hi": "hin",
+    "ur": "urd",
+    "ar": "ara",
+    "sw": "swa",
+    "tl": "tgl",
+    "vi": "vie",
+    "bn": "ben",
+    "ne": "nep",
+    "my": "mya",
+    "am": "amh",
+    "zh": "zho",
+}
 TIMEOUT_SECONDS = 120
 
 
@@ -47,7 +64,7 @@ def _version(mode: str) -> str:
         if len(block) == 2:
             for line in block[1].splitlines():
                 if line.startswith("Version: "):
-                    return f"{package}@{line[len('Version: '):]}"
+                    return f"{package}@{line[len('Version: ') :]}"
                 if not line:
                     break
     return mode
@@ -86,8 +103,14 @@ class ApertiumEngine:
             raise ValueError("translate_lines takes single lines")
         mode = self._modes[(source, target)]
         try:
-            done = subprocess.run([self.binary, "-u", mode], input="\n".join(lines) + "\n", capture_output=True,
-                                  text=True, timeout=TIMEOUT_SECONDS, check=False)
+            done = subprocess.run(
+                [self.binary, "-u", mode],
+                input="\n".join(lines) + "\n",
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             raise ApertiumError(f"apertium {mode} did not run: {exc}") from None
         if done.returncode != 0:

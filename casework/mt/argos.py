@@ -69,8 +69,13 @@ class ArgosPackage:
         if metadata.get("type", "translate") != "translate":
             raise PackageError(f"{folder.name}: package type {metadata.get('type')!r} is not a translation")
         version = str(metadata.get("package_version") or "0")
-        return cls(path=folder, source=source, target=target, version=version,
-                   target_prefix=str(metadata.get("target_prefix") or ""))
+        return cls(
+            path=folder,
+            source=source,
+            target=target,
+            version=version,
+            target_prefix=str(metadata.get("target_prefix") or ""),
+        )
 
 
 def installed_packages(packages_dir: Path) -> list[ArgosPackage]:
@@ -99,15 +104,25 @@ def _top_folder(archive: zipfile.ZipFile, label: str) -> str:
     return tops.pop()
 
 
-def load_model(package: ArgosPackage, device: str = "cpu", inter_threads: int = 1,
-               intra_threads: int = 0, compute_type: str = "auto") -> tuple[Any, Any]:
+def load_model(
+    package: ArgosPackage,
+    device: str = "cpu",
+    inter_threads: int = 1,
+    intra_threads: int = 0,
+    compute_type: str = "auto",
+) -> tuple[Any, Any]:
     """Load a package's CTranslate2 translator and SentencePiece processor. Raises PackageError."""
     import ctranslate2
     import sentencepiece
 
     try:
-        translator = ctranslate2.Translator(str(package.path / "model"), device=device, compute_type=compute_type,
-                                            inter_threads=inter_threads, intra_threads=intra_threads)
+        translator = ctranslate2.Translator(
+            str(package.path / "model"),
+            device=device,
+            compute_type=compute_type,
+            inter_threads=inter_threads,
+            intra_threads=intra_threads,
+        )
     except (RuntimeError, ValueError, OSError) as exc:
         raise PackageError(f"{package.path.name}: the CTranslate2 model does not load ({exc})") from None
     try:
@@ -117,8 +132,9 @@ def load_model(package: ArgosPackage, device: str = "cpu", inter_threads: int = 
     return translator, processor
 
 
-def install_package(archive_path: Path, packages_dir: Path,
-                    progress: Callable[[int], None] | None = None) -> ArgosPackage:
+def install_package(
+    archive_path: Path, packages_dir: Path, progress: Callable[[int], None] | None = None
+) -> ArgosPackage:
     """Install one `.argosmodel` file into `packages_dir`, replacing an older copy of the same pair.
 
     The archive is checked (zip, one folder, metadata, model files) and its model is loaded
@@ -166,16 +182,29 @@ class ArgosEngine:
 
     name = ENGINE_NAME
 
-    def __init__(self, packages: Sequence[ArgosPackage], *, beam_size: int = 4, max_batch_size: int = 32,
-                 device: str = "cpu", inter_threads: int = 1, intra_threads: int = 0,
-                 compute_type: str = "auto", max_decoding_length: int = 256) -> None:
+    def __init__(
+        self,
+        packages: Sequence[ArgosPackage],
+        *,
+        beam_size: int = 4,
+        max_batch_size: int = 32,
+        device: str = "cpu",
+        inter_threads: int = 1,
+        intra_threads: int = 0,
+        compute_type: str = "auto",
+        max_decoding_length: int = 256,
+    ) -> None:
         self.packages = {p.pair: p for p in packages}
         # argos-translate's own defaults (beam 4, length penalty 0.2), so quality matches it.
         self.beam_size = beam_size
         self.max_batch_size = max_batch_size
         self.max_decoding_length = max_decoding_length  # CTranslate2's default; tests lower it
-        self._options: dict[str, Any] = {"device": device, "inter_threads": inter_threads,
-                                         "intra_threads": intra_threads, "compute_type": compute_type}
+        self._options: dict[str, Any] = {
+            "device": device,
+            "inter_threads": inter_threads,
+            "intra_threads": intra_threads,
+            "compute_type": compute_type,
+        }
         self._models: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -211,9 +240,14 @@ class ArgosEngine:
         prefix = self.packages[(source, target)].target_prefix
         tokens = processor.encode(list(sentences), out_type=str)
         results = translator.translate_batch(
-            tokens, target_prefix=[[prefix]] * len(tokens) if prefix else None, beam_size=self.beam_size,
-            max_batch_size=self.max_batch_size, max_decoding_length=self.max_decoding_length,
-            length_penalty=0.2, replace_unknowns=True)
+            tokens,
+            target_prefix=[[prefix]] * len(tokens) if prefix else None,
+            beam_size=self.beam_size,
+            max_batch_size=self.max_batch_size,
+            max_decoding_length=self.max_decoding_length,
+            length_penalty=0.2,
+            replace_unknowns=True,
+        )
         outputs = []
         for result in results:
             pieces = result.hypotheses[0]
@@ -230,6 +264,6 @@ class ArgosEngine:
         outputs, position = [], 0
         for layout in layouts:
             count = sum(len(part) for part in layout if isinstance(part, list))
-            outputs.append(reassemble(layout, translated[position:position + count], joiner))
+            outputs.append(reassemble(layout, translated[position : position + count], joiner))
             position += count
         return outputs

@@ -11,20 +11,47 @@ MAX_SEGMENT_CHARS = 400
 # Devanagari danda, Ethiopic full stop and question mark, Myanmar section mark, CJK full-width.
 _BOUNDARY = re.compile(r"[.!?…؟۔।॥።፧။]+[\"'»”’)\]]*\s+|[。！？]+")  # noqa: RUF001 - intended
 # A period after these (or after a single letter, an initial) rarely ends a sentence.
-ABBREVIATIONS = frozenset({"dr", "dra", "mr", "mrs", "ms", "sr", "sra", "srta", "st", "prof", "no", "nr", "etc",
-                           "vs", "jr", "ing", "lic", "gen", "col", "av", "mt", "p", "pp", "approx", "ca"})
+ABBREVIATIONS = frozenset(
+    {
+        "dr",
+        "dra",
+        "mr",
+        "mrs",
+        "ms",
+        "sr",
+        "sra",
+        "srta",
+        "st",
+        "prof",
+        "no",
+        "nr",
+        "etc",
+        "vs",
+        "jr",
+        "ing",
+        "lic",
+        "gen",
+        "col",
+        "av",
+        "mt",
+        "p",
+        "pp",
+        "approx",
+        "ca",
+    }
+)
 # Paragraph split keeps the separators so the original layout can be rebuilt exactly.
 _NEWLINES = re.compile(r"(\n+)")
 
 
 def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     """Whether the punctuation at `match` ends a sentence (not "Dr.", "John F.", "3.5", "e.g. this")."""
-    following = text[match.end():match.end() + 1]
+    following = text[match.end() : match.end() + 1]
     if following[:1].islower():
         return False
     if match.group().lstrip()[0] != ".":
         return True
-    word = re.search(r"(\w+)$", text[:match.start()])
+    word = re.search(r"(\w+)$", text[: match.start()])
     return not (word and (len(word.group(1)) == 1 or word.group(1).lower() in ABBREVIATIONS))
 
 
@@ -32,7 +59,7 @@ def _sentences(paragraph: str) -> list[str]:
     out, start = [], 0
     for match in _BOUNDARY.finditer(paragraph):
         if _ends_sentence(paragraph, match):
-            out.append(paragraph[start:match.end()])
+            out.append(paragraph[start : match.end()])
             start = match.end()
     out.append(paragraph[start:])
     return out
@@ -71,6 +98,6 @@ def reassemble(parts: list[list[str] | str], translated: list[str], joiner: str 
         if isinstance(part, str):
             out.append(part)
             continue
-        out.append(joiner.join(translated[position:position + len(part)]))
+        out.append(joiner.join(translated[position : position + len(part)]))
         position += len(part)
     return "".join(out)

@@ -151,8 +151,9 @@ def parse_inbound(form: MultiDict[str, str], channel: ChannelKind, received_at: 
         raise PayloadError(400, "Body is required (it may be empty)")
     if len(body) > MAX_BODY_CHARS:
         raise PayloadError(413, f"Body is longer than {MAX_BODY_CHARS} characters")
-    return InboundMessage(channel=channel.value, external_id=sid, sender=sender, body=body,
-                          received_at=received_at, media=media)
+    return InboundMessage(
+        channel=channel.value, external_id=sid, sender=sender, body=body, received_at=received_at, media=media
+    )
 
 
 def parse_status(form: MultiDict[str, str]) -> StatusCallback:
@@ -160,7 +161,7 @@ def parse_status(form: MultiDict[str, str]) -> StatusCallback:
     sid = _one(form, "MessageSid", required=False) or _one(form, "SmsSid", required=False) or ""
     if not MESSAGE_SID.match(sid):
         raise PayloadError(400, "MessageSid is not a Twilio message SID")
-    word = (_one(form, "MessageStatus", required=False) or _one(form, "SmsStatus", required=False) or "")
+    word = _one(form, "MessageStatus", required=False) or _one(form, "SmsStatus", required=False) or ""
     word = word.strip().lower()
     if word not in TWILIO_STATUSES:
         raise PayloadError(400, "MessageStatus is not a Twilio message status")

@@ -17,11 +17,23 @@ GSM7_BASIC = set(
 GSM7_EXTENSION = set("\f^{}\\[~]|€")
 # Typographic characters that phones and editors slip into text; each has a GSM-7 twin. Only
 # used when swapping them makes the *whole* text GSM-7 (halving the segment count for Latin text).
-GSM7_LOOKALIKES = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2013": "-", "\u2014": "-",
-    "…": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "•": "-",
-})
+GSM7_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "•": "-",
+    }
+)
 
 
 @dataclass(frozen=True)

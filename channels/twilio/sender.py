@@ -52,14 +52,22 @@ class MediaRefused(Exception):
 
 
 def make_client(settings: TwilioSettings) -> Client:
-    client = Client(settings.account_sid, settings.auth_token,
-                    http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS))
+    client = Client(
+        settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
+    )
     client.api.base_url = settings.api_base_url.rstrip("/")
     return client
 
 
-def send_message(settings: TwilioSettings, *, to: str, body: str | None, whatsapp: bool = False,
-                 content_sid: str | None = None, content_variables: dict[str, str] | None = None) -> SendResult:
+def send_message(
+    settings: TwilioSettings,
+    *,
+    to: str,
+    body: str | None,
+    whatsapp: bool = False,
+    content_sid: str | None = None,
+    content_variables: dict[str, str] | None = None,
+) -> SendResult:
     """Send one message (free-form `body`, or the approved template `content_sid`).
 
     Raises PermanentSendError for refusals no retry can fix; any other error (Twilio 5xx or
@@ -88,8 +96,9 @@ def send_message(settings: TwilioSettings, *, to: str, body: str | None, whatsap
     return SendResult(provider_id=str(created.sid), status=str(created.status))
 
 
-def find_sent(settings: TwilioSettings, *, to: str, body: str, whatsapp: bool, since: datetime,
-              known: set[str]) -> str | None:
+def find_sent(
+    settings: TwilioSettings, *, to: str, body: str, whatsapp: bool, since: datetime, known: set[str]
+) -> str | None:
     """The sid of a message Twilio already holds for (to, body), created at or after `since`
     and not in `known`; None if there is none. Asked before sending again after an attempt whose
     outcome is unknown (the worker died, or the database lost the result), so a retry doesn't
@@ -127,8 +136,12 @@ def fetch_media(settings: TwilioSettings, url: str, max_bytes: int = MAX_MEDIA_B
     when a redirect leaves the host, so the credentials never reach the storage host.
     Raises MediaRefused for permanent problems; network errors and 5xx propagate (retry).
     """
-    response = requests.get(media_request_url(settings, url), auth=(settings.account_sid, settings.auth_token),
-                            stream=True, timeout=REQUEST_TIMEOUT_SECONDS)
+    response = requests.get(
+        media_request_url(settings, url),
+        auth=(settings.account_sid, settings.auth_token),
+        stream=True,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
     with response:
         if response.status_code in (401, 403, 404, 410):
             raise MediaRefused(f"Twilio answered {response.status_code} for the media")

@@ -27,8 +27,9 @@ def public_url(public_base_url: str, path: str, query_string: str = "") -> str:
     return f"{url}?{query_string}" if query_string else url
 
 
-def signature_is_valid(auth_token: str, url: str, params: Mapping[str, Any], signature: str | None,
-                       settings_header: str | None = None) -> bool:
+def signature_is_valid(
+    auth_token: str, url: str, params: Mapping[str, Any], signature: str | None, settings_header: str | None = None
+) -> bool:
     """Whether `signature` is Twilio's signature of `url` + `params` under `auth_token`.
 
     An empty token or a missing signature is never valid: an unconfigured deployment refuses

@@ -39,10 +39,8 @@ def _bad_payload(exc: PayloadError) -> tuple[Response, int]:
 
 def _database_unavailable(exc: Exception) -> tuple[Response, int, dict[str, str]]:
     get_session().rollback()
-    log.error("webhook not stored: database unavailable", extra={"error": type(exc).__name__,
-                                                                  "path": request.path})
-    return jsonify(error="temporarily unable to store the message; retry"), 503, {
-        "Retry-After": RETRY_AFTER_SECONDS}
+    log.error("webhook not stored: database unavailable", extra={"error": type(exc).__name__, "path": request.path})
+    return jsonify(error="temporarily unable to store the message; retry"), 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
 
 for _error in DATABASE_UNAVAILABLE:
@@ -57,9 +55,13 @@ def verified_form() -> MultiDict[str, str]:
     """
     form = decode_form(request.get_data(cache=True), request.content_type)
     url = public_url(current_app.config["PUBLIC_BASE_URL"], request.path, request.query_string.decode("latin-1"))
-    if not signature_is_valid(current_app.config["TWILIO_AUTH_TOKEN"], url, form,
-                              request.headers.get(SIGNATURE_HEADER),
-                              request.headers.get(SIGNATURE_SETTINGS_HEADER)):
+    if not signature_is_valid(
+        current_app.config["TWILIO_AUTH_TOKEN"],
+        url,
+        form,
+        request.headers.get(SIGNATURE_HEADER),
+        request.headers.get(SIGNATURE_SETTINGS_HEADER),
+    ):
         log.warning("webhook refused: bad or missing Twilio signature", extra={"path": request.path})
         raise PayloadError(403, "invalid or missing X-Twilio-Signature")
     return form
@@ -76,8 +78,10 @@ def receive(channel: ChannelKind) -> Response:
     session = get_session()
     message, created = accept_inbound(session, inbound)
     session.commit()
-    log.info("inbound stored" if created else "inbound replay ignored",
-             extra={"message_id": message.id, "channel": channel.value, "media": len(inbound.media)})
+    log.info(
+        "inbound stored" if created else "inbound replay ignored",
+        extra={"message_id": message.id, "channel": channel.value, "media": len(inbound.media)},
+    )
     return empty_twiml()
 
 

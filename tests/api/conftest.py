@@ -38,8 +38,13 @@ class Api:
 @pytest.fixture
 def api(client: FlaskClient, session: Session) -> Api:
     actors: dict[str, Actor] = {}
-    for label, role in (("admin", Role.ADMIN), ("ombudsperson", Role.OMBUDSPERSON), ("mediator", Role.MEDIATOR),
-                        ("other_mediator", Role.MEDIATOR), ("analyst", Role.ANALYST)):
+    for label, role in (
+        ("admin", Role.ADMIN),
+        ("ombudsperson", Role.OMBUDSPERSON),
+        ("mediator", Role.MEDIATOR),
+        ("other_mediator", Role.MEDIATOR),
+        ("analyst", Role.ANALYST),
+    ):
         user = make_staff(session, role, languages=["en", "tl"])
         actors[label] = Actor(user, issue_api_token(session, user))
     session.commit()

@@ -18,8 +18,14 @@ from tests.factories import make_case
 WHO = ("anonymous", "admin", "ombudsperson", "mediator_own", "mediator_other", "analyst")
 OK, DENIED, HIDDEN, NO_TOKEN = "ok", 403, 404, 401
 
-CASE_WORK = {"anonymous": NO_TOKEN, "admin": OK, "ombudsperson": OK, "mediator_own": OK,
-             "mediator_other": HIDDEN, "analyst": DENIED}
+CASE_WORK = {
+    "anonymous": NO_TOKEN,
+    "admin": OK,
+    "ombudsperson": OK,
+    "mediator_own": OK,
+    "mediator_other": HIDDEN,
+    "analyst": DENIED,
+}
 MANAGERS = {**CASE_WORK, "mediator_own": DENIED, "mediator_other": DENIED}
 ADMIN_ONLY = {**MANAGERS, "ombudsperson": DENIED}
 QUEUE = {**CASE_WORK, "mediator_other": OK}  # the queue itself is allowed; it lists only their cases
@@ -65,23 +71,42 @@ MATRIX = [
 
 
 def test_matrix_covers_every_api_route(app: Flask) -> None:
-    covered = {(method, path.replace("{ref}", "<reference>").replace("{sid}", "<int:session_id>")
-                .replace("{mid}", "<int:message_id>"))
-               for _, method, path, _, _ in MATRIX}
-    routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
-              for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
+    covered = {
+        (
+            method,
+            path.replace("{ref}", "<reference>")
+            .replace("{sid}", "<int:session_id>")
+            .replace("{mid}", "<int:message_id>"),
+        )
+        for _, method, path, _, _ in MATRIX
+    }
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
     assert routes <= covered, f"add these routes to the authorization matrix: {routes - covered}"
 
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize(("label", "method", "path", "body", "expect"), MATRIX, ids=[row[0] for row in MATRIX])
-def test_authorization(api: Api, session: Session, who: str, label: str, method: str, path: str,
-                       body: str | None, expect: dict[str, Any]) -> None:
+def test_authorization(
+    api: Api, session: Session, who: str, label: str, method: str, path: str, body: str | None, expect: dict[str, Any]
+) -> None:
     mediator = api.actors["mediator"]
     case = make_case(session, route=Route.MEDIATION, assignee_id=mediator.id, status=CaseStatus.ASSIGNED)
     meeting = schedule_mediation(session, case, mediator.id, utcnow() + timedelta(days=1), "worker", mediator.id)
-    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
-                      body="Hindi binabayaran ang sahod ko", language="tl", needs_human_translation=True)
+    message = Message(
+        case_id=case.id,
+        reporter_id=case.reporter_id,
+        direction=Direction.INBOUND,
+        channel="sms",
+        body="Hindi binabayaran ang sahod ko",
+        language="tl",
+        needs_human_translation=True,
+    )
     session.add(message)
     session.commit()
     ids = {name: actor.id for name, actor in api.actors.items()}
@@ -99,8 +124,7 @@ def test_authorization(api: Api, session: Session, who: str, label: str, method:
 
 
 def test_unknown_case_and_foreign_case_look_the_same(api: Api, session: Session) -> None:
-    case = make_case(session, route=Route.MEDIATION, assignee_id=api.actors["mediator"].id,
-                     status=CaseStatus.ASSIGNED)
+    case = make_case(session, route=Route.MEDIATION, assignee_id=api.actors["mediator"].id, status=CaseStatus.ASSIGNED)
     session.commit()
     foreign = api.call("GET", f"/api/v1/cases/{case.reference}", "other_mediator")
     missing = api.call("GET", "/api/v1/cases/0000-0000", "other_mediator")
@@ -110,10 +134,16 @@ def test_unknown_case_and_foreign_case_look_the_same(api: Api, session: Session)
     assert queue.json["count"] == 0
 
 
-@pytest.mark.parametrize(("label", "header"), [
-    ("no header", None), ("wrong scheme", "Basic abc"), ("unknown token", "Bearer tly_nope"),
-    ("empty bearer", "Bearer "), ("huge token", "Bearer " + "x" * 5000),
-])
+@pytest.mark.parametrize(
+    ("label", "header"),
+    [
+        ("no header", None),
+        ("wrong scheme", "Basic abc"),
+        ("unknown token", "Bearer tly_nope"),
+        ("empty bearer", "Bearer "),
+        ("huge token", "Bearer " + "x" * 5000),
+    ],
+)
 def test_bad_tokens_get_401_with_a_challenge(api: Api, label: str, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = api.client.get("/api/v1/cases", headers=headers)

@@ -38,17 +38,40 @@ def test_queue_filters_and_rejects_bad_filters(api: Api, session: Session) -> No
 
 def test_case_view_shows_conversation_with_translation_and_is_audited(api: Api, session: Session) -> None:
     case = make_case(session, language="tl")
-    session.add(Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
-                        body="Hindi binabayaran ang sahod ko", language="tl", translation="My salary is not paid",
-                        translation_language="en", translation_engine="argos"))
-    session.add(Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
-                        body="ደሞዜን", language="am", needs_human_translation=True))
+    session.add(
+        Message(
+            case_id=case.id,
+            reporter_id=case.reporter_id,
+            direction=Direction.INBOUND,
+            channel="sms",
+            body="Hindi binabayaran ang sahod ko",
+            language="tl",
+            translation="My salary is not paid",
+            translation_language="en",
+            translation_engine="argos",
+        )
+    )
+    session.add(
+        Message(
+            case_id=case.id,
+            reporter_id=case.reporter_id,
+            direction=Direction.INBOUND,
+            channel="sms",
+            body="ደሞዜን",
+            language="am",
+            needs_human_translation=True,
+        )
+    )
     session.commit()
     response = api.call("GET", case_path(case).lower(), "ombudsperson")
     assert response.status_code == 200
     first, second = response.json["messages"]
     assert (first["direction"], first["body"], first["translation"], first["translation_engine"]) == (
-        "inbound", "Hindi binabayaran ang sahod ko", "My salary is not paid", "argos")
+        "inbound",
+        "Hindi binabayaran ang sahod ko",
+        "My salary is not paid",
+        "argos",
+    )
     assert second["translation"] is None and second["needs_human_translation"] is True
     viewed = session.exec(select(CaseEvent).where(CaseEvent.action == "case_viewed")).one()
     assert viewed.actor_id == api.actors["ombudsperson"].id and viewed.detail == {"via": "api"}
@@ -61,17 +84,27 @@ def test_reply_needs_a_translation_into_the_reporters_language(api: Api, session
     assert refused.status_code == 400 and "no machine translation from en to tl" in refused.json["error"]
     assert session.exec(select(Message)).all() == []
     session.commit()
-    sent = api.call("POST", case_path(case, "/reply"), "ombudsperson",
-                    {"text": "We will call your employer.", "sent_text": "Tatawagan namin ang employer mo."})
+    sent = api.call(
+        "POST",
+        case_path(case, "/reply"),
+        "ombudsperson",
+        {"text": "We will call your employer.", "sent_text": "Tatawagan namin ang employer mo."},
+    )
     assert sent.status_code == 201
     message = sent.json["message"]
     assert (message["body"], message["translation"], message["translation_engine"], message["language"]) == (
-        "Tatawagan namin ang employer mo.", "We will call your employer.", "human", "tl")
+        "Tatawagan namin ang employer mo.",
+        "We will call your employer.",
+        "human",
+        "tl",
+    )
     assert reload(case).first_response_at is not None
 
 
-@pytest.mark.skipif("eng-spa" not in installed_modes() or "spa-eng" not in installed_modes(),
-                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+@pytest.mark.skipif(
+    "eng-spa" not in installed_modes() or "spa-eng" not in installed_modes(),
+    reason="Debian apertium-eng-spa not installed (make system-deps)",
+)
 def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(api: Api, session: Session) -> None:
     case = make_case(session, language="es")
     session.commit()
@@ -80,8 +113,12 @@ def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(a
     assert sent.status_code == 201, sent.json
     message = sent.json["message"]
     assert "informe" in message["body"] and "mañana" in message["body"], message["body"]
-    assert (message["translation"], message["language"], message["translation_engine"],
-            message["translation_pivot"]) == (text, "es", "apertium", None)
+    assert (
+        message["translation"],
+        message["language"],
+        message["translation_engine"],
+        message["translation_pivot"],
+    ) == (text, "es", "apertium", None)
     assert message["translation_model_version"].startswith("apertium-eng-spa@")
     assert "report" in sent.json["back_translation"] and "tomorrow" in sent.json["back_translation"]
     stored = session.get(Message, message["id"])
@@ -91,8 +128,15 @@ def test_reply_to_a_spanish_reporter_is_machine_translated_and_back_translated(a
 
 def test_staff_correct_a_message_translation_through_the_api(api: Api, session: Session) -> None:
     case = make_case(session, language="tl", needs_human_translation=True)
-    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND, channel="sms",
-                      body="Hindi binabayaran ang sahod ko", language="tl", needs_human_translation=True)
+    message = Message(
+        case_id=case.id,
+        reporter_id=case.reporter_id,
+        direction=Direction.INBOUND,
+        channel="sms",
+        body="Hindi binabayaran ang sahod ko",
+        language="tl",
+        needs_human_translation=True,
+    )
     session.add(message)
     session.commit()
     path = case_path(case, f"/messages/{message.id}/translation")
@@ -100,15 +144,21 @@ def test_staff_correct_a_message_translation_through_the_api(api: Api, session: 
     fixed = api.call("POST", path, "ombudsperson", {"text": "My salary is not paid", "expected_version": version})
     assert fixed.status_code == 200, fixed.json
     shown = fixed.json["message"]
-    assert (shown["translation"], shown["translation_engine"], shown["translation_language"],
-            shown["translation_corrected_by_id"], shown["needs_human_translation"]) == (
-        "My salary is not paid", "human", "en", api.actors["ombudsperson"].id, False)
+    assert (
+        shown["translation"],
+        shown["translation_engine"],
+        shown["translation_language"],
+        shown["translation_corrected_by_id"],
+        shown["needs_human_translation"],
+    ) == ("My salary is not paid", "human", "en", api.actors["ombudsperson"].id, False)
     assert fixed.json["case"]["needs_human_translation"] is False and fixed.json["case"]["version"] > version
     stale = api.call("POST", path, "admin", {"text": "Overwritten", "expected_version": version})
     assert stale.status_code == 409
     for label, url, body, status in [
         ("unknown message", case_path(case, "/messages/999999/translation"), {"text": "x"}, 404),
-        ("empty", path, {"text": " "}, 400), ("not a string", path, {"text": 5}, 400), ("missing", path, {}, 400),
+        ("empty", path, {"text": " "}, 400),
+        ("not a string", path, {"text": 5}, 400),
+        ("missing", path, {}, 400),
     ]:
         response = api.call("POST", url, "ombudsperson", body)
         assert response.status_code == status and response.json["error"], label
@@ -135,31 +185,60 @@ def test_assign_transition_notes_mediation_outcome_and_close(api: Api, session: 
     r = api.call("POST", case_path(case, "/refer"), "ombudsperson", {"to": "mediation", "mediator_id": mediator.id})
     assert r.status_code == 200 and r.json["case"]["route"] == "mediation"
     when = (utcnow() + timedelta(days=1)).isoformat()
-    r = api.call("POST", case_path(case, "/mediation-sessions"), "mediator",
-                 {"mediator_id": mediator.id, "scheduled_at": when, "parties": "worker, employer"})
+    r = api.call(
+        "POST",
+        case_path(case, "/mediation-sessions"),
+        "mediator",
+        {"mediator_id": mediator.id, "scheduled_at": when, "parties": "worker, employer"},
+    )
     assert r.status_code == 201
     session_id = r.json["mediation_session"]["id"]
-    r = api.call("POST", case_path(case, f"/mediation-sessions/{session_id}/result"), "mediator",
-                 {"held_at": utcnow().isoformat(), "result": "agreement", "notes": "pays in 2 instalments"})
+    r = api.call(
+        "POST",
+        case_path(case, f"/mediation-sessions/{session_id}/result"),
+        "mediator",
+        {"held_at": utcnow().isoformat(), "result": "agreement", "notes": "pays in 2 instalments"},
+    )
     assert r.status_code == 200
-    r = api.call("POST", case_path(case, "/outcome"), "mediator",
-                 {"resolution_type": "remedied", "remedies": ["wages_paid"], "amount_recovered": "900.00",
-                  "currency": "SAR", "inspection_requested": False, "sanction_reported": False})
+    r = api.call(
+        "POST",
+        case_path(case, "/outcome"),
+        "mediator",
+        {
+            "resolution_type": "remedied",
+            "remedies": ["wages_paid"],
+            "amount_recovered": "900.00",
+            "currency": "SAR",
+            "inspection_requested": False,
+            "sanction_reported": False,
+        },
+    )
     assert r.status_code == 201
     for status in ("resolved", "closed"):
         r = api.call("POST", case_path(case, "/transition"), "mediator", {"to": status})
         assert r.status_code == 200 and r.json["case"]["status"] == status
     closed = api.call("POST", case_path(case, "/notes"), "mediator", {"body": "late"})
     assert closed.status_code == 409 and "closed" in closed.json["error"]
-    reopened = api.call("POST", case_path(case, "/transition"), "ombudsperson",
-                        {"to": "investigating", "reason": "worker reports the employer stopped paying"})
+    reopened = api.call(
+        "POST",
+        case_path(case, "/transition"),
+        "ombudsperson",
+        {"to": "investigating", "reason": "worker reports the employer stopped paying"},
+    )
     assert reopened.status_code == 200
     trail = api.call("GET", case_path(case, "/audit"), "admin").json["data"]
     outcome = session.exec(select(Outcome)).one()
     assert str(outcome.amount_recovered) == "900.00" and outcome.currency == "SAR"
     actions = [e["action"] for e in trail]
-    for action in ("case_assigned", "note_added", "referred_to_mediation", "mediation_scheduled", "mediation_result",
-                   "outcome_recorded", "status_changed"):
+    for action in (
+        "case_assigned",
+        "note_added",
+        "referred_to_mediation",
+        "mediation_scheduled",
+        "mediation_result",
+        "outcome_recorded",
+        "status_changed",
+    ):
         assert action in actions, action
     assert "stopped paying" not in str(trail)  # free-text reasons go to encrypted notes
     assert "worker reports the employer stopped paying" in [n.body for n in session.exec(select(Note))]
@@ -169,12 +248,20 @@ def test_stale_edit_gets_409_and_changes_nothing(api: Api, session: Session) -> 
     case = make_case(session)
     session.commit()
     version = case.version
-    assert api.call("POST", case_path(case, "/assign"), "admin",
-                    {"assignee_id": api.actors["ombudsperson"].id, "expected_version": version}).status_code == 200
+    assert (
+        api.call(
+            "POST",
+            case_path(case, "/assign"),
+            "admin",
+            {"assignee_id": api.actors["ombudsperson"].id, "expected_version": version},
+        ).status_code
+        == 200
+    )
     other = make_staff(session, Role.OMBUDSPERSON)
     session.commit()
-    stale = api.call("POST", case_path(case, "/assign"), "admin", {"assignee_id": other.id,
-                                                                  "expected_version": version})
+    stale = api.call(
+        "POST", case_path(case, "/assign"), "admin", {"assignee_id": other.id, "expected_version": version}
+    )
     assert stale.status_code == 409 and "changed by someone else" in stale.json["error"]
     assert reload(case).assignee_id == api.actors["ombudsperson"].id
 
@@ -188,24 +275,50 @@ BAD_REQUESTS = [
     ("unknown status", "/transition", "ombudsperson", {"to": "done"}, 400, "to must be one of"),
     ("empty note", "/notes", "ombudsperson", {"body": " "}, 400, "empty"),
     ("note not a string", "/notes", "ombudsperson", {"body": ["x"]}, 400, "must be a string"),
-    ("naive schedule time", "/mediation-sessions", "ombudsperson",
-     {"mediator_id": "mediator", "scheduled_at": "2030-01-01T10:00", "parties": "a"}, 400, "time zone"),
-    ("garbage schedule time", "/mediation-sessions", "ombudsperson",
-     {"mediator_id": "mediator", "scheduled_at": "soon", "parties": "a"}, 400, "ISO 8601"),
-    ("float amount", "/outcome", "ombudsperson",
-     {"resolution_type": "remedied", "amount_recovered": 10.5, "currency": "USD"}, 400, "decimal string"),
-    ("bad currency", "/outcome", "ombudsperson",
-     {"resolution_type": "remedied", "amount_recovered": "10", "currency": "XYZ"}, 400, "ISO 4217"),
+    (
+        "naive schedule time",
+        "/mediation-sessions",
+        "ombudsperson",
+        {"mediator_id": "mediator", "scheduled_at": "2030-01-01T10:00", "parties": "a"},
+        400,
+        "time zone",
+    ),
+    (
+        "garbage schedule time",
+        "/mediation-sessions",
+        "ombudsperson",
+        {"mediator_id": "mediator", "scheduled_at": "soon", "parties": "a"},
+        400,
+        "ISO 8601",
+    ),
+    (
+        "float amount",
+        "/outcome",
+        "ombudsperson",
+        {"resolution_type": "remedied", "amount_recovered": 10.5, "currency": "USD"},
+        400,
+        "decimal string",
+    ),
+    (
+        "bad currency",
+        "/outcome",
+        "ombudsperson",
+        {"resolution_type": "remedied", "amount_recovered": "10", "currency": "XYZ"},
+        400,
+        "ISO 4217",
+    ),
     ("bad triage category", "/triage", "ombudsperson", {"category": "theft"}, 400, "theft"),
     ("refer nowhere", "/refer", "ombudsperson", {"to": "court"}, 400, "mediation or inspection"),
     ("reply too long", "/reply", "ombudsperson", {"text": "x" * 2000, "sent_text": "y" * 2000}, 400, "longer"),
 ]
 
 
-@pytest.mark.parametrize(("label", "tail", "who", "body", "status", "message"), BAD_REQUESTS,
-                         ids=[row[0] for row in BAD_REQUESTS])
-def test_bad_input_gets_a_clear_json_4xx_and_changes_nothing(api: Api, session: Session, label: str, tail: str,
-                                                             who: str, body: Any, status: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "tail", "who", "body", "status", "message"), BAD_REQUESTS, ids=[row[0] for row in BAD_REQUESTS]
+)
+def test_bad_input_gets_a_clear_json_4xx_and_changes_nothing(
+    api: Api, session: Session, label: str, tail: str, who: str, body: Any, status: int, message: str
+) -> None:
     case = make_case(session, status=CaseStatus.NEW)
     inactive = make_staff(session, Role.OMBUDSPERSON, active=False)
     session.commit()
@@ -239,8 +352,11 @@ def test_routing_rules_round_trip_and_validation(api: Api) -> None:
 def test_openapi_document_lists_every_case_route(api: Api, app: Any) -> None:
     document = api.call("GET", "/api/v1/openapi.json", None).json
     assert document["openapi"] == "3.1.0"
-    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
-             for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    rules = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+    }
     assert rules <= set(document["paths"]), rules - set(document["paths"])
 
 

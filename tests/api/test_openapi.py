@@ -84,8 +84,7 @@ def problems(document: dict[str, Any]) -> list[str]:
                 if not STATUS.match(str(code)) or not isinstance(response.get("description"), str):
                     found.append(f"{label}: response {code} needs a status code and a description")
             for requirement in operation.get("security", []):
-                found.extend(f"{label}: unknown security scheme {name}" for name in requirement
-                             if name not in schemes)
+                found.extend(f"{label}: unknown security scheme {name}" for name in requirement if name not in schemes)
     for ref in refs(document):
         try:
             resolve(document, ref)
@@ -110,8 +109,11 @@ def test_compliance_paths_are_in_the_one_document(document: dict[str, Any]) -> N
 
 
 def test_every_api_route_of_every_module_is_documented(app: Flask, document: dict[str, Any]) -> None:
-    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule): rule.methods or set()
-              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+    routes = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule): rule.methods or set()
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+    }
     assert routes, "no API routes found"
     for path, methods in routes.items():
         assert path in document["paths"], f"{path} is missing from the OpenAPI document"
@@ -127,16 +129,24 @@ def test_the_document_is_well_formed_openapi_3_1(document: dict[str, Any]) -> No
         validate(document)
 
 
-@pytest.mark.parametrize(("label", "break_it", "says"), [
-    ("dangling ref", lambda d: d["components"]["schemas"].pop("Error"), "unresolvable $ref"),
-    ("undeclared path parameter", lambda d: d["paths"]["/api/v1/cases/{reference}"]["get"].pop("parameters"),
-     "path parameters"),
-    ("response without description", lambda d: d["paths"]["/api/v1/compliance/summary"]["get"]["responses"]["200"]
-     .pop("description"), "needs a status code and a description"),
-    ("wrong version", lambda d: d.update(openapi="3.0.3"), "3.1.0"),
-])
-def test_the_check_catches_broken_documents(document: dict[str, Any], label: str, break_it: Any,
-                                           says: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "break_it", "says"),
+    [
+        ("dangling ref", lambda d: d["components"]["schemas"].pop("Error"), "unresolvable $ref"),
+        (
+            "undeclared path parameter",
+            lambda d: d["paths"]["/api/v1/cases/{reference}"]["get"].pop("parameters"),
+            "path parameters",
+        ),
+        (
+            "response without description",
+            lambda d: d["paths"]["/api/v1/compliance/summary"]["get"]["responses"]["200"].pop("description"),
+            "needs a status code and a description",
+        ),
+        ("wrong version", lambda d: d.update(openapi="3.0.3"), "3.1.0"),
+    ],
+)
+def test_the_check_catches_broken_documents(document: dict[str, Any], label: str, break_it: Any, says: str) -> None:
     broken = copy.deepcopy(document)
     break_it(broken)
     assert any(says in problem for problem in problems(broken)), label

@@ -24,8 +24,14 @@ def fetch(session: Session, statement: Any) -> list[Any]:
 
 def staff_with_password(session: Session, role: Role, email: str, **fields: Any) -> StaffUser:
     """A committed staff user who can sign in with PASSWORD."""
-    user = create_user(session, email=email, role=role, password=PASSWORD, languages=["en"],
-                       display_name=fields.pop("display_name", email.split("@")[0]))
+    user = create_user(
+        session,
+        email=email,
+        role=role,
+        password=PASSWORD,
+        languages=["en"],
+        display_name=fields.pop("display_name", email.split("@")[0]),
+    )
     for name, value in fields.items():
         setattr(user, name, value)
     session.add(user)
@@ -59,10 +65,18 @@ def login_form(client: FlaskClient, email: str, password: str = PASSWORD, **extr
     return client.post("/console/login", data={"email": email, "password": password, **extra})
 
 
-def add_message(session: Session, case: Case, body: str, *, direction: Direction = Direction.INBOUND,
-                **fields: Any) -> Message:
-    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=direction,
-                      channel=ChannelKind.SMS, body=body, language=fields.pop("language", case.language), **fields)
+def add_message(
+    session: Session, case: Case, body: str, *, direction: Direction = Direction.INBOUND, **fields: Any
+) -> Message:
+    message = Message(
+        case_id=case.id,
+        reporter_id=case.reporter_id,
+        direction=direction,
+        channel=ChannelKind.SMS,
+        body=body,
+        language=fields.pop("language", case.language),
+        **fields,
+    )
     session.add(message)
     session.flush()
     return message

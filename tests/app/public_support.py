@@ -9,8 +9,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-REPORT = {"body": "No me han pagado en tres meses y tienen mi pasaporte.", "country": "AE",
-          "sector": "construction", "employer": "Al Noor  Contracting", "name": "", "phone": ""}
+REPORT = {
+    "body": "No me han pagado en tres meses y tienen mi pasaporte.",
+    "country": "AE",
+    "sector": "construction",
+    "employer": "Al Noor  Contracting",
+    "name": "",
+    "phone": "",
+}
 
 
 def submit_report(client: FlaskClient, lang: str = "es", **changes: Any) -> tuple[str, str, Any]:

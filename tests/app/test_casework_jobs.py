@@ -51,17 +51,29 @@ def test_unreachable_alert_webhook_fails_the_job_for_retry(make_app: Any, sessio
     assert session.exec(select(CaseEvent).where(CaseEvent.action == "alert_sent")).all() == []
 
 
-@pytest.mark.parametrize(("label", "setting", "content", "message"), [
-    ("rule routes critical to mediation", "ROUTING_RULES_PATH",
-     "rules:\n- {name: fast, route: mediation, when: {urgency: [critical]}}\n- {name: rest, route: ombudsperson}\n",
-     "ROUTING_RULES_PATH: .*rule 1 \\('fast'\\): critical cases must go to an ombudsperson"),
-    ("missing rules file", "ROUTING_RULES_PATH", None, "ROUTING_RULES_PATH: cannot read routing rules"),
-    ("bad SLA policy", "SLA_POLICY_PATH", "default: {first_response_hours: 0, resolution_days: 1}\n",
-     "SLA_POLICY_PATH: default.first_response_hours: must be a positive number"),
-    ("bad lexicon", "TRIAGE_LEXICON_PATH", "languages: [es]\n", "TRIAGE_LEXICON_PATH: 'languages'"),
-])
-def test_bad_casework_data_file_stops_start_naming_it(tmp_path: Path, config: dict[str, Any], label: str,
-                                                      setting: str, content: str | None, message: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "setting", "content", "message"),
+    [
+        (
+            "rule routes critical to mediation",
+            "ROUTING_RULES_PATH",
+            "rules:\n- {name: fast, route: mediation, when: {urgency: [critical]}}\n"
+            "- {name: rest, route: ombudsperson}\n",
+            "ROUTING_RULES_PATH: .*rule 1 \\('fast'\\): critical cases must go to an ombudsperson",
+        ),
+        ("missing rules file", "ROUTING_RULES_PATH", None, "ROUTING_RULES_PATH: cannot read routing rules"),
+        (
+            "bad SLA policy",
+            "SLA_POLICY_PATH",
+            "default: {first_response_hours: 0, resolution_days: 1}\n",
+            "SLA_POLICY_PATH: default.first_response_hours: must be a positive number",
+        ),
+        ("bad lexicon", "TRIAGE_LEXICON_PATH", "languages: [es]\n", "TRIAGE_LEXICON_PATH: 'languages'"),
+    ],
+)
+def test_bad_casework_data_file_stops_start_naming_it(
+    tmp_path: Path, config: dict[str, Any], label: str, setting: str, content: str | None, message: str
+) -> None:
     path = tmp_path / "data.yaml"
     if content is not None:
         path.write_text(content, encoding="utf-8")

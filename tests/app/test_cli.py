@@ -21,8 +21,21 @@ from casework.mt.apertium import installed_modes
 
 
 def test_users_create_with_password_from_stdin(runner: FlaskCliRunner, session: Session) -> None:
-    result = runner.invoke(args=["users", "create", "Ana@Example.org", "--role", "mediator", "--password-stdin",
-                                 "--language", "es", "--language", "tl"], input="correct horse battery\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Ana@Example.org",
+            "--role",
+            "mediator",
+            "--password-stdin",
+            "--language",
+            "es",
+            "--language",
+            "tl",
+        ],
+        input="correct horse battery\n",
+    )
     assert result.exit_code == 0, result.output
     assert "password:" not in result.output
     user = session.exec(select(StaffUser)).one()
@@ -82,7 +95,8 @@ def test_demo_seed_prints_passwords_only_once(runner: FlaskCliRunner, session: S
 
 
 def test_demo_seed_saves_rules_and_runs_sample_reports_through_the_pipeline_once(
-        runner: FlaskCliRunner, session: Session) -> None:
+    runner: FlaskCliRunner, session: Session
+) -> None:
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert "saved the defaults as version" in first.output and "sample cases: 5 created" in first.output
@@ -90,12 +104,18 @@ def test_demo_seed_saves_rules_and_runs_sample_reports_through_the_pipeline_once
     cases = session.exec(select(Case).order_by(col(Case.id))).all()
     assert [c.language for c in cases] == ["es", "tl", "ne", "en", "es"]
     assert [c.channel for c in cases] == ["sms", "whatsapp", "sms", "sms", "whatsapp"]
-    assert [c.category for c in cases] == ["wage_theft", "document_confiscation", "wage_theft", "recruitment_fees",
-                                           "unsafe_work"], "the real triage ran on each report"
+    assert [c.category for c in cases] == [
+        "wage_theft",
+        "document_confiscation",
+        "wage_theft",
+        "recruitment_fees",
+        "unsafe_work",
+    ], "the real triage ran on each report"
     assert all(c.route is not None and c.first_response_due_at for c in cases)
     no_spanish_mt = "spa-eng" not in installed_modes()
-    assert [c.needs_human_translation for c in cases] == [no_spanish_mt, True, True, False, no_spanish_mt], \
+    assert [c.needs_human_translation for c in cases] == [no_spanish_mt, True, True, False, no_spanish_mt], (
         "no MT for tl and ne here: flagged for a human, not shown as translated"
+    )
     assert all(c.reference in first.output for c in cases)
     inbound = session.exec(select(Message).where(Message.direction == Direction.INBOUND)).all()
     assert len(inbound) == 5 and {m.processing_state for m in inbound} == {ProcessingState.PROCESSED}
@@ -104,8 +124,9 @@ def test_demo_seed_saves_rules_and_runs_sample_reports_through_the_pipeline_once
     assert english.translation_engine == "identity" and not english.needs_human_translation
     outbound = session.exec(select(Message).where(Message.direction == Direction.OUTBOUND)).all()
     assert len(outbound) == 5 and all(m.kind == "ack" for m in outbound)
-    assert {(m.delivery_status, m.delivery_error_code) for m in outbound} == {(DeliveryStatus.SUPPRESSED, "demo")}, \
+    assert {(m.delivery_status, m.delivery_error_code) for m in outbound} == {(DeliveryStatus.SUPPRESSED, "demo")}, (
         "no acknowledgement goes out to a fictional number"
+    )
     session.commit()
 
     second = runner.invoke(args=["demo", "seed"])

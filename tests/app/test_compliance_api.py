@@ -26,9 +26,18 @@ def build(session: Session, run_jobs: Any) -> None:
     for _ in range(6):
         close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
     for _ in range(5):
-        close_case(session, closed_at=datetime(2025, 4, 10, tzinfo=UTC), country="QA", sector="domestic_work",
-                   category="document_confiscation", resolution="not_remedied", remedies=(), amount=None,
-                   channel="whatsapp", language="tl")
+        close_case(
+            session,
+            closed_at=datetime(2025, 4, 10, tzinfo=UTC),
+            country="QA",
+            sector="domestic_work",
+            category="document_confiscation",
+            resolution="not_remedied",
+            remedies=(),
+            amount=None,
+            channel="whatsapp",
+            language="tl",
+        )
     close_case(session, closed_at=datetime(2025, 4, 12, tzinfo=UTC), country="LB", sector="fishing")
     session.rollback()
     run_jobs(("reports",))
@@ -41,8 +50,12 @@ def test_closing_a_case_enqueues_its_anonymization(session: Session, run_jobs: A
     assert session.exec(select(ComplianceRecord)).all() == []  # written by the job, after commit
     session.rollback()  # end the read transaction: SQLite lets one writer at a time
     run_jobs(("reports",))
-    assert session.exec(select(ComplianceRecord).where(
-        ComplianceRecord.source_key == compliance.source_key(case.id))).one().closed_month == "2025-03"
+    assert (
+        session.exec(select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(case.id)))
+        .one()
+        .closed_month
+        == "2025-03"
+    )
     assert session.get(Case, case.id).compliance_recorded_at is not None
 
 
@@ -69,29 +82,39 @@ def test_retention_job_erases_expired_cases(app, session: Session) -> None:
     assert session.exec(select(ComplianceRecord)).one() is not None
 
 
-def test_summary_is_public_and_never_shows_a_cell_under_k(client: FlaskClient, session: Session,
-                                                          run_jobs: Any) -> None:
+def test_summary_is_public_and_never_shows_a_cell_under_k(client: FlaskClient, session: Session, run_jobs: Any) -> None:
     build(session, run_jobs)
     response = client.get("/api/v1/compliance/summary")
     assert response.status_code == 200
     body = response.get_json()
     assert body["total_cases"] == 11 and body["by"]["country"] == {"MY": 6, "QA": 5}
-    for params in ({"country": "LB"}, {"sector": "fishing"}, {"period": "2025-04..2025-04", "country": "LB"},
-                   {"country": "QA", "category": "document_confiscation"}):
+    for params in (
+        {"country": "LB"},
+        {"sector": "fishing"},
+        {"period": "2025-04..2025-04", "country": "LB"},
+        {"country": "QA", "category": "document_confiscation"},
+    ):
         answer = client.get("/api/v1/compliance/summary", query_string=params).get_json()
-        counts = [answer["total_cases"], *[v for t in answer["by"].values() for v in t.values()],
-                  *answer["monthly"].values(), *answer["remedies"].values()]
+        counts = [
+            answer["total_cases"],
+            *[v for t in answer["by"].values() for v in t.values()],
+            *answer["monthly"].values(),
+            *answer["remedies"].values(),
+        ]
         assert all(v is None or v == 0 or v >= K for v in counts), params
 
 
-@pytest.mark.parametrize(("label", "url", "message"), [
-    ("unknown filter", "/api/v1/compliance/summary?employer=Acme", "unknown filter"),
-    ("inverted period", "/api/v1/compliance/summary?period=2025-06..2025-01", "starts after"),
-    ("absurd period", "/api/v1/compliance/records?period=0001-01..9999-12", "out of range"),
-    ("huge page size", "/api/v1/compliance/records?per_page=100000", "per_page"),
-    ("negative page", "/api/v1/compliance/records?page=-1", "page"),
-    ("bad format", "/api/v1/compliance/records?format=xml", "format"),
-])
+@pytest.mark.parametrize(
+    ("label", "url", "message"),
+    [
+        ("unknown filter", "/api/v1/compliance/summary?employer=Acme", "unknown filter"),
+        ("inverted period", "/api/v1/compliance/summary?period=2025-06..2025-01", "starts after"),
+        ("absurd period", "/api/v1/compliance/records?period=0001-01..9999-12", "out of range"),
+        ("huge page size", "/api/v1/compliance/records?per_page=100000", "per_page"),
+        ("negative page", "/api/v1/compliance/records?page=-1", "page"),
+        ("bad format", "/api/v1/compliance/records?format=xml", "format"),
+    ],
+)
 def test_bad_input_is_a_clear_400(client: FlaskClient, label: str, url: str, message: str) -> None:
     response = client.get(url)
     assert response.status_code == 400, label
@@ -124,8 +147,9 @@ def test_openapi_fragment_documents_both_endpoints() -> None:
         assert path["get"]["security"] == [] and "400" in path["get"]["responses"]
 
 
-def test_release_is_shared_through_redis_and_refreshed_by_the_job(client: FlaskClient, session: Session,
-                                                                   run_jobs: Any) -> None:
+def test_release_is_shared_through_redis_and_refreshed_by_the_job(
+    client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
     build(session, run_jobs)
     assert client.get("/api/v1/compliance/summary").get_json()["total_cases"] == 11
     keys = get_queues().connection.keys("tulay:compliance:release:*")
@@ -143,8 +167,9 @@ def test_release_is_shared_through_redis_and_refreshed_by_the_job(client: FlaskC
     assert client.get("/api/v1/compliance/summary?period=2025-05..2025-05").get_json()["total_cases"] == 5
 
 
-def test_release_is_computed_when_redis_is_unreachable(client: FlaskClient, session: Session, run_jobs: Any,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_release_is_computed_when_redis_is_unreachable(
+    client: FlaskClient, session: Session, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(session, run_jobs)
     compliance_cache.forget()
     connection = get_queues().connection

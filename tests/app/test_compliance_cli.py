@@ -21,8 +21,9 @@ from tests.closed_cases import close_case
 @pytest.fixture
 def records(session: Session, run_jobs: Any) -> None:
     for _ in range(6):
-        close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC), resolution="not_remedied", remedies=(),
-                   amount=None)
+        close_case(
+            session, closed_at=datetime(2025, 3, 10, tzinfo=UTC), resolution="not_remedied", remedies=(), amount=None
+        )
     close_case(session, closed_at=datetime(2025, 3, 12, tzinfo=UTC), country="LB")
     session.rollback()
     run_jobs(("reports",))
@@ -41,8 +42,18 @@ def test_export_writes_the_public_release(runner: FlaskCliRunner, records: None,
 
 
 def test_export_refuses_a_bad_period(runner: FlaskCliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(args=["compliance", "export", "--format", "csv", "--out", str(tmp_path / "x.csv"),
-                                 "--period", "2025-05..2025-01"])
+    result = runner.invoke(
+        args=[
+            "compliance",
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "x.csv"),
+            "--period",
+            "2025-05..2025-01",
+        ]
+    )
     assert result.exit_code == 2 and "starts after" in result.output
 
 
@@ -88,4 +99,3 @@ def test_reporter_erase(runner: FlaskCliRunner, session: Session) -> None:
     session.expire_all()
     assert session.get(Reporter, reporter.id).contact is None
     assert session.get(Case, case.id).erased_at is not None
-

@@ -13,8 +13,11 @@ from app import create_app
 from app.config import ConfigError, database_url, load_settings
 
 KEY = Fernet.generate_key().decode()
-GOOD_PRODUCTION = {"TULAY_ENV": "production", "SECRET_KEY": "a-long-random-production-secret",
-                   "DATA_ENCRYPTION_KEY": KEY}
+GOOD_PRODUCTION = {
+    "TULAY_ENV": "production",
+    "SECRET_KEY": "a-long-random-production-secret",
+    "DATA_ENCRYPTION_KEY": KEY,
+}
 
 
 def settings(**values: str):
@@ -27,33 +30,38 @@ def test_good_production_settings_load() -> None:
     assert loaded.WORKING_LANGUAGE == "en"
 
 
-@pytest.mark.parametrize(("label", "values", "named"), [
-    ("default secret refused", {"SECRET_KEY": "dev"}, "SECRET_KEY"),
-    ("missing secret refused", {"SECRET_KEY": ""}, "SECRET_KEY"),
-    ("missing encryption key refused", {"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
-    ("malformed encryption key", {"DATA_ENCRYPTION_KEY": "not-a-key"}, "DATA_ENCRYPTION_KEY"),
-    ("bad database url", {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
-    ("bad redis url", {"REDIS_URL": "http://x"}, "REDIS_URL"),
-    ("bad public url", {"PUBLIC_BASE_URL": "tulay.example"}, "PUBLIC_BASE_URL"),
-    ("bad account sid", {"TWILIO_ACCOUNT_SID": "XX123", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_ACCOUNT_SID"),
-    ("sid without token", {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "TWILIO_AUTH_TOKEN"),
-    ("bad whatsapp sender", {"TWILIO_WHATSAPP_FROM": "+1555"}, "TWILIO_WHATSAPP_FROM"),
-    ("bad working language", {"WORKING_LANGUAGE": "English"}, "WORKING_LANGUAGE"),
-    ("non-integer", {"RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
-    ("unknown environment", {"TULAY_ENV": "staging"}, "TULAY_ENV"),
-    ("relative instance path", {"INSTANCE_PATH": "instance"}, "INSTANCE_PATH"),
-])
+@pytest.mark.parametrize(
+    ("label", "values", "named"),
+    [
+        ("default secret refused", {"SECRET_KEY": "dev"}, "SECRET_KEY"),
+        ("missing secret refused", {"SECRET_KEY": ""}, "SECRET_KEY"),
+        ("missing encryption key refused", {"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
+        ("malformed encryption key", {"DATA_ENCRYPTION_KEY": "not-a-key"}, "DATA_ENCRYPTION_KEY"),
+        ("bad database url", {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ("bad redis url", {"REDIS_URL": "http://x"}, "REDIS_URL"),
+        ("bad public url", {"PUBLIC_BASE_URL": "tulay.example"}, "PUBLIC_BASE_URL"),
+        ("bad account sid", {"TWILIO_ACCOUNT_SID": "XX123", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_ACCOUNT_SID"),
+        ("sid without token", {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "TWILIO_AUTH_TOKEN"),
+        ("bad whatsapp sender", {"TWILIO_WHATSAPP_FROM": "+1555"}, "TWILIO_WHATSAPP_FROM"),
+        ("bad working language", {"WORKING_LANGUAGE": "English"}, "WORKING_LANGUAGE"),
+        ("non-integer", {"RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
+        ("unknown environment", {"TULAY_ENV": "staging"}, "TULAY_ENV"),
+        ("relative instance path", {"INSTANCE_PATH": "instance"}, "INSTANCE_PATH"),
+    ],
+)
 def test_bad_setting_is_named(label: str, values: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         settings(**values)
 
 
 def test_development_allows_short_secret_but_not_missing_key() -> None:
-    assert load_settings(environ={}, overrides={"TULAY_ENV": "development", "SECRET_KEY": "dev",
-                                                "DATA_ENCRYPTION_KEY": KEY}, dotenv_path="/none")
+    assert load_settings(
+        environ={},
+        overrides={"TULAY_ENV": "development", "SECRET_KEY": "dev", "DATA_ENCRYPTION_KEY": KEY},
+        dotenv_path="/none",
+    )
     with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEY"):
-        load_settings(environ={}, overrides={"TULAY_ENV": "development", "SECRET_KEY": "dev"},
-                      dotenv_path="/none")
+        load_settings(environ={}, overrides={"TULAY_ENV": "development", "SECRET_KEY": "dev"}, dotenv_path="/none")
 
 
 def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -79,8 +87,14 @@ def test_create_app_exits_with_one_clear_line(capsys: pytest.CaptureFixture[str]
 
 def test_flask_cli_refuses_to_start_in_production_without_key(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "TULAY_ENV": "production", "SECRET_KEY": "x" * 32, "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], env=env,
-                            capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "DATA_ENCRYPTION_KEY" in result.stderr
     assert "Traceback" not in result.stderr

@@ -43,24 +43,31 @@ def test_right_password_signs_in_and_returns_to_console_page(web: Any, ombud: St
     assert web.get("/console/").status_code == 200
 
 
-@pytest.mark.parametrize(("label", "target"), [
-    ("absolute URL", "https://evil.example/"),
-    ("scheme-relative", "//evil.example/console"),
-    ("outside the console", "/transparency"),
-    ("backslash trick", "/console\\..\\evil"),
-])
+@pytest.mark.parametrize(
+    ("label", "target"),
+    [
+        ("absolute URL", "https://evil.example/"),
+        ("scheme-relative", "//evil.example/console"),
+        ("outside the console", "/transparency"),
+        ("backslash trick", "/console\\..\\evil"),
+    ],
+)
 def test_next_outside_console_is_ignored(web: Any, ombud: StaffUser, label: str, target: str) -> None:
     response = login_form(web, ombud.email, next=target)
     assert response.headers["Location"] == "/console/", label
 
 
-@pytest.mark.parametrize(("label", "email", "password"), [
-    ("wrong password", "ombud@tulay.test", "wrong password here"),
-    ("unknown e-mail", "nobody@tulay.test", PASSWORD),
-    ("empty form", "", ""),
-])
-def test_failed_sign_in_says_the_same_thing_and_signs_nobody_in(web: Any, ombud: StaffUser, label: str,
-                                                               email: str, password: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "email", "password"),
+    [
+        ("wrong password", "ombud@tulay.test", "wrong password here"),
+        ("unknown e-mail", "nobody@tulay.test", PASSWORD),
+        ("empty form", "", ""),
+    ],
+)
+def test_failed_sign_in_says_the_same_thing_and_signs_nobody_in(
+    web: Any, ombud: StaffUser, label: str, email: str, password: str
+) -> None:
     response = login_form(web, email, password)
     assert response.status_code == 401, label
     assert "Sign-in failed" in response.text
@@ -75,7 +82,8 @@ def test_inactive_user_cannot_sign_in(web: Any, db: Session, ombud: StaffUser) -
 
 
 def test_repeated_failures_lock_the_account_even_against_the_right_password(
-        web: Any, db: Session, ombud: StaffUser) -> None:
+    web: Any, db: Session, ombud: StaffUser
+) -> None:
     for _ in range(MAX_FAILED_LOGINS):
         assert login_form(web, ombud.email, "wrong password here").status_code == 401
     reload(db, ombud)
@@ -157,11 +165,18 @@ def test_csrf_every_console_form_without_token_is_refused(csrf_app: Flask) -> No
     assert login_form(web, "admin@tulay.test").status_code == 400, "login without a token"
     with web.session_transaction() as flask_session:
         flask_session["_user_id"] = str(user_id)
-    posts = ["/console/logout", "/console/account/totp", f"/console/cases/{reference}/notes",
-             f"/console/cases/{reference}/status", f"/console/cases/{reference}/assign",
-             f"/console/cases/{reference}/refer", f"/console/cases/{reference}/mediation",
-             f"/console/cases/{reference}/mediation/1", f"/console/cases/{reference}/outcome",
-             f"/console/cases/{reference}/reply"]
+    posts = [
+        "/console/logout",
+        "/console/account/totp",
+        f"/console/cases/{reference}/notes",
+        f"/console/cases/{reference}/status",
+        f"/console/cases/{reference}/assign",
+        f"/console/cases/{reference}/refer",
+        f"/console/cases/{reference}/mediation",
+        f"/console/cases/{reference}/mediation/1",
+        f"/console/cases/{reference}/outcome",
+        f"/console/cases/{reference}/reply",
+    ]
     for url in posts:
         response = web.post(url, data={"version": "1", "body": "x", "text": "x", "action": "send"})
         assert response.status_code == 400, url

@@ -31,9 +31,16 @@ ROUTES = {
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
 }
-WORK = {"console.case_page", "console.case_note", "console.case_status", "console.case_mediation_schedule",
-        "console.case_mediation_result", "console.case_outcome", "console.case_reply",
-        "console.case_translation"}
+WORK = {
+    "console.case_page",
+    "console.case_note",
+    "console.case_status",
+    "console.case_mediation_schedule",
+    "console.case_mediation_result",
+    "console.case_outcome",
+    "console.case_reply",
+    "console.case_translation",
+}
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_refer"}
 ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
 ALLOWED = "allowed"
@@ -42,13 +49,19 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
     "admin": dict.fromkeys(ROUTES, ALLOWED),
     "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), "console.case_audit": 403},
-    "mediator-own": {**dict.fromkeys(ANY_STAFF | WORK, ALLOWED), **dict.fromkeys(MANAGE, 403),
-                     "console.case_audit": 403},
+    "mediator-own": {
+        **dict.fromkeys(ANY_STAFF | WORK, ALLOWED),
+        **dict.fromkeys(MANAGE, 403),
+        "console.case_audit": 403,
+    },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
-    "mediator-other": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK, 404), **dict.fromkeys(MANAGE, 403),
-                       "console.case_audit": 403},
-    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE, 403),
-                "console.case_audit": 403},
+    "mediator-other": {
+        **dict.fromkeys(ANY_STAFF, ALLOWED),
+        **dict.fromkeys(WORK, 404),
+        **dict.fromkeys(MANAGE, 403),
+        "console.case_audit": 403,
+    },
+    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE, 403), "console.case_audit": 403},
 }
 
 
@@ -61,10 +74,14 @@ def test_matrix_covers_every_console_route(capp: Flask) -> None:
 def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
     mediator = make_staff(db, Role.MEDIATOR)
     other_mediator = make_staff(db, Role.MEDIATOR)
-    users = {"admin": make_staff(db, Role.ADMIN), "ombudsperson": make_staff(db, Role.OMBUDSPERSON),
-             "mediator-own": mediator, "mediator-other": other_mediator, "analyst": make_staff(db, Role.ANALYST)}
-    case = make_case(db, status=CaseStatus.IN_MEDIATION, assignee_id=mediator.id,
-                     employer_name="Employer Secret Ltd")
+    users = {
+        "admin": make_staff(db, Role.ADMIN),
+        "ombudsperson": make_staff(db, Role.OMBUDSPERSON),
+        "mediator-own": mediator,
+        "mediator-other": other_mediator,
+        "analyst": make_staff(db, Role.ANALYST),
+    }
+    case = make_case(db, status=CaseStatus.IN_MEDIATION, assignee_id=mediator.id, employer_name="Employer Secret Ltd")
     item = MediationSession(case_id=case.id, mediator_id=mediator.id, scheduled_at=utcnow(), parties="both")
     db.add(item)
     message = add_message(db, case, "Hindi binabayaran ang sahod ko")
@@ -75,15 +92,17 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         if who != "anonymous":
             sign_in(client, users[who])
         before = reload(db, case).version
-        changes_before = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(
-            ["case_viewed", "audit_viewed"]))))
+        changes_before = len(
+            fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
+        )
         url = template.format(ref=case.reference, session_id=item.id, message_id=message.id)
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]
         ok = response.status_code in (200, 303, 400) if expected == ALLOWED else response.status_code == expected
         if ok and expected != ALLOWED:
-            changes_after = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(
-                ["case_viewed", "audit_viewed"]))))
+            changes_after = len(
+                fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
+            )
             ok = reload(db, case).version == before and changes_after == changes_before
         if ok and who in ("analyst", "mediator-other", "anonymous"):
             # (a redirect to sign-in echoes the requested URL, so only the case's data is checked there)

@@ -19,10 +19,17 @@ from tests.app.test_console_views import FakeEngine
 def seeded(app: Flask, session: Session) -> dict[str, Any]:
     app.extensions[MT_EXTENSION_KEY] = TranslationService([FakeEngine()])
     user = staff_with_password(session, Role.OMBUDSPERSON, "ombud@tulay.test", display_name="Rosa Ombud")
-    urgent = make_case(session, language="tl", urgency=Urgency.CRITICAL, status=CaseStatus.ASSIGNED,
-                       assignee_id=user.id)
-    add_message(session, urgent, "Kinuha ng amo ang pasaporte ko", translation="My boss took my passport",
-                translation_language="en", translation_engine="argos")
+    urgent = make_case(
+        session, language="tl", urgency=Urgency.CRITICAL, status=CaseStatus.ASSIGNED, assignee_id=user.id
+    )
+    add_message(
+        session,
+        urgent,
+        "Kinuha ng amo ang pasaporte ko",
+        translation="My boss took my passport",
+        translation_language="en",
+        translation_engine="argos",
+    )
     calm = make_case(session, language="tl")
     session.commit()
     return {"user": user, "urgent": urgent.reference, "calm": calm.reference}
@@ -38,8 +45,9 @@ def sign_in_through_the_form(page: Any, live_server: str) -> None:
 
 
 @pytest.mark.browser
-def test_sign_in_filter_open_case_add_note_and_reply(page: Any, live_server: str, session: Session,
-                                                     seeded: dict[str, Any]) -> None:
+def test_sign_in_filter_open_case_add_note_and_reply(
+    page: Any, live_server: str, session: Session, seeded: dict[str, Any]
+) -> None:
     sign_in_through_the_form(page, live_server)
     assert seeded["urgent"] in page.content() and seeded["calm"] in page.content()
 
@@ -68,7 +76,8 @@ def test_sign_in_filter_open_case_add_note_and_reply(page: Any, live_server: str
     replies = fetch(session, select(Message).where(Message.kind == "reply"))
     assert [n.body for n in notes] == ["Employer holds the passport; call the embassy."]
     assert [(m.body, m.translation_engine) for m in replies] == [
-        ("[tl] Keep safe; we are contacting the embassy.", "fake-mt")]
+        ("[tl] Keep safe; we are contacting the embassy.", "fake-mt")
+    ]
 
 
 @pytest.mark.browser

@@ -80,6 +80,7 @@ def _case(db: Session, **fields: Any) -> Case:
 
 # --- queue ------------------------------------------------------------------------------------
 
+
 def test_queue_lists_cases_with_overdue_ones_marked(staff_client: Any, db: Session) -> None:
     late = _case(db, first_response_due_at=utcnow() - timedelta(hours=1))
     on_time = _case(db, first_response_due_at=utcnow() + timedelta(hours=1))
@@ -90,19 +91,23 @@ def test_queue_lists_cases_with_overdue_ones_marked(staff_client: Any, db: Sessi
     assert "badge-overdue" in page.split(f">{late.reference}</a>")[1].split("</td>")[0]
 
 
-@pytest.mark.parametrize(("label", "query", "expected"), [
-    ("status", "status=assigned", {"assigned"}),
-    ("urgency", "urgency=critical", {"critical"}),
-    ("language", "language=ne", {"nepali"}),
-    ("route", "route=mediation", {"mediation"}),
-    ("overdue", "overdue=true", {"late"}),
-    ("needs human translation", "needs_human_translation=true", {"nepali"}),
-    ("unassigned", "assignee_id=none", {"critical", "nepali", "mediation", "late"}),
-    ("reference prefix", "q=@critical", {"critical"}),
-    ("empty fields are ignored", "status=&urgency=&q=", {"assigned", "critical", "nepali", "mediation", "late"}),
-])
-def test_queue_filters(staff_client: Any, db: Session, ombud: StaffUser, label: str, query: str,
-                       expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("label", "query", "expected"),
+    [
+        ("status", "status=assigned", {"assigned"}),
+        ("urgency", "urgency=critical", {"critical"}),
+        ("language", "language=ne", {"nepali"}),
+        ("route", "route=mediation", {"mediation"}),
+        ("overdue", "overdue=true", {"late"}),
+        ("needs human translation", "needs_human_translation=true", {"nepali"}),
+        ("unassigned", "assignee_id=none", {"critical", "nepali", "mediation", "late"}),
+        ("reference prefix", "q=@critical", {"critical"}),
+        ("empty fields are ignored", "status=&urgency=&q=", {"assigned", "critical", "nepali", "mediation", "late"}),
+    ],
+)
+def test_queue_filters(
+    staff_client: Any, db: Session, ombud: StaffUser, label: str, query: str, expected: set[str]
+) -> None:
     made = {
         "assigned": _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id),
         "critical": _case(db, urgency=Urgency.CRITICAL),
@@ -117,12 +122,15 @@ def test_queue_filters(staff_client: Any, db: Session, ombud: StaffUser, label: 
     assert shown == expected, label
 
 
-@pytest.mark.parametrize(("label", "query", "message"), [
-    ("bad status", "status=lost", "status must be one of"),
-    ("bad page", "page=0", "page must be between"),
-    ("unknown filter", "colour=red", "unknown filter"),
-    ("hostile reference", "q=<script>", "q must be"),
-])
+@pytest.mark.parametrize(
+    ("label", "query", "message"),
+    [
+        ("bad status", "status=lost", "status must be one of"),
+        ("bad page", "page=0", "page must be between"),
+        ("unknown filter", "colour=red", "unknown filter"),
+        ("hostile reference", "q=<script>", "q must be"),
+    ],
+)
 def test_bad_queue_filter_is_a_400_with_a_message(staff_client: Any, label: str, query: str, message: str) -> None:
     response = staff_client.get(f"/console/?{query}")
     assert response.status_code == 400, label
@@ -142,13 +150,30 @@ def test_queue_paginates(staff_client: Any, db: Session) -> None:
 
 # --- case page --------------------------------------------------------------------------------
 
-def test_case_page_shows_original_and_translation_side_by_side(staff_client: Any, db: Session,
-                                                               ombud: StaffUser) -> None:
+
+def test_case_page_shows_original_and_translation_side_by_side(
+    staff_client: Any, db: Session, ombud: StaffUser
+) -> None:
     case = _case(db)
-    add_message(db, case, "Hindi po binayaran ang sahod ko", translation="My salary was not paid",
-                translation_language="en", translation_engine="argos", language="tl")
-    add_message(db, case, "Wala pa rin", translation="Still nothing", translation_language="en",
-                translation_engine="argos", translation_corrected_by_id=ombud.id, translation_corrected_at=utcnow())
+    add_message(
+        db,
+        case,
+        "Hindi po binayaran ang sahod ko",
+        translation="My salary was not paid",
+        translation_language="en",
+        translation_engine="argos",
+        language="tl",
+    )
+    add_message(
+        db,
+        case,
+        "Wala pa rin",
+        translation="Still nothing",
+        translation_language="en",
+        translation_engine="argos",
+        translation_corrected_by_id=ombud.id,
+        translation_corrected_at=utcnow(),
+    )
     add_message(db, case, "ምንም ክፍያ የለም", language="am", needs_human_translation=True)
     db.commit()
     page = staff_client.get(f"/console/cases/{case.reference}").text
@@ -172,8 +197,7 @@ def test_every_case_view_is_audited(staff_client: Any, db: Session, ombud: Staff
     case = _case(db)
     staff_client.get(f"/console/cases/{case.reference}")
     staff_client.get(f"/console/cases/{case.reference}")
-    views = fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                                 CaseEvent.action == "case_viewed"))
+    views = fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "case_viewed"))
     db.commit()
     assert [(v.actor_id, v.actor_kind) for v in views] == [(ombud.id, "staff")] * 2
 
@@ -187,6 +211,7 @@ def test_only_legal_transitions_are_offered(staff_client: Any, db: Session) -> N
 
 
 # --- forms ------------------------------------------------------------------------------------
+
 
 def _post(web: Any, case: Case, path: str, **data: Any) -> Any:
     page = web.get(f"/console/cases/{case.reference}").text
@@ -215,14 +240,21 @@ def test_stale_form_is_refused_and_writes_nothing(staff_client: Any, db: Session
     other = make_staff(db, Role.OMBUDSPERSON)
     db.commit()
     # Someone else assigns the case in the meantime.
-    assert _post(sign_in(staff_client.application.test_client(), other), case, "assign",
-                 assignee_id=str(other.id)).status_code == 303
+    assert (
+        _post(
+            sign_in(staff_client.application.test_client(), other), case, "assign", assignee_id=str(other.id)
+        ).status_code
+        == 303
+    )
     events_before = fetch(db, select(CaseEvent).where(CaseEvent.action != "case_viewed"))
     db.commit()
-    for path, data in [("notes", {"body": "my note"}), ("status", {"to": "closed"}),
-                       ("assign", {"assignee_id": str(ombud.id)}),
-                       ("outcome", {"resolution_type": "withdrawn"}), ("reply", {"action": "send", "text": "hi",
-                                                                                "sent_text": "hi"})]:
+    for path, data in [
+        ("notes", {"body": "my note"}),
+        ("status", {"to": "closed"}),
+        ("assign", {"assignee_id": str(ombud.id)}),
+        ("outcome", {"resolution_type": "withdrawn"}),
+        ("reply", {"action": "send", "text": "hi", "sent_text": "hi"}),
+    ]:
         response = staff_client.post(f"/console/cases/{case.reference}/{path}", data={"version": stale, **data})
         assert response.status_code == 409, path
         assert STALE_MESSAGE.split(":")[0] in response.text
@@ -280,26 +312,46 @@ def test_refer_to_inspection_and_to_mediation(staff_client: Any, db: Session, om
     db.commit()
     assert _post(staff_client, mediated, "refer", to="mediation", mediator_id=str(mediator.id)).status_code == 303
     reload(db, mediated)
-    assert (mediated.status, mediated.route, mediated.assignee_id) == (CaseStatus.IN_MEDIATION, Route.MEDIATION,
-                                                                       mediator.id)
+    assert (mediated.status, mediated.route, mediated.assignee_id) == (
+        CaseStatus.IN_MEDIATION,
+        Route.MEDIATION,
+        mediator.id,
+    )
     assert _post(staff_client, mediated, "refer", to="elsewhere").status_code == 400
 
 
-def test_mediation_session_scheduled_then_result_recorded(staff_client: Any, db: Session,
-                                                          ombud: StaffUser) -> None:
+def test_mediation_session_scheduled_then_result_recorded(staff_client: Any, db: Session, ombud: StaffUser) -> None:
     case = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
     mediator = make_staff(db, Role.MEDIATOR)
     db.commit()
-    assert _post(staff_client, case, "mediation", mediator_id=str(mediator.id), scheduled_at="2026-03-01T14:30",
-                 parties="worker, employer HR").status_code == 303
+    assert (
+        _post(
+            staff_client,
+            case,
+            "mediation",
+            mediator_id=str(mediator.id),
+            scheduled_at="2026-03-01T14:30",
+            parties="worker, employer HR",
+        ).status_code
+        == 303
+    )
     item = only(db, select(MediationSession))
     db.commit()
     assert item.scheduled_at is not None and item.scheduled_at.isoformat() == "2026-03-01T14:30:00+00:00"
     assert reload(db, case).status == CaseStatus.IN_MEDIATION
     bad = _post(staff_client, case, f"mediation/{item.id}", held_at="yesterday", result="agreement")
     assert bad.status_code == 400 and "date and time" in bad.text
-    assert _post(staff_client, case, f"mediation/{item.id}", held_at="2026-03-01T15:00", result="agreement",
-                 notes="Employer pays arrears by 15 March").status_code == 303
+    assert (
+        _post(
+            staff_client,
+            case,
+            f"mediation/{item.id}",
+            held_at="2026-03-01T15:00",
+            result="agreement",
+            notes="Employer pays arrears by 15 March",
+        ).status_code
+        == 303
+    )
     page = staff_client.get(f"/console/cases/{case.reference}").text
     assert "Result: agreement" in page and "Employer pays arrears by 15 March" in page
 
@@ -308,38 +360,71 @@ def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Sessio
     case = _case(db)
     bad = _post(staff_client, case, "outcome", resolution_type="remedied", amount_recovered="1250", currency="XXQ")
     assert bad.status_code == 400 and "currency must be" in bad.text
-    assert _post(staff_client, case, "outcome", resolution_type="remedied",
-                 remedies=["wages_paid", "documents_returned"], amount_recovered="1250.50", currency="php",
-                 inspection_requested="yes").status_code == 303
+    assert (
+        _post(
+            staff_client,
+            case,
+            "outcome",
+            resolution_type="remedied",
+            remedies=["wages_paid", "documents_returned"],
+            amount_recovered="1250.50",
+            currency="php",
+            inspection_requested="yes",
+        ).status_code
+        == 303
+    )
     outcome = only(db, select(Outcome))
     db.commit()
-    assert (outcome.resolution_type, outcome.remedies, outcome.amount_recovered, outcome.currency,
-            outcome.inspection_requested, outcome.sanction_reported) == (
-        "remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
+    assert (
+        outcome.resolution_type,
+        outcome.remedies,
+        outcome.amount_recovered,
+        outcome.currency,
+        outcome.inspection_requested,
+        outcome.sanction_reported,
+    ) == ("remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
 
 
 # --- reply ------------------------------------------------------------------------------------
 
-def test_reply_without_machine_translation_says_so_and_needs_a_human_text(staff_client: Any,
-                                                                            db: Session) -> None:
+
+def test_reply_without_machine_translation_says_so_and_needs_a_human_text(staff_client: Any, db: Session) -> None:
     case = _case(db, language="tl")
     preview = _post(staff_client, case, "reply", action="preview", text="We will call your employer.")
     assert preview.status_code == 200
     assert "No machine translation is available from en to tl" in preview.text
     version = version_of(preview.text)
-    refused = staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version, "action": "send", "text": "We will call your employer.", "engine": "human",
-        "sent_text": ""})
+    refused = staff_client.post(
+        f"/console/cases/{case.reference}/reply",
+        data={
+            "version": version,
+            "action": "send",
+            "text": "We will call your employer.",
+            "engine": "human",
+            "sent_text": "",
+        },
+    )
     assert refused.status_code == 400 and "human translation is needed" in refused.text
     assert fetch(db, select(Message)) == []
-    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version, "action": "send", "text": "We will call your employer.", "engine": "human",
-        "sent_text": "Tatawagan namin ang iyong employer."})
+    sent = staff_client.post(
+        f"/console/cases/{case.reference}/reply",
+        data={
+            "version": version,
+            "action": "send",
+            "text": "We will call your employer.",
+            "engine": "human",
+            "sent_text": "Tatawagan namin ang iyong employer.",
+        },
+    )
     assert sent.status_code == 303
     message = only(db, select(Message))
     db.commit()
     assert (message.direction, message.body, message.translation, message.translation_engine) == (
-        Direction.OUTBOUND, "Tatawagan namin ang iyong employer.", "We will call your employer.", "human")
+        Direction.OUTBOUND,
+        "Tatawagan namin ang iyong employer.",
+        "We will call your employer.",
+        "human",
+    )
 
 
 @pytest.fixture
@@ -350,40 +435,66 @@ def translator(capp: Flask) -> TranslationService:
 
 
 def test_reply_preview_shows_translation_and_back_translation_then_sends(
-        staff_client: Any, db: Session, translator: TranslationService) -> None:
+    staff_client: Any, db: Session, translator: TranslationService
+) -> None:
     case = _case(db, language="tl")
     preview = _post(staff_client, case, "reply", action="preview", text="We received your report.")
     assert "[tl] We received your report." in preview.text
     assert "[en] [tl] We received your report." in preview.text, "back-translation shown"
     assert fetch(db, select(Message)) == [], "a preview writes nothing"
     db.commit()
-    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(preview.text), "action": "send", "text": "We received your report.",
-        "engine": "fake-mt", "model_version": "1.0", "machine_text": "[tl] We received your report.",
-        "sent_text": "[tl] We received your report."})
+    sent = staff_client.post(
+        f"/console/cases/{case.reference}/reply",
+        data={
+            "version": version_of(preview.text),
+            "action": "send",
+            "text": "We received your report.",
+            "engine": "fake-mt",
+            "model_version": "1.0",
+            "machine_text": "[tl] We received your report.",
+            "sent_text": "[tl] We received your report.",
+        },
+    )
     assert sent.status_code == 303
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation_engine, message.translation_model_version) == (
-        "[tl] We received your report.", "fake-mt", "1.0")
+        "[tl] We received your report.",
+        "fake-mt",
+        "1.0",
+    )
     page = staff_client.get(f"/console/cases/{case.reference}").text
     assert "machine translation (fake-mt)" in page
 
 
-def test_reply_edited_after_machine_translation_is_labelled_human(staff_client: Any, db: Session,
-                                                                  translator: TranslationService) -> None:
+def test_reply_edited_after_machine_translation_is_labelled_human(
+    staff_client: Any, db: Session, translator: TranslationService
+) -> None:
     case = _case(db, language="tl")
     page = staff_client.get(f"/console/cases/{case.reference}").text
-    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(page), "action": "send", "text": "Hello", "engine": "fake-mt",
-        "machine_text": "[tl] Hello", "sent_text": "Kumusta po"}).status_code == 303
+    assert (
+        staff_client.post(
+            f"/console/cases/{case.reference}/reply",
+            data={
+                "version": version_of(page),
+                "action": "send",
+                "text": "Hello",
+                "engine": "fake-mt",
+                "machine_text": "[tl] Hello",
+                "sent_text": "Kumusta po",
+            },
+        ).status_code
+        == 303
+    )
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation_engine) == ("Kumusta po", "human")
 
 
-needs_apertium = pytest.mark.skipif("spa-eng" not in installed_modes() or "eng-spa" not in installed_modes(),
-                                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+needs_apertium = pytest.mark.skipif(
+    "spa-eng" not in installed_modes() or "eng-spa" not in installed_modes(),
+    reason="Debian apertium-eng-spa not installed (make system-deps)",
+)
 
 
 def _textarea(html: str, name: str) -> str:
@@ -394,7 +505,8 @@ def _textarea(html: str, name: str) -> str:
 
 @needs_apertium
 def test_reply_to_a_spanish_reporter_is_machine_translated_with_a_back_translation(
-        staff_client: Any, db: Session) -> None:
+    staff_client: Any, db: Session
+) -> None:
     case = _case(db, language="es")
     text = "We received your report and will call your employer tomorrow."
     preview = _post(staff_client, case, "reply", action="preview", text=text)
@@ -404,13 +516,19 @@ def test_reply_to_a_spanish_reporter_is_machine_translated_with_a_back_translati
     assert "machine translation (apertium)" in preview.text
     back = re.search(r"check the meaning survived\):</p>\s*<p class=\"body\">(.*?)</p>", preview.text, re.S)
     assert back and "report" in unescape(back.group(1)) and "tomorrow" in unescape(back.group(1))
-    sent = staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(preview.text), "action": "send", "text": text, "sent_text": spanish})
+    sent = staff_client.post(
+        f"/console/cases/{case.reference}/reply",
+        data={"version": version_of(preview.text), "action": "send", "text": text, "sent_text": spanish},
+    )
     assert sent.status_code == 303
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation, message.language, message.translation_engine) == (
-        spanish, text, "es", "apertium")
+        spanish,
+        text,
+        "es",
+        "apertium",
+    )
     assert message.translation_model_version.startswith("apertium-eng-spa@") and message.translation_pivot is None
 
 
@@ -419,21 +537,44 @@ def test_reply_edited_after_a_real_translation_is_recorded_as_human(staff_client
     case = _case(db, language="es")
     preview = _post(staff_client, case, "reply", action="preview", text="We will call you.")
     edited = _textarea(preview.text, "sent_text") + " Saludos."
-    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(preview.text), "action": "send", "text": "We will call you.",
-        "sent_text": edited, "engine": "apertium"}).status_code == 303
+    assert (
+        staff_client.post(
+            f"/console/cases/{case.reference}/reply",
+            data={
+                "version": version_of(preview.text),
+                "action": "send",
+                "text": "We will call you.",
+                "sent_text": edited,
+                "engine": "apertium",
+            },
+        ).status_code
+        == 303
+    )
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation_engine, message.translation_model_version) == (edited, "human", None)
 
 
-def test_a_form_cannot_claim_a_machine_engine_for_a_human_text(staff_client: Any, db: Session,
-                                                               translator: TranslationService) -> None:
+def test_a_form_cannot_claim_a_machine_engine_for_a_human_text(
+    staff_client: Any, db: Session, translator: TranslationService
+) -> None:
     case = _case(db, language="tl")
     page = staff_client.get(f"/console/cases/{case.reference}").text
-    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(page), "action": "send", "text": "Hello", "engine": "fake-mt",
-        "model_version": "9.9", "machine_text": "Kumusta po", "sent_text": "Kumusta po"}).status_code == 303
+    assert (
+        staff_client.post(
+            f"/console/cases/{case.reference}/reply",
+            data={
+                "version": version_of(page),
+                "action": "send",
+                "text": "Hello",
+                "engine": "fake-mt",
+                "model_version": "9.9",
+                "machine_text": "Kumusta po",
+                "sent_text": "Kumusta po",
+            },
+        ).status_code
+        == 303
+    )
     message = only(db, select(Message))
     db.commit()
     assert (message.translation_engine, message.translation_model_version) == ("human", None)
@@ -443,9 +584,13 @@ def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db:
     case = _case(db, language="en")
     preview = _post(staff_client, case, "reply", action="preview", text="We are on it.")
     assert "sent as written" in preview.text
-    assert staff_client.post(f"/console/cases/{case.reference}/reply", data={
-        "version": version_of(preview.text), "action": "send", "text": "We are on it.",
-        "engine": "identity"}).status_code == 303
+    assert (
+        staff_client.post(
+            f"/console/cases/{case.reference}/reply",
+            data={"version": version_of(preview.text), "action": "send", "text": "We are on it.", "engine": "identity"},
+        ).status_code
+        == 303
+    )
     message = only(db, select(Message))
     db.commit()
     assert (message.body, message.translation_engine) == ("We are on it.", None)
@@ -453,21 +598,35 @@ def test_reply_in_the_working_language_is_sent_as_written(staff_client: Any, db:
 
 # --- translation correction -------------------------------------------------------------------
 
-def test_staff_correct_a_translation_and_the_page_says_who(staff_client: Any, db: Session,
-                                                          ombud: StaffUser) -> None:
+
+def test_staff_correct_a_translation_and_the_page_says_who(staff_client: Any, db: Session, ombud: StaffUser) -> None:
     case = _case(db, language="tl", needs_human_translation=True)
-    machine = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
-                          translation_language="en", translation_engine="argos", translation_model_version="1.9")
+    machine = add_message(
+        db,
+        case,
+        "Kinuha ng amo ang pasaporte ko",
+        translation="The boss took my passport",
+        translation_language="en",
+        translation_engine="argos",
+        translation_model_version="1.9",
+    )
     flagged = add_message(db, case, "Hindi pa ako binabayaran", needs_human_translation=True)
     db.commit()
     page = staff_client.get(f"/console/cases/{case.reference}").text
     assert f'action="/console/cases/{case.reference}/messages/{machine.id}/translation"' in page
-    response = staff_client.post(f"/console/cases/{case.reference}/messages/{flagged.id}/translation",
-                                 data={"version": version_of(page), "text": "  I have not been paid yet  "})
+    response = staff_client.post(
+        f"/console/cases/{case.reference}/messages/{flagged.id}/translation",
+        data={"version": version_of(page), "text": "  I have not been paid yet  "},
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith(f"#message-{flagged.id}")
     fixed = reload(db, flagged)
-    assert (fixed.translation, fixed.translation_engine, fixed.translation_language, fixed.translation_corrected_by_id,
-            fixed.needs_human_translation) == ("I have not been paid yet", "human", "en", ombud.id, False)
+    assert (
+        fixed.translation,
+        fixed.translation_engine,
+        fixed.translation_language,
+        fixed.translation_corrected_by_id,
+        fixed.needs_human_translation,
+    ) == ("I have not been paid yet", "human", "en", ombud.id, False)
     assert reload(db, case).needs_human_translation is False, "no message waits for a translator any more"
     assert reload(db, case).version > int(version_of(page)), "a correction is a case edit"
     event = only(db, select(CaseEvent).where(CaseEvent.action == "translation_corrected"))
@@ -478,24 +637,38 @@ def test_staff_correct_a_translation_and_the_page_says_who(staff_client: Any, db
     assert "I have not been paid yet" in shown and f"corrected by {ombud.display_name}" in shown
 
 
-@pytest.mark.parametrize(("label", "fields", "status", "says"), [
-    ("stale version", {"version": "0", "text": "Fixed"}, 409, "Someone else changed this case"),
-    ("empty text", {"text": "   "}, 400, "cannot be empty"),
-    ("too long", {"text": "x" * 10_001}, 400, "longer than"),
-    ("missing version", {"version": "", "text": "Fixed"}, 400, "missing the case version"),
-])
-def test_bad_translation_corrections_change_nothing(staff_client: Any, db: Session, label: str,
-                                                    fields: dict[str, str], status: int, says: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "fields", "status", "says"),
+    [
+        ("stale version", {"version": "0", "text": "Fixed"}, 409, "Someone else changed this case"),
+        ("empty text", {"text": "   "}, 400, "cannot be empty"),
+        ("too long", {"text": "x" * 10_001}, 400, "longer than"),
+        ("missing version", {"version": "", "text": "Fixed"}, 400, "missing the case version"),
+    ],
+)
+def test_bad_translation_corrections_change_nothing(
+    staff_client: Any, db: Session, label: str, fields: dict[str, str], status: int, says: str
+) -> None:
     case = _case(db, language="tl")
-    message = add_message(db, case, "Kinuha ng amo ang pasaporte ko", translation="The boss took my passport",
-                          translation_language="en", translation_engine="argos")
+    message = add_message(
+        db,
+        case,
+        "Kinuha ng amo ang pasaporte ko",
+        translation="The boss took my passport",
+        translation_language="en",
+        translation_engine="argos",
+    )
     db.commit()
     page = staff_client.get(f"/console/cases/{case.reference}").text
-    response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
-                                 data={"version": version_of(page), **fields})
+    response = staff_client.post(
+        f"/console/cases/{case.reference}/messages/{message.id}/translation",
+        data={"version": version_of(page), **fields},
+    )
     assert response.status_code == status and says in unescape(response.text), label
     assert (reload(db, message).translation, reload(db, message).translation_engine) == (
-        "The boss took my passport", "argos"), label
+        "The boss took my passport",
+        "argos",
+    ), label
 
 
 def test_a_message_of_another_case_cannot_be_corrected_through_this_one(staff_client: Any, db: Session) -> None:
@@ -505,13 +678,16 @@ def test_a_message_of_another_case_cannot_be_corrected_through_this_one(staff_cl
     db.commit()
     page = staff_client.get(f"/console/cases/{case.reference}").text
     for message in (foreign, reply):
-        response = staff_client.post(f"/console/cases/{case.reference}/messages/{message.id}/translation",
-                                     data={"version": version_of(page), "text": "Hijacked"})
+        response = staff_client.post(
+            f"/console/cases/{case.reference}/messages/{message.id}/translation",
+            data={"version": version_of(page), "text": "Hijacked"},
+        )
         assert response.status_code == 400 and "no message" in response.text
     assert reload(db, foreign).translation == "The boss took my passport"
 
 
 # --- audit trail ------------------------------------------------------------------------------
+
 
 def test_admin_reads_the_audit_trail_and_others_cannot(web: Any, db: Session, ombud: StaffUser) -> None:
     case = _case(db)
@@ -526,8 +702,12 @@ def test_admin_reads_the_audit_trail_and_others_cannot(web: Any, db: Session, om
 
 # --- stored XSS -------------------------------------------------------------------------------
 
-HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
-           '"><svg onload=alert(1)>']
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    '"><svg onload=alert(1)>',
+]
 
 
 @pytest.mark.parametrize("payload", HOSTILE)
@@ -535,12 +715,19 @@ def test_hostile_text_is_escaped_everywhere(web: Any, db: Session, payload: str)
     admin = make_staff(db, Role.ADMIN)
     admin.display_name = payload
     case = _case(db, employer_name=payload)
-    add_message(db, case, payload, translation=payload, translation_language="en",
-                translation_engine="argos")
+    add_message(db, case, payload, translation=payload, translation_language="en", translation_engine="argos")
     db.add(Note(case_id=case.id, author_id=admin.id, body=payload))
     mediator = make_staff(db, Role.MEDIATOR)
-    db.add(MediationSession(case_id=case.id, mediator_id=mediator.id, parties=payload, notes=payload,
-                                 result="agreement", scheduled_at=utcnow()))
+    db.add(
+        MediationSession(
+            case_id=case.id,
+            mediator_id=mediator.id,
+            parties=payload,
+            notes=payload,
+            result="agreement",
+            scheduled_at=utcnow(),
+        )
+    )
     db.commit()
     sign_in(web, admin)
     for url in ["/console/", f"/console/cases/{case.reference}", f"/console/cases/{case.reference}/audit"]:
@@ -555,20 +742,33 @@ def test_triage_override_is_saved_and_audited(staff_client: Any, db: Session) ->
     case = _case(db)
     bad = _post(staff_client, case, "triage", category="wage_theft", urgency="normal", country="QQ", sector="")
     assert bad.status_code == 400 and "country must be" in bad.text
-    response = _post(staff_client, case, "triage", category="document_confiscation", urgency="high",
-                     country="sa", sector="domestic_work")
+    response = _post(
+        staff_client,
+        case,
+        "triage",
+        category="document_confiscation",
+        urgency="high",
+        country="sa",
+        sector="domestic_work",
+    )
     assert response.status_code == 303
     reload(db, case)
     assert (case.category, case.urgency, case.country, case.sector) == (
-        "document_confiscation", "high", "SA", "domestic_work")
-    assert fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                             CaseEvent.action.startswith("triage")))  # type: ignore[attr-defined]
+        "document_confiscation",
+        "high",
+        "SA",
+        "domestic_work",
+    )
+    assert fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action.startswith("triage")))  # type: ignore[attr-defined]
 
 
-@pytest.mark.skipif(not os.environ.get("TULAY_TEST_DATABASE_URL"),
-                    reason="SQLite serializes writers (BEGIN IMMEDIATE), so this race cannot happen there")
+@pytest.mark.skipif(
+    not os.environ.get("TULAY_TEST_DATABASE_URL"),
+    reason="SQLite serializes writers (BEGIN IMMEDIATE), so this race cannot happen there",
+)
 def test_edit_racing_another_commit_is_refused_by_the_version_column(
-        staff_client: Any, db: Session, capp: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    staff_client: Any, db: Session, capp: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The form's version is current when checked, but another commit lands before ours."""
     import app.console.views as views
 

@@ -34,8 +34,9 @@ def test_install_then_list_shows_the_pair_with_engine_and_version(app: Any, runn
         assert "es → en  apertium" in listing.output and "shadowed" in listing.output
 
 
-def test_corrupt_file_is_refused_with_its_name_and_others_still_install(runner: Any, app: Any, archive: Path,
-                                                                       tmp_path: Path) -> None:
+def test_corrupt_file_is_refused_with_its_name_and_others_still_install(
+    runner: Any, app: Any, archive: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken.argosmodel"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     result = runner.invoke(args=["mt", "install", str(broken), str(archive)])
@@ -81,8 +82,9 @@ def test_worker_warm_up_loads_installed_argos_models_once(make_app: Any, runner:
     assert argos.loaded_pairs == {("es", "en")}
 
 
-def test_worker_process_translates_with_argos_and_does_not_hang(app: Any, config: dict[str, Any], runner: Any,
-                                                                archive: Path) -> None:
+def test_worker_process_translates_with_argos_and_does_not_hang(
+    app: Any, config: dict[str, Any], runner: Any, archive: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -95,15 +97,27 @@ def test_worker_process_translates_with_argos_and_does_not_hang(app: Any, config
 
     assert runner.invoke(args=["mt", "install", str(archive)]).exit_code == 0
     with Session(get_engine()) as session:
-        message, _ = accept_inbound(session, InboundMessage(
-            channel="sms", external_id="SM" + "9" * 32, sender="+34600123456",
-            body="El patrón no me ha pagado el sueldo de dos meses.", received_at=utcnow()))
+        message, _ = accept_inbound(
+            session,
+            InboundMessage(
+                channel="sms",
+                external_id="SM" + "9" * 32,
+                sender="+34600123456",
+                body="El patrón no me ha pagado el sueldo de dos meses.",
+                received_at=utcnow(),
+            ),
+        )
         session.commit()
         message_id = message.id
     env = {**os.environ, **{k: str(v) for k, v in config.items()}}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron",
-                             "-q", "intake"], env=env, cwd=Path(__file__).resolve().parents[2],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron", "-q", "intake"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     with Session(get_engine()) as check:
         stored = check.get(Message, message_id)

@@ -49,10 +49,12 @@ def phone(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 def contrast(foreground: str, background: str) -> float:
     """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+
     def luminance(css: str) -> float:
-        channels = [int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        channels = [int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
     high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 
@@ -94,16 +96,36 @@ def report_and_follow_up(page: Any, base: str, lang: str, texts: dict[str, str])
 
 @pytest.mark.browser
 def test_report_and_follow_up_in_spanish(phone: Any, server: str) -> None:
-    report_and_follow_up(phone, server, "es", {
-        "dir": "ltr", "body": "Mi empleador no me paga desde marzo.", "received": "Recibimos su denuncia",
-        "state": "recibido", "followup": "Hoy me quitó el teléfono.", "added": "Su mensaje se añadió a su caso."})
+    report_and_follow_up(
+        phone,
+        server,
+        "es",
+        {
+            "dir": "ltr",
+            "body": "Mi empleador no me paga desde marzo.",
+            "received": "Recibimos su denuncia",
+            "state": "recibido",
+            "followup": "Hoy me quitó el teléfono.",
+            "added": "Su mensaje se añadió a su caso.",
+        },
+    )
 
 
 @pytest.mark.browser
 def test_report_and_follow_up_in_arabic_right_to_left(phone: Any, server: str) -> None:
-    report_and_follow_up(phone, server, "ar", {
-        "dir": "rtl", "body": "صاحب العمل أخذ جواز سفري.", "received": "وصلنا بلاغك",
-        "state": "مستلمة", "followup": "لم أحصل على راتبي هذا الشهر.", "added": "أُضيفت رسالتك إلى حالتك."})
+    report_and_follow_up(
+        phone,
+        server,
+        "ar",
+        {
+            "dir": "rtl",
+            "body": "صاحب العمل أخذ جواز سفري.",
+            "received": "وصلنا بلاغك",
+            "state": "مستلمة",
+            "followup": "لم أحصل على راتبي هذا الشهر.",
+            "added": "أُضيفت رسالتك إلى حالتك.",
+        },
+    )
     # Right to left for real: the heading starts at the right edge of the screen.
     box = phone.locator("h1").bounding_box()
     assert box["x"] + box["width"] > SMALL_PHONE["width"] - 20
@@ -132,5 +154,7 @@ def test_form_errors_keyboard_and_contrast(phone: Any, server: str) -> None:
             "s => { const e = document.querySelector(s); const c = getComputedStyle(e);"
             " let b = e; let bg = getComputedStyle(b).backgroundColor;"
             " while (bg === 'rgba(0, 0, 0, 0)' && b.parentElement) { b = b.parentElement;"
-            " bg = getComputedStyle(b).backgroundColor; } return [c.color, bg]; }", selector)
+            " bg = getComputedStyle(b).backgroundColor; } return [c.color, bg]; }",
+            selector,
+        )
         assert contrast(*colours) >= 4.5, (selector, colours)

@@ -31,19 +31,35 @@ def test_form_page_with_its_stylesheet_loads_under_30_kb(client: FlaskClient, la
     assert "<script" not in html and "style=" not in html  # nothing the CSP would block
 
 
-@pytest.mark.parametrize(("label", "url", "headers", "lang", "direction", "heading"), [
-    ("query chooses Spanish", "/report?lang=es", {}, "es", "ltr", "Denunciar un problema en el trabajo"),
-    ("query chooses Arabic, right to left", "/report?lang=ar", {}, "ar", "rtl", "الإبلاغ عن مشكلة في العمل"),
-    ("Urdu is right to left", "/report?lang=ur", {}, "ur", "rtl", "کام پر مسئلے کی شکایت کریں"),
-    ("Tagalog loads its own catalog", "/report?lang=tl", {}, "tl", "ltr", "Mag-ulat ng problema sa trabaho"),
-    ("Accept-Language negotiated", "/report", {"Accept-Language": "ne-NP,ne;q=0.9,en;q=0.5"}, "ne", "ltr",
-     "कामको समस्याको उजुरी गर्नुहोस्"),
-    ("bogus code falls back to Accept-Language", "/report?lang=xx-<b>", {"Accept-Language": "fr"}, "fr", "ltr",
-     "Signaler un problème au travail"),
-    ("bogus code and no header: English", "/report?lang=klingon", {}, "en", "ltr", "Report a problem at work"),
-])
-def test_page_language_and_direction(client: FlaskClient, label: str, url: str, headers: dict[str, str],
-                                     lang: str, direction: str, heading: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "url", "headers", "lang", "direction", "heading"),
+    [
+        ("query chooses Spanish", "/report?lang=es", {}, "es", "ltr", "Denunciar un problema en el trabajo"),
+        ("query chooses Arabic, right to left", "/report?lang=ar", {}, "ar", "rtl", "الإبلاغ عن مشكلة في العمل"),
+        ("Urdu is right to left", "/report?lang=ur", {}, "ur", "rtl", "کام پر مسئلے کی شکایت کریں"),
+        ("Tagalog loads its own catalog", "/report?lang=tl", {}, "tl", "ltr", "Mag-ulat ng problema sa trabaho"),
+        (
+            "Accept-Language negotiated",
+            "/report",
+            {"Accept-Language": "ne-NP,ne;q=0.9,en;q=0.5"},
+            "ne",
+            "ltr",
+            "कामको समस्याको उजुरी गर्नुहोस्",
+        ),
+        (
+            "bogus code falls back to Accept-Language",
+            "/report?lang=xx-<b>",
+            {"Accept-Language": "fr"},
+            "fr",
+            "ltr",
+            "Signaler un problème au travail",
+        ),
+        ("bogus code and no header: English", "/report?lang=klingon", {}, "en", "ltr", "Report a problem at work"),
+    ],
+)
+def test_page_language_and_direction(
+    client: FlaskClient, label: str, url: str, headers: dict[str, str], lang: str, direction: str, heading: str
+) -> None:
     response = client.get(url, headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 200, label
@@ -66,8 +82,9 @@ def test_country_names_are_in_the_page_language(client: FlaskClient) -> None:
     assert '<option value="AE">Emiratos Árabes Unidos' in html
 
 
-def test_anonymous_report_opens_a_case_with_reference_and_pin(client: FlaskClient, session: Session,
-                                                              run_jobs: Any) -> None:
+def test_anonymous_report_opens_a_case_with_reference_and_pin(
+    client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
     reference, pin, response = submit_report(client)
     html = response.get_data(as_text=True)
     assert "Recibimos su denuncia" in html and "2 días" in html
@@ -98,22 +115,33 @@ def test_personal_data_is_encrypted_at_rest(client: FlaskClient, session: Sessio
     submit_report(client, name="Maria Santos", phone="+63 917 123 4567", consent="yes")
     reporter = session.exec(select(Reporter)).one()
     assert (reporter.contact, reporter.name) == ("+639171234567", "Maria Santos")
-    raw = session.execute(text("SELECT r.contact, r.name, c.employer_name, m.body FROM reporter r "
-                               "JOIN \"case\" c ON c.reporter_id = r.id JOIN message m ON m.case_id = c.id")).one()
+    raw = session.execute(
+        text(
+            "SELECT r.contact, r.name, c.employer_name, m.body FROM reporter r "
+            'JOIN "case" c ON c.reporter_id = r.id JOIN message m ON m.case_id = c.id'
+        )
+    ).one()
     dump = " ".join(str(value) for value in raw)
     for secret in ("639171234567", "Maria", "Noor", "pasaporte"):
         assert secret not in dump
 
 
-@pytest.mark.parametrize(("label", "changes", "channel", "delivery"), [
-    ("WhatsApp chosen", {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"},
-     "whatsapp", DeliveryStatus.QUEUED),
-    ("SMS by default", {"phone": "+639171234567", "consent": "yes"}, "sms", DeliveryStatus.QUEUED),
-    ("anonymous: read on /status only", {}, "web", DeliveryStatus.SUPPRESSED),
-])
-def test_staff_replies_reach_a_reporter_who_left_a_number(client: FlaskClient, session: Session, label: str,
-                                                          changes: dict[str, str], channel: str,
-                                                          delivery: DeliveryStatus) -> None:
+@pytest.mark.parametrize(
+    ("label", "changes", "channel", "delivery"),
+    [
+        (
+            "WhatsApp chosen",
+            {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"},
+            "whatsapp",
+            DeliveryStatus.QUEUED,
+        ),
+        ("SMS by default", {"phone": "+639171234567", "consent": "yes"}, "sms", DeliveryStatus.QUEUED),
+        ("anonymous: read on /status only", {}, "web", DeliveryStatus.SUPPRESSED),
+    ],
+)
+def test_staff_replies_reach_a_reporter_who_left_a_number(
+    client: FlaskClient, session: Session, label: str, changes: dict[str, str], channel: str, delivery: DeliveryStatus
+) -> None:
     submit_report(client, **changes)
     case = session.exec(select(Case)).one()
     reporter = session.get_one(Reporter, case.reporter_id)
@@ -129,17 +157,25 @@ def test_a_number_already_known_attaches_the_report_to_that_reporter(client: Fla
     assert count(session, Case) == 2  # each report is its own case, with its own PIN
 
 
-@pytest.mark.parametrize(("label", "lang", "changes", "expected"), [
-    ("missing body, Spanish", "es", {"body": ""}, "Cuéntenos qué pasó."),
-    ("no country, Arabic", "ar", {"country": ""}, "يُرجى اختيار بلد من القائمة."),
-    ("invalid phone, Tagalog", "tl", {"phone": "tawagan mo ako", "consent": "yes"},
-     "Mukhang hindi ito numero ng telepono."),
-    ("phone without consent, Swahili", "sw", {"phone": "+254712345678"}, "weka alama kwenye kisanduku hiki"),
-    ("oversized body, French", "fr", {"body": "x" * 5001}, "Écrivez moins de 5"),
-    ("bogus sector, Russian", "ru", {"sector": "spy"}, "Выберите вид работы из списка."),
-])
+@pytest.mark.parametrize(
+    ("label", "lang", "changes", "expected"),
+    [
+        ("missing body, Spanish", "es", {"body": ""}, "Cuéntenos qué pasó."),
+        ("no country, Arabic", "ar", {"country": ""}, "يُرجى اختيار بلد من القائمة."),
+        (
+            "invalid phone, Tagalog",
+            "tl",
+            {"phone": "tawagan mo ako", "consent": "yes"},
+            "Mukhang hindi ito numero ng telepono.",
+        ),
+        ("phone without consent, Swahili", "sw", {"phone": "+254712345678"}, "weka alama kwenye kisanduku hiki"),
+        ("oversized body, French", "fr", {"body": "x" * 5001}, "Écrivez moins de 5"),
+        ("bogus sector, Russian", "ru", {"sector": "spy"}, "Выберите вид работы из списка."),
+    ],
+)
 def test_bad_input_re_renders_the_form_in_the_reporters_language_and_stores_nothing(
-        client: FlaskClient, session: Session, label: str, lang: str, changes: dict[str, str], expected: str) -> None:
+    client: FlaskClient, session: Session, label: str, lang: str, changes: dict[str, str], expected: str
+) -> None:
     response = client.post(f"/report?lang={lang}", data={**REPORT, **changes})
     html = response.get_data(as_text=True)
     assert response.status_code == 400, label
@@ -153,8 +189,10 @@ def test_bad_input_re_renders_the_form_in_the_reporters_language_and_stores_noth
 
 def test_html_in_every_field_renders_inert(client: FlaskClient) -> None:
     attack = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
-    response = client.post("/report?lang=en", data={"body": attack, "country": "", "employer": attack,
-                                                    "name": attack, "phone": attack, "consent": "yes"})
+    response = client.post(
+        "/report?lang=en",
+        data={"body": attack, "country": "", "employer": attack, "name": attack, "phone": attack, "consent": "yes"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "<script>alert(1)" not in html and "<img src=x" not in html
@@ -169,8 +207,9 @@ def test_oversized_request_is_refused_in_the_reporters_language(make_app: Any, s
     assert count(session, Message) == 0
 
 
-def test_database_failure_leaves_nothing_half_stored(client: FlaskClient, session: Session,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_failure_leaves_nothing_half_stored(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import casework.web_intake as web_intake
 
     def broken_open_case(*_args: Any, **_kwargs: Any) -> Case:

@@ -30,8 +30,9 @@ def csrf_token(client: FlaskClient, path: str) -> str:
 
 
 @pytest.mark.parametrize("path", ["/report?lang=es", "/status?lang=es"])
-def test_posts_without_a_csrf_token_are_refused_in_the_reporters_language(csrf_client: FlaskClient,
-                                                                          session: Session, path: str) -> None:
+def test_posts_without_a_csrf_token_are_refused_in_the_reporters_language(
+    csrf_client: FlaskClient, session: Session, path: str
+) -> None:
     response = csrf_client.post(path, data={**REPORT, "reference": "ABCD-1234", "pin": "123456"})
     assert response.status_code == 400
     assert "Este formulario ha caducado." in response.get_data(as_text=True)
@@ -49,8 +50,9 @@ def test_the_whole_flow_works_with_csrf_on(csrf_client: FlaskClient, session: Se
     view = re.search(r'name="token" value="([^"]+)"', html)
     form_csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert view and form_csrf
-    added = csrf_client.post("/status?lang=es", data={"token": view.group(1), "body": "más detalles",
-                                                      "csrf_token": form_csrf.group(1)})
+    added = csrf_client.post(
+        "/status?lang=es", data={"token": view.group(1), "body": "más detalles", "csrf_token": form_csrf.group(1)}
+    )
     assert added.status_code == 200
     assert count(session, Message) == 2
 
@@ -74,13 +76,17 @@ def test_posts_are_rate_limited_per_client(make_app: Any, session: Session, redi
     assert not any(b"203.0.113.7" in key for key in redis.keys("*"))  # addresses are stored only hashed
 
 
-@pytest.mark.parametrize(("label", "url", "code", "text"), [
-    ("404 in Arabic", "/nowhere?lang=ar", 404, "الصفحة غير موجودة"),
-    ("404 in Bengali", "/nowhere?lang=bn", 404, "পাতা পাওয়া যায়নি"),
-    ("405 in Vietnamese", "/static/public.css?lang=vi", 405, "Có gì đó chưa đúng"),
-])
-def test_error_pages_speak_the_reporters_language(client: FlaskClient, label: str, url: str, code: int,
-                                                  text: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "url", "code", "text"),
+    [
+        ("404 in Arabic", "/nowhere?lang=ar", 404, "الصفحة غير موجودة"),
+        ("404 in Bengali", "/nowhere?lang=bn", 404, "পাতা পাওয়া যায়নি"),
+        ("405 in Vietnamese", "/static/public.css?lang=vi", 405, "Có gì đó chưa đúng"),
+    ],
+)
+def test_error_pages_speak_the_reporters_language(
+    client: FlaskClient, label: str, url: str, code: int, text: str
+) -> None:
     response = client.open(url, method="DELETE" if code == 405 else "GET")
     assert response.status_code == code, label
     assert text in response.get_data(as_text=True), label
@@ -94,6 +100,13 @@ def test_machines_still_get_json_errors(client: FlaskClient) -> None:
 @pytest.mark.parametrize("value", ["", "lots", "10 per fortnight"])
 def test_a_bad_rate_limit_setting_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="PUBLIC_RATE_LIMIT"):
-        load_settings(environ={}, overrides={"TULAY_ENV": "test", "SECRET_KEY": "k" * 20,
-                                             "DATA_ENCRYPTION_KEY": TEST_KEY, "PUBLIC_RATE_LIMIT": value},
-                      dotenv_path="/nonexistent")
+        load_settings(
+            environ={},
+            overrides={
+                "TULAY_ENV": "test",
+                "SECRET_KEY": "k" * 20,
+                "DATA_ENCRYPTION_KEY": TEST_KEY,
+                "PUBLIC_RATE_LIMIT": value,
+            },
+            dotenv_path="/nonexistent",
+        )

@@ -30,9 +30,18 @@ GENERIC_FAILURE_ES = "No pudimos abrir un caso con este número y este PIN."
 
 
 def add_staff_reply(session: Session, case: Case, body: str, kind: str = "reply") -> None:
-    session.add(Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.OUTBOUND,
-                        channel=ChannelKind.WEB, kind=kind, body=body, language="es",
-                        delivery_status=DeliveryStatus.SUPPRESSED))
+    session.add(
+        Message(
+            case_id=case.id,
+            reporter_id=case.reporter_id,
+            direction=Direction.OUTBOUND,
+            channel=ChannelKind.WEB,
+            kind=kind,
+            body=body,
+            language="es",
+            delivery_status=DeliveryStatus.SUPPRESSED,
+        )
+    )
     session.commit()
 
 
@@ -40,8 +49,9 @@ def open_status(client: FlaskClient, reference: str, pin: str, lang: str = "es")
     return client.post(f"/status?lang={lang}", data={"reference": reference, "pin": pin})
 
 
-def test_right_pin_shows_state_and_staff_replies_in_the_reporters_language(client: FlaskClient,
-                                                                           session: Session) -> None:
+def test_right_pin_shows_state_and_staff_replies_in_the_reporters_language(
+    client: FlaskClient, session: Session
+) -> None:
     reference, pin, _ = submit_report(client)
     case = session.exec(select(Case)).one()
     case.status = CaseStatus.IN_MEDIATION
@@ -111,13 +121,15 @@ def test_repeated_wrong_pins_lock_the_case_then_it_opens_again(client: FlaskClie
     assert open_status(client, reference, pin).status_code == 200
     session.expire_all()
     assert session.exec(select(Case)).one().pin_failures == 0
-    reasons = [e.detail.get("reason") for e in session.exec(select(CaseEvent)).all()
-               if e.action == "status_pin_refused"]
+    reasons = [
+        e.detail.get("reason") for e in session.exec(select(CaseEvent)).all() if e.action == "status_pin_refused"
+    ]
     assert reasons.count("wrong_pin") == PIN_MAX_FAILURES - 1 and "locked_now" in reasons and "locked" in reasons
 
 
-def test_adding_a_message_attaches_it_to_the_case_for_the_worker(client: FlaskClient, session: Session,
-                                                                 run_jobs: Any) -> None:
+def test_adding_a_message_attaches_it_to_the_case_for_the_worker(
+    client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
     reference, pin, _ = submit_report(client, lang="ar")
     token = view_token(open_status(client, reference, pin, lang="ar").get_data(as_text=True))
     response = client.post("/status?lang=ar", data={"token": token, "body": "صاحب العمل هددني اليوم"})
@@ -136,10 +148,13 @@ def test_adding_a_message_attaches_it_to_the_case_for_the_worker(client: FlaskCl
     assert count(session, Case) == 1
 
 
-@pytest.mark.parametrize(("label", "token"), [
-    ("forged", "eyJjYXNlIjoxfQ.forged.signature"),
-    ("empty", ""),
-])
+@pytest.mark.parametrize(
+    ("label", "token"),
+    [
+        ("forged", "eyJjYXNlIjoxfQ.forged.signature"),
+        ("empty", ""),
+    ],
+)
 def test_a_bad_page_token_stores_nothing(client: FlaskClient, session: Session, label: str, token: str) -> None:
     submit_report(client)
     before = count(session, Message)
@@ -149,8 +164,9 @@ def test_a_bad_page_token_stores_nothing(client: FlaskClient, session: Session, 
     assert count(session, Message) == before
 
 
-def test_an_expired_page_token_stores_nothing(client: FlaskClient, session: Session,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_expired_page_token_stores_nothing(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import app.public as public
 
     reference, pin, _ = submit_report(client)

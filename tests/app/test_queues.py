@@ -13,8 +13,9 @@ from casework.models import utcnow
 
 
 def inbound(sid: str) -> InboundMessage:
-    return InboundMessage(channel="sms", external_id=sid, sender="+639171234567", body="wala pang sahod",
-                          received_at=utcnow())
+    return InboundMessage(
+        channel="sms", external_id=sid, sender="+639171234567", body="wala pang sahod", received_at=utcnow()
+    )
 
 
 def test_job_waits_for_the_outer_commit_not_the_savepoint(app: Any) -> None:

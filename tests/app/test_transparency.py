@@ -20,8 +20,13 @@ def published(session: Session, run_jobs: Any) -> None:
     for _ in range(7):
         close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
     for _ in range(2):
-        close_case(session, closed_at=datetime(2025, 4, 10, tzinfo=UTC), country="LB", sector="fishing",
-                   category="forced_labour")
+        close_case(
+            session,
+            closed_at=datetime(2025, 4, 10, tzinfo=UTC),
+            country="LB",
+            sector="fishing",
+            category="forced_labour",
+        )
     session.rollback()
     run_jobs(("reports",))
 
@@ -69,23 +74,25 @@ def test_english_dashboard_labels_codes_too(client: FlaskClient, published: None
     page = client.get("/transparency?lang=en").get_data(as_text=True)
     cells = re.findall(r"<td>([^<]*)</td>", page)
     assert {"Malaysia", "Construction", "100\u2013999 MYR"} <= set(cells)
-    assert "<th scope=\"col\">Item</th>" in page and ">Value<" not in page
+    assert '<th scope="col">Item</th>' in page and ">Value<" not in page
 
 
-@pytest.mark.parametrize(("language", "key", "expected"), [
-    ("en", "MYR under_100", "Under 100 MYR"),
-    ("en", "MYR 100_999", "100\u2013999 MYR"),
-    ("en", "LBP 100000_plus", "100,000 LBP or more"),
-    ("es", "MYR under_100", "Menos de 100 MYR"),
-    ("es", "MYR 10000_99999", "De 10.000 a 99.999 MYR"),
-    ("es", "LBP 100000_plus", "100.000 LBP o más"),
-    ("fr", "EUR 100000_plus", "100\u202f000 EUR ou plus"),
-    ("ar", "MYR 1000_9999", "من 1,000 إلى 9,999 MYR"),
-    ("hi", "INR 100000_plus", "1,00,000 INR या उससे ज़्यादा"),
-    ("en", "MYR someday_band", "MYR someday_band"),
-])
-def test_amount_bands_read_as_numbers_in_the_page_language(app: Any, language: str, key: str,
-                                                          expected: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "key", "expected"),
+    [
+        ("en", "MYR under_100", "Under 100 MYR"),
+        ("en", "MYR 100_999", "100\u2013999 MYR"),
+        ("en", "LBP 100000_plus", "100,000 LBP or more"),
+        ("es", "MYR under_100", "Menos de 100 MYR"),
+        ("es", "MYR 10000_99999", "De 10.000 a 99.999 MYR"),
+        ("es", "LBP 100000_plus", "100.000 LBP o más"),
+        ("fr", "EUR 100000_plus", "100\u202f000 EUR ou plus"),
+        ("ar", "MYR 1000_9999", "من 1,000 إلى 9,999 MYR"),
+        ("hi", "INR 100000_plus", "1,00,000 INR या उससे ज़्यादा"),
+        ("en", "MYR someday_band", "MYR someday_band"),
+    ],
+)
+def test_amount_bands_read_as_numbers_in_the_page_language(app: Any, language: str, key: str, expected: str) -> None:
     with app.test_request_context(f"/transparency?lang={language}"):
         assert amount_label(key) == expected
 
@@ -95,23 +102,50 @@ def test_amount_bands_run_from_smallest_by_currency() -> None:
     assert amount_order(keys) == ["LBP under_100", "MYR under_100", "MYR 1000_9999", "MYR 100000_plus"]
 
 
-@pytest.mark.parametrize(("label", "query", "english", "spanish"), [
-    ("inverted period", "start=2025-06&end=2025-01", "period starts after it ends",
-     "El período empieza después de terminar"),
-    ("not a month", "start=March", "period bounds must be YYYY-MM, got &#39;March&#39;",
-     "Los meses del período deben tener el formato YYYY-MM; se recibió &#39;March&#39;"),
-    ("absurd year", "period=1900-01..2025-01", "period bound &#39;1900-01&#39; is out of range (2000-2100)",
-     "El mes &#39;1900-01&#39; del período está fuera del intervalo permitido (2000-2100)"),
-    ("open range", "period=2025-01..", "period must be YYYY-MM..YYYY-MM",
-     "El período debe tener el formato YYYY-MM..YYYY-MM"),
-    ("unknown filter", "employer=Acme",
-     "unknown filter(s): employer; use period, category, country, sector, channel",
-     "Filtro(s) desconocido(s): employer; use period, category, country, sector, channel"),
-    ("not a code", "sector=x%20y", "sector must be a code of letters, digits or _",
-     "sector debe ser un código de letras, cifras o _"),
-])
-def test_bad_filters_give_a_400_page_in_the_visitors_language(client: FlaskClient, label: str, query: str,
-                                                              english: str, spanish: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "query", "english", "spanish"),
+    [
+        (
+            "inverted period",
+            "start=2025-06&end=2025-01",
+            "period starts after it ends",
+            "El período empieza después de terminar",
+        ),
+        (
+            "not a month",
+            "start=March",
+            "period bounds must be YYYY-MM, got &#39;March&#39;",
+            "Los meses del período deben tener el formato YYYY-MM; se recibió &#39;March&#39;",
+        ),
+        (
+            "absurd year",
+            "period=1900-01..2025-01",
+            "period bound &#39;1900-01&#39; is out of range (2000-2100)",
+            "El mes &#39;1900-01&#39; del período está fuera del intervalo permitido (2000-2100)",
+        ),
+        (
+            "open range",
+            "period=2025-01..",
+            "period must be YYYY-MM..YYYY-MM",
+            "El período debe tener el formato YYYY-MM..YYYY-MM",
+        ),
+        (
+            "unknown filter",
+            "employer=Acme",
+            "unknown filter(s): employer; use period, category, country, sector, channel",
+            "Filtro(s) desconocido(s): employer; use period, category, country, sector, channel",
+        ),
+        (
+            "not a code",
+            "sector=x%20y",
+            "sector must be a code of letters, digits or _",
+            "sector debe ser un código de letras, cifras o _",
+        ),
+    ],
+)
+def test_bad_filters_give_a_400_page_in_the_visitors_language(
+    client: FlaskClient, label: str, query: str, english: str, spanish: str
+) -> None:
     response = client.get(f"/transparency?{query}&lang=en")
     assert response.status_code == 400, label
     assert f'role="alert">{english}<' in response.get_data(as_text=True), label

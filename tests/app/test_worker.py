@@ -22,8 +22,12 @@ from tests.processes import ROOT, cli_env, run_worker
 
 
 def store_inbound(session: Session, sid: str) -> int:
-    message, _ = accept_inbound(session, InboundMessage(channel="sms", external_id=sid, sender="+639171234567",
-                                                        body="wala pang sahod", received_at=utcnow()))
+    message, _ = accept_inbound(
+        session,
+        InboundMessage(
+            channel="sms", external_id=sid, sender="+639171234567", body="wala pang sahod", received_at=utcnow()
+        ),
+    )
     session.commit()
     assert message.id is not None
     return message.id
@@ -60,8 +64,7 @@ def test_sweeper_reenqueues_when_redis_lost_the_job(app: Any, session: Session, 
     assert sweep_unprocessed() == {"inbound": 0, "outbound": 0}
 
 
-def test_sweeper_requeues_a_job_that_says_queued_but_is_in_no_queue(app: Any, session: Session,
-                                                                  run_jobs: Any) -> None:
+def test_sweeper_requeues_a_job_that_says_queued_but_is_in_no_queue(app: Any, session: Session, run_jobs: Any) -> None:
     # What a worker killed between taking a job off the queue and starting it leaves behind
     # once rq's maintenance has dropped it from the intermediate list: status "queued", no list.
     message_id = store_inbound(session, "SM" + "1" * 32)
@@ -86,8 +89,9 @@ def test_a_worker_killed_mid_job_has_its_job_retried(app: Any, config: dict[str,
     # rq retries a dead worker's job once its heartbeat expires and maintenance runs
     # (HEARTBEAT_TTL_SECONDS + MAINTENANCE_INTERVAL_SECONDS at most, plus the retry delay).
     marker = Path(config["INSTANCE_PATH"]) / "started"
-    job = enqueue("intake", "tests.app.worker_jobs.stall_on_first_run", str(marker), job_id="stall-1",
-                  retry_intervals=[1])
+    job = enqueue(
+        "intake", "tests.app.worker_jobs.stall_on_first_run", str(marker), job_id="stall-1", retry_intervals=[1]
+    )
     assert job is not None
     env = cli_env(config)
     command = [sys.executable, "-m", "flask", "--app", "app", "worker", "--no-cron", "-q", "intake"]

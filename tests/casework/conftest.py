@@ -13,5 +13,7 @@ from tests.argos_package import build_package
 def argos_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """`.argosmodel` files for es→en, en→es and en→tl (distinct seeds, so distinct models)."""
     folder = tmp_path_factory.mktemp("argos-archives")
-    return {pair: build_package(folder, source=pair[0], target=pair[1], seed=seed)
-            for seed, pair in enumerate([("es", "en"), ("en", "es"), ("en", "tl")])}
+    return {
+        pair: build_package(folder, source=pair[0], target=pair[1], seed=seed)
+        for seed, pair in enumerate([("es", "en"), ("en", "es"), ("en", "tl")])
+    }

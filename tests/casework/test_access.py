@@ -10,16 +10,18 @@ from casework.models import Case, Role
 from tests.factories import make_case, make_staff
 
 
-@pytest.mark.parametrize(("label", "role", "own", "active", "sees"), [
-    ("admin sees any case", Role.ADMIN, False, True, True),
-    ("ombudsperson sees any case", Role.OMBUDSPERSON, False, True, True),
-    ("mediator sees own case", Role.MEDIATOR, True, True, True),
-    ("mediator does not see others' cases", Role.MEDIATOR, False, True, False),
-    ("analyst sees no case", Role.ANALYST, False, True, False),
-    ("inactive admin sees nothing", Role.ADMIN, False, False, False),
-])
-def test_case_visibility_by_role(session: Session, label: str, role: Role, own: bool, active: bool,
-                                 sees: bool) -> None:
+@pytest.mark.parametrize(
+    ("label", "role", "own", "active", "sees"),
+    [
+        ("admin sees any case", Role.ADMIN, False, True, True),
+        ("ombudsperson sees any case", Role.OMBUDSPERSON, False, True, True),
+        ("mediator sees own case", Role.MEDIATOR, True, True, True),
+        ("mediator does not see others' cases", Role.MEDIATOR, False, True, False),
+        ("analyst sees no case", Role.ANALYST, False, True, False),
+        ("inactive admin sees nothing", Role.ADMIN, False, False, False),
+    ],
+)
+def test_case_visibility_by_role(session: Session, label: str, role: Role, own: bool, active: bool, sees: bool) -> None:
     user = make_staff(session, role, active=active)
     mine = make_case(session, assignee_id=user.id if own else None)
     make_case(session)  # another case nobody in this test owns

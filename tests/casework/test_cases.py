@@ -28,10 +28,17 @@ def test_reference_is_short_and_unambiguous() -> None:
     assert not set(ref) & set("ILOU")
 
 
-@pytest.mark.parametrize(("typed", "expected"), [
-    ("k7m2-9qxd", "K7M2-9QXD"), ("K7M2 9QXD", "K7M2-9QXD"), ("KOM2-9QXD", "K0M2-9QXD"),
-    ("K7M2-9QX", None), ("K7M2-9QX!", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("k7m2-9qxd", "K7M2-9QXD"),
+        ("K7M2 9QXD", "K7M2-9QXD"),
+        ("KOM2-9QXD", "K0M2-9QXD"),
+        ("K7M2-9QX", None),
+        ("K7M2-9QX!", None),
+        ("", None),
+    ],
+)
 def test_normalize_reference(typed: str, expected: str | None) -> None:
     assert cases.normalize_reference(typed) == expected
 

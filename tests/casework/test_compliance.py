@@ -23,8 +23,9 @@ NOW = datetime(2025, 12, 15, tzinfo=UTC)
 
 
 def record_of(session: Session, case_id: int) -> ComplianceRecord:
-    return session.exec(select(ComplianceRecord).where(
-        ComplianceRecord.source_key == compliance.source_key(case_id))).one()
+    return session.exec(
+        select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(case_id))
+    ).one()
 
 
 def closed(session: Session, count: int = 1, **fields: Any) -> list[Any]:
@@ -41,12 +42,19 @@ def test_record_holds_only_generalized_codes(session: Session) -> None:
     (case,) = closed(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC), age_days=40, amount="4500.50")
     record = record_of(session, case.id)
     assert (record.opened_month, record.closed_month) == ("2025-01", "2025-03")
-    assert (record.category, record.country, record.sector, record.channel) == ("wage_theft", "MY", "construction",
-                                                                                "sms")
+    assert (record.category, record.country, record.sector, record.channel) == (
+        "wage_theft",
+        "MY",
+        "construction",
+        "sms",
+    )
     assert record.language_group == "south_asian"  # never the language itself
     assert (record.amount_band, record.currency) == ("1000_9999", "MYR")
     assert (record.case_age_band, record.days_to_first_response_band, record.days_to_remedy_band) == (
-        "30_89", "1_2", "30_89")
+        "30_89",
+        "1_2",
+        "30_89",
+    )
     assert record.remedies == ["wages_paid"] and record.resolution_type == "remedied"
     stored = json.dumps(record.model_dump(mode="json"))
     for secret in (case.reference, "Acme", "acme", "+60123456789", "Ram", "paid me"):
@@ -63,8 +71,11 @@ def test_a_case_with_only_the_employer_key_counts_under_the_same_pseudonym(sessi
     session.add(keyed)
     compliance.anonymize(session, keyed.id)
     session.commit()
-    assert record_of(session, keyed.id).employer_pseudonym == record_of(session, typed.id).employer_pseudonym \
+    assert (
+        record_of(session, keyed.id).employer_pseudonym
+        == record_of(session, typed.id).employer_pseudonym
         == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    )
     (nameless,) = closed(session, employer=None)
     assert record_of(session, nameless.id).employer_pseudonym is None
 
@@ -94,17 +105,32 @@ def test_anonymize_is_idempotent_and_follows_a_reclosure(session: Session) -> No
     assert len(records) == 1 and records[0].category == "document_confiscation"
 
 
-@pytest.mark.parametrize(("label", "cells", "total", "expected"), [
-    ("nothing small", {"a": 9, "b": 6}, 15, {"a": 9, "b": 6}),
-    ("one small cell takes the next smallest with it", {"a": 20, "b": 2, "c": 7, "d": 9}, 38,
-     {"a": 20, "b": None, "c": None, "d": 9}),
-    ("two small cells under k together take a third", {"a": 20, "b": 1, "c": 2, "d": 6, "e": 9}, 38,
-     {"a": 20, "b": None, "c": None, "d": None, "e": 9}),
-    ("zeros stay visible and never count as complements", {"a": 10, "b": 0, "c": 3}, 13,
-     {"a": None, "b": 0, "c": None}),
-    ("a total under k hides everything", {"a": 3, "b": 1}, 4, {"a": None, "b": None}),
-    ("no total: primary suppression only", {"a": 3, "b": 8}, None, {"a": None, "b": 8}),
-])
+@pytest.mark.parametrize(
+    ("label", "cells", "total", "expected"),
+    [
+        ("nothing small", {"a": 9, "b": 6}, 15, {"a": 9, "b": 6}),
+        (
+            "one small cell takes the next smallest with it",
+            {"a": 20, "b": 2, "c": 7, "d": 9},
+            38,
+            {"a": 20, "b": None, "c": None, "d": 9},
+        ),
+        (
+            "two small cells under k together take a third",
+            {"a": 20, "b": 1, "c": 2, "d": 6, "e": 9},
+            38,
+            {"a": 20, "b": None, "c": None, "d": None, "e": 9},
+        ),
+        (
+            "zeros stay visible and never count as complements",
+            {"a": 10, "b": 0, "c": 3},
+            13,
+            {"a": None, "b": 0, "c": None},
+        ),
+        ("a total under k hides everything", {"a": 3, "b": 1}, 4, {"a": None, "b": None}),
+        ("no total: primary suppression only", {"a": 3, "b": 8}, None, {"a": None, "b": 8}),
+    ],
+)
 def test_protect_table(label: str, cells: dict[str, int], total: int | None, expected: dict[str, Any]) -> None:
     assert protect_table(cells, K, total) == expected, label
 
@@ -127,20 +153,69 @@ def test_suppressed_cells_cannot_be_recovered_from_the_total(cells: dict[str, in
 def crafted(session: Session) -> None:
     """A mix of big groups and a few people who would stand out on their own."""
     closed(session, 7, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
-    closed(session, 5, closed_at=datetime(2025, 4, 2, tzinfo=UTC), category="document_confiscation",
-           country="QA", sector="domestic_work", language="tl", channel="whatsapp", resolution="not_remedied",
-           remedies=(), amount=None, inspection=True)
-    closed(session, 6, closed_at=datetime(2025, 4, 20, tzinfo=UTC), category="document_confiscation",
-           country="QA", sector="domestic_work", language="tl", channel="whatsapp", resolution="not_remedied",
-           remedies=(), amount=None, inspection=True, employer="Other Agency")
+    closed(
+        session,
+        5,
+        closed_at=datetime(2025, 4, 2, tzinfo=UTC),
+        category="document_confiscation",
+        country="QA",
+        sector="domestic_work",
+        language="tl",
+        channel="whatsapp",
+        resolution="not_remedied",
+        remedies=(),
+        amount=None,
+        inspection=True,
+    )
+    closed(
+        session,
+        6,
+        closed_at=datetime(2025, 4, 20, tzinfo=UTC),
+        category="document_confiscation",
+        country="QA",
+        sector="domestic_work",
+        language="tl",
+        channel="whatsapp",
+        resolution="not_remedied",
+        remedies=(),
+        amount=None,
+        inspection=True,
+        employer="Other Agency",
+    )
     # The outliers: one case in a rare country, one in a rare sector, two sanctioned.
-    closed(session, 1, closed_at=datetime(2025, 3, 20, tzinfo=UTC), country="LB", sector="domestic_work",
-           language="am", category="forced_labour")
-    closed(session, 1, closed_at=datetime(2025, 4, 20, tzinfo=UTC), country="QA", sector="fishing",
-           language="tl", channel="whatsapp", category="document_confiscation", resolution="not_remedied",
-           remedies=(), amount=None, inspection=True, sanction=True)
-    closed(session, 1, closed_at=datetime(2025, 5, 5, tzinfo=UTC), country="MY", sector="construction",
-           inspection=True, sanction=True)
+    closed(
+        session,
+        1,
+        closed_at=datetime(2025, 3, 20, tzinfo=UTC),
+        country="LB",
+        sector="domestic_work",
+        language="am",
+        category="forced_labour",
+    )
+    closed(
+        session,
+        1,
+        closed_at=datetime(2025, 4, 20, tzinfo=UTC),
+        country="QA",
+        sector="fishing",
+        language="tl",
+        channel="whatsapp",
+        category="document_confiscation",
+        resolution="not_remedied",
+        remedies=(),
+        amount=None,
+        inspection=True,
+        sanction=True,
+    )
+    closed(
+        session,
+        1,
+        closed_at=datetime(2025, 5, 5, tzinfo=UTC),
+        country="MY",
+        sector="construction",
+        inspection=True,
+        sanction=True,
+    )
 
 
 def cells_of(summary: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -154,10 +229,18 @@ def cells_of(summary: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 HOSTILE_FILTERS = [
-    {}, {"country": "LB"}, {"country": "QA", "sector": "fishing"}, {"sector": "fishing"},
-    {"category": "forced_labour"}, {"country": "MY", "channel": "sms"}, {"period": "2025-05..2025-05"},
-    {"period": "2025-03..2025-03", "country": "LB"}, {"period": "2025-04..2025-04", "country": "QA"},
-    {"period": "2025-03..2025-04"}, {"period": "2025-03..2025-05"}, {"period": "2025-04..2025-05"},
+    {},
+    {"country": "LB"},
+    {"country": "QA", "sector": "fishing"},
+    {"sector": "fishing"},
+    {"category": "forced_labour"},
+    {"country": "MY", "channel": "sms"},
+    {"period": "2025-05..2025-05"},
+    {"period": "2025-03..2025-03", "country": "LB"},
+    {"period": "2025-04..2025-04", "country": "QA"},
+    {"period": "2025-03..2025-04"},
+    {"period": "2025-03..2025-05"},
+    {"period": "2025-04..2025-05"},
     {"country": "QA", "category": "document_confiscation", "channel": "whatsapp", "sector": "domestic_work"},
 ]
 
@@ -172,9 +255,11 @@ def test_no_published_cell_is_under_k_whatever_the_filters(session: Session) -> 
 
 def contains(outer: Filters, inner: Filters) -> bool:
     """Whether every case `inner` selects is also selected by `outer`."""
-    return all(inner.dimensions.get(name) == value for name, value in outer.dimensions.items()) and \
-        (outer.start is None or (inner.start is not None and inner.start >= outer.start)) and \
-        (outer.end is None or (inner.end is not None and inner.end <= outer.end))
+    return (
+        all(inner.dimensions.get(name) == value for name, value in outer.dimensions.items())
+        and (outer.start is None or (inner.start is not None and inner.start >= outer.start))
+        and (outer.end is None or (inner.end is not None and inner.end <= outer.end))
+    )
 
 
 def test_differences_between_overlapping_queries_are_never_under_k(session: Session) -> None:
@@ -182,8 +267,11 @@ def test_differences_between_overlapping_queries_are_never_under_k(session: Sess
     crafted(session)
     parsed = [parse_filters(p) for p in HOSTILE_FILTERS]
     answers = [dict(cells_of(summarize(session, f, K, now=NOW))) for f in parsed]
-    nested = [(answers[i], answers[j]) for i, j in itertools.permutations(range(len(parsed)), 2)
-              if contains(parsed[i], parsed[j])]
+    nested = [
+        (answers[i], answers[j])
+        for i, j in itertools.permutations(range(len(parsed)), 2)
+        if contains(parsed[i], parsed[j])
+    ]
     assert len(nested) > 20
     for first, second in nested:
         for where in first.keys() & second.keys():
@@ -213,8 +301,9 @@ def test_employer_named_only_when_disclosed(session: Session) -> None:
     closed(session, 5)
     pseudonym = compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
     assert {row["employer"] for row, _ in release(session, k=K, now=NOW)} == {pseudonym}
-    compliance.disclose_employer(session, name="Acme Plantations Sdn Bhd", reason="sanctioned in 2024",
-                                 approved_by_id=staff_id(session))
+    compliance.disclose_employer(
+        session, name="Acme Plantations Sdn Bhd", reason="sanctioned in 2024", approved_by_id=staff_id(session)
+    )
     session.commit()
     assert session.exec(select(EmployerDisclosure)).one().employer_pseudonym == pseudonym
     assert {row["employer"] for row, _ in release(session, k=K, now=NOW)} == {"Acme Plantations Sdn Bhd"}
@@ -222,15 +311,18 @@ def test_employer_named_only_when_disclosed(session: Session) -> None:
     assert list(release(session, k=6, now=NOW)) == []
 
 
-@pytest.mark.parametrize(("label", "params", "message"), [
-    ("unknown filter", {"employer": "x"}, "unknown filter"),
-    ("inverted period", {"period": "2025-05..2025-01"}, "starts after"),
-    ("absurd year", {"period": "1900-01..2025-01"}, "out of range"),
-    ("not a month", {"period": "2025-13..2025-14"}, "YYYY-MM"),
-    ("open range", {"period": "2025-01.."}, "YYYY-MM..YYYY-MM"),
-    ("injection attempt", {"country": "MY' OR 1=1--"}, "letters, digits"),
-    ("oversized value", {"sector": "x" * 100}, "letters, digits"),
-])
+@pytest.mark.parametrize(
+    ("label", "params", "message"),
+    [
+        ("unknown filter", {"employer": "x"}, "unknown filter"),
+        ("inverted period", {"period": "2025-05..2025-01"}, "starts after"),
+        ("absurd year", {"period": "1900-01..2025-01"}, "out of range"),
+        ("not a month", {"period": "2025-13..2025-14"}, "YYYY-MM"),
+        ("open range", {"period": "2025-01.."}, "YYYY-MM..YYYY-MM"),
+        ("injection attempt", {"country": "MY' OR 1=1--"}, "letters, digits"),
+        ("oversized value", {"sector": "x" * 100}, "letters, digits"),
+    ],
+)
 def test_bad_filters_are_refused(label: str, params: dict[str, str], message: str) -> None:
     with pytest.raises(compliance.InvalidFilter, match=message):
         parse_filters(params)
@@ -240,13 +332,14 @@ def test_review_lists_indicators_past_their_revision_trigger(session: Session) -
     closed(session, 3, resolution="remedied")
     closed(session, 7, resolution="not_remedied", remedies=(), amount=None, inspection=True)
     targets = compliance.load_review_targets()
-    results = {r.name: r for r in compliance.review(session, parse_filters({"period": "2025-01..2025-12"}),
-                                                     targets, K)}
+    results = {r.name: r for r in compliance.review(session, parse_filters({"period": "2025-01..2025-12"}), targets, K)}
     assert results["remedy_share"].value == pytest.approx(0.3)
     assert results["remedy_share"].status == "revision_trigger"
     assert results["inspection_referral_share"].status == "on_target"
-    assert results["median_days_to_first_response"].value == 2 and \
-        results["median_days_to_first_response"].status == "on_target"
+    assert (
+        results["median_days_to_first_response"].value == 2
+        and results["median_days_to_first_response"].status == "on_target"
+    )
     assert results["sanction_share"].status == "revision_trigger"
     empty = compliance.review(session, parse_filters({"period": "2020-01..2020-12"}), targets, K)
     assert {r.status for r in empty} == {"insufficient_data"}

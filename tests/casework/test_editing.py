@@ -44,8 +44,11 @@ from tests.factories import make_case, make_staff
 
 
 def events(session: Session, case: Case, action: str) -> list[CaseEvent]:
-    return list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == action)
-                             .order_by(CaseEvent.id)).all())
+    return list(
+        session.exec(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == action).order_by(CaseEvent.id)
+        ).all()
+    )
 
 
 def count(session: Session, model: Any) -> int:
@@ -62,9 +65,13 @@ def test_note_is_added_encrypted_and_audited_without_its_text(session: Session) 
     assert event.detail == {"note_id": note.id} and event.actor_id == author.id
 
 
-@pytest.mark.parametrize(("label", "body", "error"), [
-    ("empty", "   ", InvalidNote), ("too long", "x" * 10_001, InvalidNote),
-])
+@pytest.mark.parametrize(
+    ("label", "body", "error"),
+    [
+        ("empty", "   ", InvalidNote),
+        ("too long", "x" * 10_001, InvalidNote),
+    ],
+)
 def test_bad_note_changes_nothing(session: Session, label: str, body: str, error: type[Exception]) -> None:
     author = make_staff(session)
     case = make_case(session)
@@ -91,17 +98,22 @@ def test_assign_moves_new_case_to_assigned_then_transfer(session: Session) -> No
     assert note is not None and note.body == "Ana is on leave until May"
 
 
-@pytest.mark.parametrize(("label", "setup", "message"), [
-    ("inactive user", lambda s, c: make_staff(s, active=False).id, "inactive"),
-    ("mediator on an ombudsperson case", lambda s, c: make_staff(s, Role.MEDIATOR).id, "role is mediator"),
-    ("analyst", lambda s, c: make_staff(s, Role.ANALYST).id, "role is analyst"),
-    ("ombudsperson on a mediation case",
-     lambda s, c: (setattr(c, "route", Route.MEDIATION), make_staff(s).id)[1], "mediation cases go to role mediator"),
-    ("unknown user", lambda s, c: 999_999, "no staff user"),
-    ("closed case", lambda s, c: (setattr(c, "status", CaseStatus.CLOSED), make_staff(s).id)[1], "closed"),
-])
-def test_bad_assignment_is_refused_and_changes_nothing(session: Session, label: str, setup: Any,
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "setup", "message"),
+    [
+        ("inactive user", lambda s, c: make_staff(s, active=False).id, "inactive"),
+        ("mediator on an ombudsperson case", lambda s, c: make_staff(s, Role.MEDIATOR).id, "role is mediator"),
+        ("analyst", lambda s, c: make_staff(s, Role.ANALYST).id, "role is analyst"),
+        (
+            "ombudsperson on a mediation case",
+            lambda s, c: (setattr(c, "route", Route.MEDIATION), make_staff(s).id)[1],
+            "mediation cases go to role mediator",
+        ),
+        ("unknown user", lambda s, c: 999_999, "no staff user"),
+        ("closed case", lambda s, c: (setattr(c, "status", CaseStatus.CLOSED), make_staff(s).id)[1], "closed"),
+    ],
+)
+def test_bad_assignment_is_refused_and_changes_nothing(session: Session, label: str, setup: Any, message: str) -> None:
     case = make_case(session)
     target = setup(session, case)
     status = case.status
@@ -115,13 +127,17 @@ def test_staff_reply_goes_to_outbox_with_original_and_engine_and_stamps_first_re
     staff = make_staff(session)
     case = make_case(session, language="tl")
     meta = {"engine": "argos", "model_version": "1.9", "pivot": None, "source": "en"}
-    message = queue_staff_reply(session, case, staff.id, "We will call your employer.",
-                                "Tatawagan namin ang iyong employer.", meta)
+    message = queue_staff_reply(
+        session, case, staff.id, "We will call your employer.", "Tatawagan namin ang iyong employer.", meta
+    )
     session.commit()
     first = case.first_response_at
     assert first is not None
     assert (message.direction, message.kind, message.delivery_status) == (
-        Direction.OUTBOUND, "reply", DeliveryStatus.QUEUED)
+        Direction.OUTBOUND,
+        "reply",
+        DeliveryStatus.QUEUED,
+    )
     assert message.body == "Tatawagan namin ang iyong employer." and message.language == "tl"
     assert message.translation == "We will call your employer." and message.translation_language == "en"
     assert message.translation_engine == "argos" and message.author_id == staff.id
@@ -131,13 +147,17 @@ def test_staff_reply_goes_to_outbox_with_original_and_engine_and_stamps_first_re
     assert [e.detail["first_response"] for e in events(session, case, "reply_queued")] == [True, False]
 
 
-@pytest.mark.parametrize(("label", "text", "sent", "error"), [
-    ("empty reply", " ", "x", InvalidReply),
-    ("no text the reporter can read", "Hello", None, InvalidReply),
-    ("too long", "x" * 1601, "x" * 1601, InvalidReply),
-])
-def test_bad_reply_queues_nothing(session: Session, label: str, text: str, sent: str | None,
-                                  error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("label", "text", "sent", "error"),
+    [
+        ("empty reply", " ", "x", InvalidReply),
+        ("no text the reporter can read", "Hello", None, InvalidReply),
+        ("too long", "x" * 1601, "x" * 1601, InvalidReply),
+    ],
+)
+def test_bad_reply_queues_nothing(
+    session: Session, label: str, text: str, sent: str | None, error: type[Exception]
+) -> None:
     staff = make_staff(session)
     case = make_case(session)
     with pytest.raises(error):
@@ -154,8 +174,17 @@ def test_editing_a_closed_case_is_refused(session: Session) -> None:
     with pytest.raises(CaseClosed):
         queue_staff_reply(session, case, staff.id, "hi", "kumusta", None)
     with pytest.raises(CaseClosed):
-        record_outcome(session, case, resolution_type="remedied", remedies=[], amount_recovered=None,
-                       currency=None, inspection_requested=False, sanction_reported=False, actor_id=staff.id)
+        record_outcome(
+            session,
+            case,
+            resolution_type="remedied",
+            remedies=[],
+            amount_recovered=None,
+            currency=None,
+            inspection_requested=False,
+            sanction_reported=False,
+            actor_id=staff.id,
+        )
     cases.transition(session, case, CaseStatus.INVESTIGATING, actor_id=staff.id)  # reopening is allowed
     add_note(session, case, staff.id, "reopened: new evidence")
 
@@ -186,11 +215,18 @@ def test_mediation_journey_and_outcome(session: Session) -> None:
     assert (case.status, case.route, case.assignee_id) == (CaseStatus.IN_MEDIATION, Route.MEDIATION, mediator.id)
     when = utcnow() + timedelta(days=2)
     meeting = schedule_mediation(session, case, mediator.id, when, "worker; employer HR", mediator.id)
-    record_mediation_result(session, meeting, utcnow() - timedelta(hours=1), "agreed to pay", "agreement",
-                            mediator.id)
-    outcome = record_outcome(session, case, resolution_type="remedied", remedies=["wages_paid"],
-                             amount_recovered="1250.50", currency="PHP", inspection_requested=False,
-                             sanction_reported=False, actor_id=mediator.id)
+    record_mediation_result(session, meeting, utcnow() - timedelta(hours=1), "agreed to pay", "agreement", mediator.id)
+    outcome = record_outcome(
+        session,
+        case,
+        resolution_type="remedied",
+        remedies=["wages_paid"],
+        amount_recovered="1250.50",
+        currency="PHP",
+        inspection_requested=False,
+        sanction_reported=False,
+        actor_id=mediator.id,
+    )
     cases.transition(session, case, CaseStatus.RESOLVED, actor_id=mediator.id)
     cases.transition(session, case, CaseStatus.CLOSED, actor_id=mediator.id)
     session.commit()
@@ -201,27 +237,37 @@ def test_mediation_journey_and_outcome(session: Session) -> None:
     assert "agreed" not in str(events(session, case, "mediation_result")[0].detail)
 
 
-@pytest.mark.parametrize(("label", "changes", "message"), [
-    ("unknown resolution", {"resolution_type": "won"}, "resolution_type must be one of"),
-    ("unknown remedy", {"remedies": ["cash"]}, "unknown remedy 'cash'"),
-    ("negative amount", {"amount_recovered": "-1", "currency": "USD"}, "zero or more"),
-    ("float amount", {"amount_recovered": 10.5, "currency": "USD"}, "not a float"),
-    ("three decimals", {"amount_recovered": "1.005", "currency": "USD"}, "at most 2 decimals"),
-    ("not a number", {"amount_recovered": "ten", "currency": "USD"}, "not a number"),
-    ("infinite", {"amount_recovered": "Infinity", "currency": "USD"}, "zero or more"),
-    ("lower-case currency", {"amount_recovered": "5", "currency": "usd"}, "ISO 4217"),
-    ("made-up currency", {"amount_recovered": "5", "currency": "ABC"}, "ISO 4217"),
-    ("amount without currency", {"amount_recovered": "5"}, "needs its currency"),
-    ("currency without amount", {"currency": "USD"}, "without an amount"),
-    ("remedies as a string", {"remedies": "wages_paid"}, "must be a list"),
-    ("flag not boolean", {"sanction_reported": "yes"}, "true or false"),
-])
-def test_bad_outcome_is_refused_and_stores_nothing(session: Session, label: str, changes: dict[str, Any],
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "changes", "message"),
+    [
+        ("unknown resolution", {"resolution_type": "won"}, "resolution_type must be one of"),
+        ("unknown remedy", {"remedies": ["cash"]}, "unknown remedy 'cash'"),
+        ("negative amount", {"amount_recovered": "-1", "currency": "USD"}, "zero or more"),
+        ("float amount", {"amount_recovered": 10.5, "currency": "USD"}, "not a float"),
+        ("three decimals", {"amount_recovered": "1.005", "currency": "USD"}, "at most 2 decimals"),
+        ("not a number", {"amount_recovered": "ten", "currency": "USD"}, "not a number"),
+        ("infinite", {"amount_recovered": "Infinity", "currency": "USD"}, "zero or more"),
+        ("lower-case currency", {"amount_recovered": "5", "currency": "usd"}, "ISO 4217"),
+        ("made-up currency", {"amount_recovered": "5", "currency": "ABC"}, "ISO 4217"),
+        ("amount without currency", {"amount_recovered": "5"}, "needs its currency"),
+        ("currency without amount", {"currency": "USD"}, "without an amount"),
+        ("remedies as a string", {"remedies": "wages_paid"}, "must be a list"),
+        ("flag not boolean", {"sanction_reported": "yes"}, "true or false"),
+    ],
+)
+def test_bad_outcome_is_refused_and_stores_nothing(
+    session: Session, label: str, changes: dict[str, Any], message: str
+) -> None:
     case = make_case(session)
-    values: dict[str, Any] = {"resolution_type": "remedied", "remedies": [], "amount_recovered": None,
-                              "currency": None, "inspection_requested": False, "sanction_reported": False,
-                              "actor_id": None}
+    values: dict[str, Any] = {
+        "resolution_type": "remedied",
+        "remedies": [],
+        "amount_recovered": None,
+        "currency": None,
+        "inspection_requested": False,
+        "sanction_reported": False,
+        "actor_id": None,
+    }
     with pytest.raises(OutcomeError, match=message):
         record_outcome(session, case, **{**values, **changes})
     assert count(session, Outcome) == 0, label

@@ -16,8 +16,7 @@ SERVICES = IntakeServices(working_language="en")
 
 
 def inbound(sid: str = "SM" + "a" * 32, sender: str = "+639171234567", body: str = "Hindi binayaran") -> InboundMessage:
-    return InboundMessage(channel="sms", external_id=sid, sender=sender, body=body,
-                          received_at=datetime.now(UTC))
+    return InboundMessage(channel="sms", external_id=sid, sender=sender, body=body, received_at=datetime.now(UTC))
 
 
 def count(session: Session, model: type) -> int:
@@ -69,7 +68,9 @@ def test_first_message_opens_case_and_queues_ack(session: Session) -> None:
     assert case.reference in ack.body
     assert ack.delivery_status == DeliveryStatus.QUEUED
     assert session.exec(select(CaseEvent.action).where(CaseEvent.case_id == case.id)).all() == [
-        "case_opened", "message_received"]
+        "case_opened",
+        "message_received",
+    ]
 
 
 def test_later_message_attaches_to_open_case(session: Session) -> None:
@@ -81,8 +82,7 @@ def test_later_message_attaches_to_open_case(session: Session) -> None:
     session.commit()
     assert count(session, Case) == 1
     assert first.case_id == second.case_id
-    kinds = session.exec(select(Message.kind).where(Message.direction == Direction.OUTBOUND)
-                         .order_by(Message.id)).all()
+    kinds = session.exec(select(Message.kind).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)).all()
     assert kinds == ["ack", "ack_followup"]
 
 

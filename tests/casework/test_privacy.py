@@ -46,11 +46,14 @@ def test_wrong_key_refuses_to_decrypt(app) -> None:
         privacy.configure_privacy(app.config["DATA_ENCRYPTION_KEY"])
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("+63 917 123 4567", "+639171234567"),
-    ("whatsapp:+639171234567", "+639171234567"),
-    ("0917 123 4567", "+639171234567"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+63 917 123 4567", "+639171234567"),
+        ("whatsapp:+639171234567", "+639171234567"),
+        ("0917 123 4567", "+639171234567"),
+    ],
+)
 def test_normalize_phone(raw: str, expected: str) -> None:
     assert privacy.normalize_phone(raw, default_region="PH") == expected
 

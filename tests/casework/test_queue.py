@@ -12,29 +12,52 @@ from casework.queue import InvalidFilter, QueueFilters, list_cases
 from tests.factories import make_case, make_staff
 
 
-@pytest.mark.parametrize(("label", "args", "message"), [
-    ("unknown status", {"status": "lost"}, "status must be one of"),
-    ("unknown route", {"route": "court"}, "route must be one of"),
-    ("bad boolean", {"overdue": "maybe"}, "overdue must be true or false"),
-    ("page zero", {"page": "0"}, "page must be between"),
-    ("huge page size", {"per_page": "100000"}, "per_page must be between"),
-    ("text assignee", {"assignee_id": "bob"}, "assignee_id must be a whole number"),
-    ("script in reference search", {"q": "<script>"}, "q must be (part of) a case reference"),
-    ("unknown filter", {"colour": "red"}, "unknown filter 'colour'"),
-    ("bad language", {"language": "e$"}, "language must be a language code"),
-])
+@pytest.mark.parametrize(
+    ("label", "args", "message"),
+    [
+        ("unknown status", {"status": "lost"}, "status must be one of"),
+        ("unknown route", {"route": "court"}, "route must be one of"),
+        ("bad boolean", {"overdue": "maybe"}, "overdue must be true or false"),
+        ("page zero", {"page": "0"}, "page must be between"),
+        ("huge page size", {"per_page": "100000"}, "per_page must be between"),
+        ("text assignee", {"assignee_id": "bob"}, "assignee_id must be a whole number"),
+        ("script in reference search", {"q": "<script>"}, "q must be (part of) a case reference"),
+        ("unknown filter", {"colour": "red"}, "unknown filter 'colour'"),
+        ("bad language", {"language": "e$"}, "language must be a language code"),
+    ],
+)
 def test_bad_filters_are_refused_with_a_clear_message(label: str, args: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidFilter, match=message.replace("(", r"\(").replace(")", r"\)")):
         QueueFilters.from_args(args)
 
 
 def test_filters_parse_query_string_values() -> None:
-    filters = QueueFilters.from_args({"route": "Mediation", "status": "assigned", "urgency": "critical",
-                                      "language": "TL", "overdue": "1", "needs_human_translation": "false",
-                                      "assignee_id": "none", "q": "k7m2 9q", "page": "2", "per_page": "10"})
-    assert filters == QueueFilters(route=Route.MEDIATION, status=CaseStatus.ASSIGNED, urgency=Urgency.CRITICAL,
-                                   language="tl", overdue=True, needs_human_translation=False, assignee_id=0,
-                                   q="K7M2-9Q", page=2, per_page=10)
+    filters = QueueFilters.from_args(
+        {
+            "route": "Mediation",
+            "status": "assigned",
+            "urgency": "critical",
+            "language": "TL",
+            "overdue": "1",
+            "needs_human_translation": "false",
+            "assignee_id": "none",
+            "q": "k7m2 9q",
+            "page": "2",
+            "per_page": "10",
+        }
+    )
+    assert filters == QueueFilters(
+        route=Route.MEDIATION,
+        status=CaseStatus.ASSIGNED,
+        urgency=Urgency.CRITICAL,
+        language="tl",
+        overdue=True,
+        needs_human_translation=False,
+        assignee_id=0,
+        q="K7M2-9Q",
+        page=2,
+        per_page=10,
+    )
     assert QueueFilters.from_args({"status": "", "overdue": ""}) == QueueFilters()
 
 
@@ -43,8 +66,12 @@ def test_each_filter_selects_its_cases(session: Session) -> None:
     worker = make_staff(session, Role.OMBUDSPERSON)
     now = utcnow()
     late = make_case(session, urgency=Urgency.CRITICAL, first_response_due_at=now - timedelta(hours=1))
-    answered = make_case(session, first_response_due_at=now - timedelta(hours=1), first_response_at=now,
-                         resolution_due_at=now + timedelta(days=3))
+    answered = make_case(
+        session,
+        first_response_due_at=now - timedelta(hours=1),
+        first_response_at=now,
+        resolution_due_at=now + timedelta(days=3),
+    )
     human = make_case(session, language="am", needs_human_translation=True, route=Route.MEDIATION)
     mine = make_case(session, assignee_id=worker.id, status=CaseStatus.ASSIGNED, route=Route.OMBUDSPERSON)
     closed = make_case(session, status=CaseStatus.CLOSED, first_response_due_at=now - timedelta(days=9))

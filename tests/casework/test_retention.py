@@ -37,8 +37,14 @@ class FileBin:
 
 def with_media(session: Session, case: Case) -> None:
     message = session.exec(select(Message).where(Message.case_id == case.id)).first()
-    session.add(MediaAttachment(message_id=message.id, url="https://api.twilio.com/media/ME1",
-                                content_type="image/jpeg", stored_path="ab/payslip.jpg"))
+    session.add(
+        MediaAttachment(
+            message_id=message.id,
+            url="https://api.twilio.com/media/ME1",
+            content_type="image/jpeg",
+            stored_path="ab/payslip.jpg",
+        )
+    )
     session.commit()
 
 
@@ -64,13 +70,15 @@ def test_expired_case_loses_personal_data_but_keeps_its_record(session: Session)
     assert media.url is None and media.stored_path is None
     reporter = session.get(Reporter, old.reporter_id)
     assert reporter.contact is None and reporter.contact_hash is None and reporter.name is None
-    record = session.exec(select(ComplianceRecord).where(
-        ComplianceRecord.source_key == compliance.source_key(old.id))).one()
+    record = session.exec(
+        select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(old.id))
+    ).one()
     assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
     compliance.anonymize(session, old.id)  # again, after the name is gone: the pseudonym stays
     assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
-    event = session.exec(select(CaseEvent).where(CaseEvent.case_id == old.id,
-                                                 CaseEvent.action == "personal_data_erased")).one()
+    event = session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == old.id, CaseEvent.action == "personal_data_erased")
+    ).one()
     assert event.detail["reason"] == "retention" and event.detail["files"] == 1
     kept = session.get(Case, recent.id)
     assert kept.erased_at is None and kept.employer_name is not None

@@ -20,37 +20,69 @@ from tests.factories import make_case, make_staff
 RULES = load_rules_file()
 
 
-@pytest.mark.parametrize(("label", "text", "message"), [
-    ("not YAML", "rules: [", "not valid YAML"),
-    ("no rules", "rules: []", "non-empty 'rules' list"),
-    ("bad route", "rules:\n- {name: a, route: court}", r"rule 1 \('a'\): route must be one of"),
-    ("unknown condition", "rules:\n- {name: a, route: mediation, when: {colour: [red]}}\n- {name: b, route: mediation}",
-     r"rule 1 \('a'\): unknown condition 'colour'"),
-    ("unknown category", "rules:\n- {name: a, route: mediation, when: {category: [theft]}}\n"
-     "- {name: b, route: mediation}", r"rule 1 \('a'\): 'theft' is not a category"),
-    ("critical to mediation", "rules:\n- {name: a, route: mediation, when: {urgency: [critical]}}\n"
-     "- {name: b, route: mediation}", "critical cases must go to an ombudsperson"),
-    ("no catch-all", "rules:\n- {name: a, route: mediation, when: {urgency: [low]}}", "must have no conditions"),
-    ("duplicate name", "rules:\n- {name: a, route: mediation}\n- {name: a, route: mediation}", "used twice"),
-    ("bad team", "rules:\n- {name: a, route: mediation, team: 'Team X!'}", "team must be"),
-])
+@pytest.mark.parametrize(
+    ("label", "text", "message"),
+    [
+        ("not YAML", "rules: [", "not valid YAML"),
+        ("no rules", "rules: []", "non-empty 'rules' list"),
+        ("bad route", "rules:\n- {name: a, route: court}", r"rule 1 \('a'\): route must be one of"),
+        (
+            "unknown condition",
+            "rules:\n- {name: a, route: mediation, when: {colour: [red]}}\n- {name: b, route: mediation}",
+            r"rule 1 \('a'\): unknown condition 'colour'",
+        ),
+        (
+            "unknown category",
+            "rules:\n- {name: a, route: mediation, when: {category: [theft]}}\n- {name: b, route: mediation}",
+            r"rule 1 \('a'\): 'theft' is not a category",
+        ),
+        (
+            "critical to mediation",
+            "rules:\n- {name: a, route: mediation, when: {urgency: [critical]}}\n- {name: b, route: mediation}",
+            "critical cases must go to an ombudsperson",
+        ),
+        ("no catch-all", "rules:\n- {name: a, route: mediation, when: {urgency: [low]}}", "must have no conditions"),
+        ("duplicate name", "rules:\n- {name: a, route: mediation}\n- {name: a, route: mediation}", "used twice"),
+        ("bad team", "rules:\n- {name: a, route: mediation, team: 'Team X!'}", "team must be"),
+    ],
+)
 def test_bad_rules_are_refused_naming_the_rule(label: str, text: str, message: str) -> None:
     with pytest.raises(RoutingRulesError, match=message):
         parse_rules(text)
 
 
-@pytest.mark.parametrize(("label", "fields", "rule", "route"), [
-    ("critical goes to an ombudsperson", {"urgency": Urgency.CRITICAL, "category": "wage_theft"},
-     "danger-to-life", Route.OMBUDSPERSON),
-    ("wages, normal urgency, to mediation", {"category": "wage_theft"}, "money-disputes-to-mediation",
-     Route.MEDIATION),
-    ("wages, high urgency, to ombudsperson", {"category": "wage_theft", "urgency": Urgency.HIGH},
-     "everything-else", Route.OMBUDSPERSON),
-    ("violence to investigations", {"category": "harassment_violence"}, "forced-labour-and-violence",
-     Route.OMBUDSPERSON),
-])
-def test_first_matching_rule_routes(session: Session, label: str, fields: dict[str, object], rule: str,
-                                    route: Route) -> None:
+@pytest.mark.parametrize(
+    ("label", "fields", "rule", "route"),
+    [
+        (
+            "critical goes to an ombudsperson",
+            {"urgency": Urgency.CRITICAL, "category": "wage_theft"},
+            "danger-to-life",
+            Route.OMBUDSPERSON,
+        ),
+        (
+            "wages, normal urgency, to mediation",
+            {"category": "wage_theft"},
+            "money-disputes-to-mediation",
+            Route.MEDIATION,
+        ),
+        (
+            "wages, high urgency, to ombudsperson",
+            {"category": "wage_theft", "urgency": Urgency.HIGH},
+            "everything-else",
+            Route.OMBUDSPERSON,
+        ),
+        (
+            "violence to investigations",
+            {"category": "harassment_violence"},
+            "forced-labour-and-violence",
+            Route.OMBUDSPERSON,
+        ),
+    ],
+)
+def test_first_matching_rule_routes(
+    session: Session, label: str, fields: dict[str, object], rule: str, route: Route
+) -> None:
     case = make_case(session, **fields)
     decision = route_case(session, case, RULES)
     assert (decision.rule, decision.route, case.route) == (rule, route, route), label
@@ -86,8 +118,9 @@ def test_fallbacks_when_nobody_speaks_the_language_or_nobody_has_the_role(sessio
 def test_case_turning_critical_moves_from_mediator_to_ombudsperson(session: Session) -> None:
     mediator = make_staff(session, Role.MEDIATOR)
     ombud = make_staff(session, Role.OMBUDSPERSON)
-    case = make_case(session, category="wage_theft", route=Route.MEDIATION, assignee_id=mediator.id,
-                     status=CaseStatus.ASSIGNED)
+    case = make_case(
+        session, category="wage_theft", route=Route.MEDIATION, assignee_id=mediator.id, status=CaseStatus.ASSIGNED
+    )
     case.urgency = Urgency.CRITICAL
     decision = route_case(session, case, RULES)
     assert (case.route, case.assignee_id, decision.alert) == (Route.OMBUDSPERSON, ombud.id, True)

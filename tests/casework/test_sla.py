@@ -14,15 +14,19 @@ from tests.factories import make_case, make_staff
 POLICY = load_sla_policy()
 
 
-@pytest.mark.parametrize(("label", "category", "urgency", "first_hours", "resolution_days"), [
-    ("default", "wage_theft", "normal", 48, 60),
-    ("critical urgency wins", "wage_theft", "critical", 2, 14),
-    ("forced labour category is strict", "forced_labour", "normal", 4, 30),
-    ("strictest of category and urgency", "forced_labour", "high", 4, 30),
-    ("low urgency never loosens the default", None, "low", 48, 60),
-])
-def test_deadlines_take_the_strictest_clock(session: Session, label: str, category: str | None, urgency: str,
-                                            first_hours: int, resolution_days: int) -> None:
+@pytest.mark.parametrize(
+    ("label", "category", "urgency", "first_hours", "resolution_days"),
+    [
+        ("default", "wage_theft", "normal", 48, 60),
+        ("critical urgency wins", "wage_theft", "critical", 2, 14),
+        ("forced labour category is strict", "forced_labour", "normal", 4, 30),
+        ("strictest of category and urgency", "forced_labour", "high", 4, 30),
+        ("low urgency never loosens the default", None, "low", 48, 60),
+    ],
+)
+def test_deadlines_take_the_strictest_clock(
+    session: Session, label: str, category: str | None, urgency: str, first_hours: int, resolution_days: int
+) -> None:
     case = make_case(session, category=category, urgency=urgency)
     set_deadlines(case, POLICY)
     assert case.first_response_due_at == case.created_at + timedelta(hours=first_hours), label
@@ -38,13 +42,22 @@ def test_deadlines_only_move_earlier(session: Session) -> None:
     assert case.first_response_due_at == tight
 
 
-@pytest.mark.parametrize(("label", "data", "message"), [
-    ("no default", {}, "'default' clock"),
-    ("negative hours", {"default": {"first_response_hours": -1, "resolution_days": 5}}, "positive number"),
-    ("unknown urgency", {"default": {"first_response_hours": 1, "resolution_days": 5},
-                         "urgency": {"panic": {"first_response_hours": 1}}}, "urgency.panic"),
-    ("unknown key", {"default": {"first_response_hours": 1, "resolution_days": 5, "x": 1}}, "unknown key 'x'"),
-])
+@pytest.mark.parametrize(
+    ("label", "data", "message"),
+    [
+        ("no default", {}, "'default' clock"),
+        ("negative hours", {"default": {"first_response_hours": -1, "resolution_days": 5}}, "positive number"),
+        (
+            "unknown urgency",
+            {
+                "default": {"first_response_hours": 1, "resolution_days": 5},
+                "urgency": {"panic": {"first_response_hours": 1}},
+            },
+            "urgency.panic",
+        ),
+        ("unknown key", {"default": {"first_response_hours": 1, "resolution_days": 5, "x": 1}}, "unknown key 'x'"),
+    ],
+)
 def test_bad_sla_policy_names_the_entry(label: str, data: object, message: str) -> None:
     with pytest.raises(SlaPolicyError, match=message):
         parse_sla_policy(data)
@@ -55,9 +68,13 @@ def test_escalation_marks_overdue_cases_once_with_a_supervisor(session: Session)
     make_staff(session, Role.OMBUDSPERSON, is_supervisor=True, team="other")
     now = utcnow()
     late = make_case(session, team="investigations", first_response_due_at=now - timedelta(minutes=5))
-    late_resolution = make_case(session, status=CaseStatus.INVESTIGATING, first_response_at=now,
-                                first_response_due_at=now - timedelta(days=3),
-                                resolution_due_at=now - timedelta(minutes=1))
+    late_resolution = make_case(
+        session,
+        status=CaseStatus.INVESTIGATING,
+        first_response_at=now,
+        first_response_due_at=now - timedelta(days=3),
+        resolution_due_at=now - timedelta(minutes=1),
+    )
     on_time = make_case(session, first_response_due_at=now + timedelta(hours=1))
     answered = make_case(session, first_response_due_at=now - timedelta(hours=1), first_response_at=now)
     closed = make_case(session, status=CaseStatus.CLOSED, first_response_due_at=now - timedelta(days=1))
@@ -75,8 +92,7 @@ def test_escalation_marks_overdue_cases_once_with_a_supervisor(session: Session)
 def test_a_case_escalated_for_first_response_escalates_again_when_resolution_is_late(session: Session) -> None:
     make_staff(session, Role.OMBUDSPERSON, is_supervisor=True)
     now = utcnow()
-    case = make_case(session, first_response_due_at=now - timedelta(hours=1),
-                     resolution_due_at=now + timedelta(days=1))
+    case = make_case(session, first_response_due_at=now - timedelta(hours=1), resolution_due_at=now + timedelta(days=1))
     session.commit()
     assert escalate_overdue(session, now) == [case.id]
     case.first_response_at = now
@@ -86,6 +102,8 @@ def test_a_case_escalated_for_first_response_escalates_again_when_resolution_is_
     assert escalate_overdue(session, later) == [case.id]
     session.commit()
     assert escalate_overdue(session, later + timedelta(hours=1)) == []
-    clocks = [e.detail["clock"] for e in session.exec(select(CaseEvent).where(CaseEvent.action == "sla_escalated")
-                                                       .order_by(CaseEvent.id))]
+    clocks = [
+        e.detail["clock"]
+        for e in session.exec(select(CaseEvent).where(CaseEvent.action == "sla_escalated").order_by(CaseEvent.id))
+    ]
     assert clocks == ["first_response", "resolution"]

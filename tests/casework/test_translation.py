@@ -20,8 +20,9 @@ from casework.translation import TranslationService
 
 Archives = dict[tuple[str, str], Path]
 FAST: dict[str, Any] = {"beam_size": 1, "max_decoding_length": 24}  # random weights: keep decoding short
-needs_apertium = pytest.mark.skipif("spa-eng" not in installed_modes(),
-                                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+needs_apertium = pytest.mark.skipif(
+    "spa-eng" not in installed_modes(), reason="Debian apertium-eng-spa not installed (make system-deps)"
+)
 
 
 def install_all(archives: Archives, folder: Path) -> list[Any]:
@@ -53,19 +54,34 @@ def _corrupt_model(name: str, data: bytes) -> bytes:
     return data[:200] + b"\x00" * 64 if name.endswith("model.bin") else data
 
 
-@pytest.mark.parametrize("label, make, message", [
-    ("not a zip", lambda a, p: (p.write_bytes(b"this is not a model"), p)[1], "not a zip archive"),
-    ("truncated zip", lambda a, p: (p.write_bytes(a.read_bytes()[:-4000]), p)[1], "not a zip archive"),
-    ("missing model", lambda a, p: _rewrite(a, p, lambda n, d: None if n.endswith("model.bin") else d),
-     "missing model/model.bin"),
-    ("bad metadata", lambda a, p: _rewrite(a, p, lambda n, d: b"{oops" if n.endswith("metadata.json") else d),
-     "metadata.json is not valid JSON"),
-    ("no language codes", lambda a, p: _rewrite(a, p, lambda n, d: json.dumps({"type": "translate"}).encode()
-                                                if n.endswith("metadata.json") else d), "from_code and to_code"),
-    ("corrupt weights", lambda a, p: _rewrite(a, p, _corrupt_model), "CTranslate2 model does not load"),
-])
+@pytest.mark.parametrize(
+    "label, make, message",
+    [
+        ("not a zip", lambda a, p: (p.write_bytes(b"this is not a model"), p)[1], "not a zip archive"),
+        ("truncated zip", lambda a, p: (p.write_bytes(a.read_bytes()[:-4000]), p)[1], "not a zip archive"),
+        (
+            "missing model",
+            lambda a, p: _rewrite(a, p, lambda n, d: None if n.endswith("model.bin") else d),
+            "missing model/model.bin",
+        ),
+        (
+            "bad metadata",
+            lambda a, p: _rewrite(a, p, lambda n, d: b"{oops" if n.endswith("metadata.json") else d),
+            "metadata.json is not valid JSON",
+        ),
+        (
+            "no language codes",
+            lambda a, p: _rewrite(
+                a, p, lambda n, d: json.dumps({"type": "translate"}).encode() if n.endswith("metadata.json") else d
+            ),
+            "from_code and to_code",
+        ),
+        ("corrupt weights", lambda a, p: _rewrite(a, p, _corrupt_model), "CTranslate2 model does not load"),
+    ],
+)
 def test_corrupt_or_wrong_file_is_refused_naming_it_and_keeps_the_old_install(
-        argos_archives: Archives, tmp_path: Path, label: str, make: Any, message: str) -> None:
+    argos_archives: Archives, tmp_path: Path, label: str, make: Any, message: str
+) -> None:
     packages = tmp_path / "packages"
     good = install_package(argos_archives[("es", "en")], packages)
     bad = make(argos_archives[("es", "en")], tmp_path / "broken.argosmodel")
@@ -87,8 +103,9 @@ def test_reinstall_replaces_the_pair_with_the_new_version(argos_archives: Archiv
     assert [(p.pair, p.version) for p in installed_packages(tmp_path / "packages")] == [(("es", "en"), "1.1")]
 
 
-def test_models_load_once_and_are_reused(argos_archives: Archives, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_load_once_and_are_reused(
+    argos_archives: Archives, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     packages = install_all(argos_archives, tmp_path)
     loads: list[tuple[str, str]] = []
     real = argos_module.load_model
@@ -103,8 +120,7 @@ def test_models_load_once_and_are_reused(argos_archives: Archives, tmp_path: Pat
     assert sorted(loads) == [("en", "es"), ("en", "tl"), ("es", "en")]
 
 
-def test_translation_is_real_output_of_the_model_and_deterministic(argos_archives: Archives,
-                                                                    tmp_path: Path) -> None:
+def test_translation_is_real_output_of_the_model_and_deterministic(argos_archives: Archives, tmp_path: Path) -> None:
     packages = install_all(argos_archives, tmp_path)
     texts = ["El patrón no me paga.", "Me quitaron el pasaporte. Ayúdenme por favor.\n\nTengo miedo."]
     first = ArgosEngine(packages, **FAST).translate_batch(texts, "es", "en")
@@ -182,7 +198,8 @@ def test_engine_order_picks_per_pair(argos_archives: Archives, tmp_path: Path) -
 
 
 def test_nothing_touches_the_network_while_installing_and_translating(
-        argos_archives: Archives, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argos_archives: Archives, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     attempts: list[Any] = []
 
     def refuse(*args: Any, **kwargs: Any) -> None:
@@ -207,17 +224,26 @@ def test_nothing_touches_the_network_while_installing_and_translating(
     assert attempts == []
 
 
-@pytest.mark.parametrize("label, text, sentences", [
-    ("two sentences", "Hola. ¿Qué tal?", [["Hola.", "¿Qué tal?"]]),
-    ("paragraphs kept", "Uno.\n\nDos", [["Uno."], "\n\n", ["Dos"]]),
-    ("chinese without spaces", "老板不发工资。我很害怕！", [["老板不发工资。", "我很害怕！"]]),  # noqa: RUF001
-    ("hindi danda", "पैसे नहीं दिए। मदद करो", [["पैसे नहीं दिए।", "मदद करो"]]),
-    ("abbreviations and initials", "Lo dijo el Dr. Ur y John F. Kennedy. Bien", [
-        ["Lo dijo el Dr. Ur y John F. Kennedy.", "Bien"]]),
-    ("decimals and lowercase after a period", "Pagan 3.5 dólares, i.e. poco. No!", [
-        ["Pagan 3.5 dólares, i.e. poco.", "No!"]]),
-    ("no letters", "", []),
-])
+@pytest.mark.parametrize(
+    "label, text, sentences",
+    [
+        ("two sentences", "Hola. ¿Qué tal?", [["Hola.", "¿Qué tal?"]]),
+        ("paragraphs kept", "Uno.\n\nDos", [["Uno."], "\n\n", ["Dos"]]),
+        ("chinese without spaces", "老板不发工资。我很害怕！", [["老板不发工资。", "我很害怕！"]]),  # noqa: RUF001
+        ("hindi danda", "पैसे नहीं दिए। मदद करो", [["पैसे नहीं दिए।", "मदद करो"]]),
+        (
+            "abbreviations and initials",
+            "Lo dijo el Dr. Ur y John F. Kennedy. Bien",
+            [["Lo dijo el Dr. Ur y John F. Kennedy.", "Bien"]],
+        ),
+        (
+            "decimals and lowercase after a period",
+            "Pagan 3.5 dólares, i.e. poco. No!",
+            [["Pagan 3.5 dólares, i.e. poco.", "No!"]],
+        ),
+        ("no letters", "", []),
+    ],
+)
 def test_segmenting_splits_sentences_and_keeps_layout(label: str, text: str, sentences: list[Any]) -> None:
     parts = segment(text)
     assert parts == sentences, label

@@ -14,14 +14,18 @@ from casework.models import Case, CaseEvent, Direction, Message, Reporter, Staff
 from casework.mt.apertium import installed_modes
 from casework.translation import TranslationService, correct_translation, translate_reply
 
-needs_apertium = pytest.mark.skipif("spa-eng" not in installed_modes(),
-                                    reason="Debian apertium-eng-spa not installed (make system-deps)")
+needs_apertium = pytest.mark.skipif(
+    "spa-eng" not in installed_modes(), reason="Debian apertium-eng-spa not installed (make system-deps)"
+)
 
 
-def receive(session: Session, body: str, sid: str, sender: str = "+639171234567",
-            hint: str | None = None) -> Message:
-    message, _ = accept_inbound(session, InboundMessage(channel="sms", external_id=sid, sender=sender, body=body,
-                                                        received_at=utcnow(), language_hint=hint))
+def receive(session: Session, body: str, sid: str, sender: str = "+639171234567", hint: str | None = None) -> Message:
+    message, _ = accept_inbound(
+        session,
+        InboundMessage(
+            channel="sms", external_id=sid, sender=sender, body=body, received_at=utcnow(), language_hint=hint
+        ),
+    )
     session.commit()
     process_inbound(session, message.id, intake_services())
     session.commit()
@@ -66,15 +70,14 @@ def test_unsupported_script_is_flagged_not_guessed(app: Any, session: Session) -
 
 def test_working_language_message_is_kept_as_is(app: Any, session: Session) -> None:
     message = receive(session, "my boss didnt pay me 3 months pls help", "SM" + "4" * 32)
-    assert (message.language, message.translation_engine, message.needs_human_translation) == ("en", "identity",
-                                                                                                False)
+    assert (message.language, message.translation_engine, message.needs_human_translation) == ("en", "identity", False)
     assert message.translation == message.body
 
 
-@pytest.mark.parametrize("label, body, sid", [("emoji only", "🙏🙏", "a"), ("numbers only", "12345", "b"),
-                                              ("empty", "", "c")])
-def test_text_without_letters_needs_no_translation(app: Any, session: Session, label: str, body: str,
-                                                   sid: str) -> None:
+@pytest.mark.parametrize(
+    "label, body, sid", [("emoji only", "🙏🙏", "a"), ("numbers only", "12345", "b"), ("empty", "", "c")]
+)
+def test_text_without_letters_needs_no_translation(app: Any, session: Session, label: str, body: str, sid: str) -> None:
     message = receive(session, body, "SM" + sid * 32)
     assert message.translation is None and not message.needs_human_translation, label
     assert message.language_confidence == 0.0

@@ -24,37 +24,113 @@ LEXICON = load_lexicon()
 
 # (label, original, translation, category, urgency, country, sector)
 CASES = [
-    ("en: wages", "I have not been paid for 3 months at the farm in Malaysia", None,
-     Category.WAGE_THEFT, Urgency.NORMAL, "MY", "agriculture"),
-    ("en: trafficking indicators together are critical",
-     "They took my passport, I am locked in the house and I owe the agency a big debt", None,
-     Category.FORCED_LABOUR, Urgency.CRITICAL, None, None),
-    ("tl: unpaid domestic worker in Riyadh", "Hindi binabayaran ang sahod ko, kasambahay ako sa Riyadh", None,
-     Category.WAGE_THEFT, Urgency.NORMAL, "SA", "domestic_work"),
-    ("id: beaten by employer", "Saya dipukul majikan saya setiap hari di Malaysia", None,
-     Category.HARASSMENT_VIOLENCE, Urgency.HIGH, "MY", "domestic_work"),
-    ("es: passport held on a building site", "Me quitaron el pasaporte en la obra y no me pagan", None,
-     Category.DOCUMENT_CONFISCATION, Urgency.HIGH, None, "construction"),
-    ("ne: wages and passport held in Qatar", "मालिकले तलब दिएन र पासपोर्ट राख्यो, कतार", None,
-     Category.DOCUMENT_CONFISCATION, Urgency.HIGH, "QA", None),
-    ("zh: unpaid wages in a Taiwan factory", "拖欠工资三个月，在台湾工厂", None,  # noqa: RUF001 - a Chinese comma
-     Category.WAGE_THEFT, Urgency.NORMAL, "TW", "manufacturing"),
-    ("vi: accents matter (nợ lương is owed wages, not a debt)", "Công ty giữ hộ chiếu và nợ lương tôi ở Đài Loan",
-     None, Category.DOCUMENT_CONFISCATION, Urgency.HIGH, "TW", None),
+    (
+        "en: wages",
+        "I have not been paid for 3 months at the farm in Malaysia",
+        None,
+        Category.WAGE_THEFT,
+        Urgency.NORMAL,
+        "MY",
+        "agriculture",
+    ),
+    (
+        "en: trafficking indicators together are critical",
+        "They took my passport, I am locked in the house and I owe the agency a big debt",
+        None,
+        Category.FORCED_LABOUR,
+        Urgency.CRITICAL,
+        None,
+        None,
+    ),
+    (
+        "tl: unpaid domestic worker in Riyadh",
+        "Hindi binabayaran ang sahod ko, kasambahay ako sa Riyadh",
+        None,
+        Category.WAGE_THEFT,
+        Urgency.NORMAL,
+        "SA",
+        "domestic_work",
+    ),
+    (
+        "id: beaten by employer",
+        "Saya dipukul majikan saya setiap hari di Malaysia",
+        None,
+        Category.HARASSMENT_VIOLENCE,
+        Urgency.HIGH,
+        "MY",
+        "domestic_work",
+    ),
+    (
+        "es: passport held on a building site",
+        "Me quitaron el pasaporte en la obra y no me pagan",
+        None,
+        Category.DOCUMENT_CONFISCATION,
+        Urgency.HIGH,
+        None,
+        "construction",
+    ),
+    (
+        "ne: wages and passport held in Qatar",
+        "मालिकले तलब दिएन र पासपोर्ट राख्यो, कतार",
+        None,
+        Category.DOCUMENT_CONFISCATION,
+        Urgency.HIGH,
+        "QA",
+        None,
+    ),
+    (
+        "zh: unpaid wages in a Taiwan factory",
+        "拖欠工资三个月，在台湾工厂",  # noqa: RUF001 - a Chinese comma
+        None,
+        Category.WAGE_THEFT,
+        Urgency.NORMAL,
+        "TW",
+        "manufacturing",
+    ),
+    (
+        "vi: accents matter (nợ lương is owed wages, not a debt)",
+        "Công ty giữ hộ chiếu và nợ lương tôi ở Đài Loan",
+        None,
+        Category.DOCUMENT_CONFISCATION,
+        Urgency.HIGH,
+        "TW",
+        None,
+    ),
     ("ar: threat to kill", "الكفيل قال سيقتلني إذا هربت", None, Category.OTHER, Urgency.CRITICAL, None, None),
-    ("am with an English translation only", "ደሞዜን አልከፈሉኝም", "They did not pay my salary, I work in Dubai",
-     Category.WAGE_THEFT, Urgency.NORMAL, "AE", None),
-    ("injury", "I fell from the scaffolding and broke my leg, no medical help", None,
-     Category.UNSAFE_WORK, Urgency.HIGH, None, "construction"),
+    (
+        "am with an English translation only",
+        "ደሞዜን አልከፈሉኝም",
+        "They did not pay my salary, I work in Dubai",
+        Category.WAGE_THEFT,
+        Urgency.NORMAL,
+        "AE",
+        None,
+    ),
+    (
+        "injury",
+        "I fell from the scaffolding and broke my leg, no medical help",
+        None,
+        Category.UNSAFE_WORK,
+        Urgency.HIGH,
+        None,
+        "construction",
+    ),
     ("nothing to go on", "hello?", None, Category.OTHER, Urgency.NORMAL, None, None),
 ]
 
 
-@pytest.mark.parametrize(("label", "original", "translation", "category", "urgency", "country", "sector"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_triage_reads_category_urgency_country_and_sector(label: str, original: str, translation: str | None,
-                                                          category: Category, urgency: Urgency,
-                                                          country: str | None, sector: str | None) -> None:
+@pytest.mark.parametrize(
+    ("label", "original", "translation", "category", "urgency", "country", "sector"), CASES, ids=[c[0] for c in CASES]
+)
+def test_triage_reads_category_urgency_country_and_sector(
+    label: str,
+    original: str,
+    translation: str | None,
+    category: Category,
+    urgency: Urgency,
+    country: str | None,
+    sector: str | None,
+) -> None:
     result = triage_text([original, translation], LEXICON)
     assert (result.category, result.urgency, result.country, result.sector) == (category, urgency, country, sector)
     assert 0.0 <= result.confidence <= 1.0
@@ -68,21 +144,30 @@ def test_confidence_grows_with_agreeing_evidence() -> None:
     assert three > one > mixed
 
 
-@pytest.mark.parametrize(("label", "text", "employer", "recruiter"), [
-    ("named employer", "My employer is Al Noor Trading and he does not pay", "Al Noor Trading", None),
-    ("company suffix", "I work at the site of Gulf Star Contracting since May", "Gulf Star Contracting", None),
-    ("named agency", "The agency Bright Future Manpower took my fee", None, "Bright Future Manpower"),
-    ("indonesian PT", "Saya direkrut oleh PT Maju Jaya", None, "Maju Jaya"),
-    ("no names", "my boss does not pay me", None, None),
-])
+@pytest.mark.parametrize(
+    ("label", "text", "employer", "recruiter"),
+    [
+        ("named employer", "My employer is Al Noor Trading and he does not pay", "Al Noor Trading", None),
+        ("company suffix", "I work at the site of Gulf Star Contracting since May", "Gulf Star Contracting", None),
+        ("named agency", "The agency Bright Future Manpower took my fee", None, "Bright Future Manpower"),
+        ("indonesian PT", "Saya direkrut oleh PT Maju Jaya", None, "Maju Jaya"),
+        ("no names", "my boss does not pay me", None, None),
+    ],
+)
 def test_employer_and_recruiter_mentions(label: str, text: str, employer: str | None, recruiter: str | None) -> None:
     result = triage_text([text], LEXICON)
     assert (result.employer, result.recruiter) == (employer, recruiter), label
 
 
 def inbound(session: Session, case: Case, body: str, translation: str | None = None) -> Message:
-    message = Message(case_id=case.id, reporter_id=case.reporter_id, direction=Direction.INBOUND,
-                      channel="sms", body=body, translation=translation)
+    message = Message(
+        case_id=case.id,
+        reporter_id=case.reporter_id,
+        direction=Direction.INBOUND,
+        channel="sms",
+        body=body,
+        translation=translation,
+    )
     session.add(message)
     session.flush()
     return message
@@ -100,15 +185,16 @@ def test_apply_triage_sets_fields_audits_without_text_and_moves_to_triaged(sessi
 
 
 @pytest.mark.parametrize(("label", "channel"), [("sms", "sms"), ("whatsapp", "whatsapp")])
-def test_a_named_employer_gets_the_same_pseudonym_as_on_the_web_form(session: Session, label: str,
-                                                                      channel: str) -> None:
+def test_a_named_employer_gets_the_same_pseudonym_as_on_the_web_form(
+    session: Session, label: str, channel: str
+) -> None:
     case = make_case(session, channel=channel)
     apply_triage(session, case, inbound(session, case, "My employer is Al Noor Trading and he does not pay"), LEXICON)
     session.commit()
     assert case.employer_name == "Al Noor Trading", label
     # The web form's key for the same employer typed differently (web_intake uses employer_key too).
     assert case.employer_pseudonym == employer_key("  AL NOOR   trading ") == lookup_hash("employer", "al noor trading")
-    raw = session.execute(text("SELECT employer_name FROM \"case\" WHERE id = :id"), {"id": case.id}).scalar_one()
+    raw = session.execute(text('SELECT employer_name FROM "case" WHERE id = :id'), {"id": case.id}).scalar_one()
     assert "Noor" not in raw, "the name itself is stored encrypted"
     session.commit()
 
@@ -152,13 +238,16 @@ def test_override_is_audited_with_from_to_and_confidence_and_feeds_accuracy(sess
     assert triage_accuracy(session) == {"triaged": 2, "category_corrected": 1, "category_accuracy": 0.5}
 
 
-@pytest.mark.parametrize(("label", "kwargs", "message"), [
-    ("unknown category", {"category": "theft"}, "theft"),
-    ("unknown urgency", {"urgency": "panic"}, "panic"),
-    ("bad country", {"country": "Saudi"}, "ISO 3166"),
-    ("bad sector", {"sector": "<b>x</b>"}, "short code"),
-    ("nothing", {}, "nothing to change"),
-])
+@pytest.mark.parametrize(
+    ("label", "kwargs", "message"),
+    [
+        ("unknown category", {"category": "theft"}, "theft"),
+        ("unknown urgency", {"urgency": "panic"}, "panic"),
+        ("bad country", {"country": "Saudi"}, "ISO 3166"),
+        ("bad sector", {"sector": "<b>x</b>"}, "short code"),
+        ("nothing", {}, "nothing to change"),
+    ],
+)
 def test_bad_override_is_refused(session: Session, label: str, kwargs: dict[str, str], message: str) -> None:
     staff = make_staff(session)
     case = make_case(session)
@@ -167,13 +256,20 @@ def test_bad_override_is_refused(session: Session, label: str, kwargs: dict[str,
     assert case.category is None
 
 
-@pytest.mark.parametrize(("label", "data", "message"), [
-    ("not a mapping", [], "must be a mapping"),
-    ("no English", {"languages": ["es"]}, "English included"),
-    ("unknown category", {"languages": ["en"], "categories": {"theft": {"en": ["x y"]}}}, "categories.theft"),
-    ("unlisted language", {"languages": ["en"], "categories": {"housing": {"de": ["haus"]}}}, "categories.housing.de"),
-    ("one-letter term", {"languages": ["en"], "categories": {"housing": {"en": ["a"]}}}, "bad term"),
-])
+@pytest.mark.parametrize(
+    ("label", "data", "message"),
+    [
+        ("not a mapping", [], "must be a mapping"),
+        ("no English", {"languages": ["es"]}, "English included"),
+        ("unknown category", {"languages": ["en"], "categories": {"theft": {"en": ["x y"]}}}, "categories.theft"),
+        (
+            "unlisted language",
+            {"languages": ["en"], "categories": {"housing": {"de": ["haus"]}}},
+            "categories.housing.de",
+        ),
+        ("one-letter term", {"languages": ["en"], "categories": {"housing": {"en": ["a"]}}}, "bad term"),
+    ],
+)
 def test_bad_lexicon_names_the_entry(label: str, data: object, message: str) -> None:
     with pytest.raises(LexiconError, match=message):
         parse_lexicon(data)

@@ -41,9 +41,14 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 
 def twilio_config(api_base_url: str) -> dict[str, str]:
     """Settings for a Twilio account whose REST API is at `api_base_url` (a fake) and whose webhooks we sign."""
-    return {"PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_SMS_FROM": "+15005550006", "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
-            "TWILIO_API_BASE_URL": api_base_url}
+    return {
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_SMS_FROM": "+15005550006",
+        "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
+        "TWILIO_API_BASE_URL": api_base_url,
+    }
 
 
 @pytest.fixture
@@ -51,12 +56,24 @@ def config(config: dict[str, Any], fake_twilio: FakeTwilio) -> dict[str, Any]:
     return {**config, **twilio_config(fake_twilio.base_url)}
 
 
-def signed_post(client: FlaskClient, path: str, form: dict[str, str], *, query: str = "",
-                signature: str | None = None, **kwargs: Any) -> TestResponse:
+def signed_post(
+    client: FlaskClient,
+    path: str,
+    form: dict[str, str],
+    *,
+    query: str = "",
+    signature: str | None = None,
+    **kwargs: Any,
+) -> TestResponse:
     """POST a Twilio form to `path`, signed as Twilio would sign it (or with `signature` given)."""
     headers = {"X-Twilio-Signature": sign(path, form, query=query) if signature is None else signature}
-    return client.post(path + (f"?{query}" if query else ""), data=urlencode(form),
-                       content_type="application/x-www-form-urlencoded", headers=headers, **kwargs)
+    return client.post(
+        path + (f"?{query}" if query else ""),
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+        **kwargs,
+    )
 
 
 @pytest.fixture

@@ -88,11 +88,15 @@ def test_lexicon_covers_every_supported_language_for_every_command() -> None:
     assert set(data["language_names"]) == set(SUPPORTED_LANGUAGES)
 
 
-def deliver(session: Session, body: str, channel: str = "sms", sid_digit: str = "1",
-            sender: str = "+639171234567") -> Message:
-    message, _ = accept_inbound(session, InboundMessage(
-        channel=channel, external_id="SM" + sid_digit * 32, sender=sender, body=body,
-        received_at=datetime.now(UTC)))
+def deliver(
+    session: Session, body: str, channel: str = "sms", sid_digit: str = "1", sender: str = "+639171234567"
+) -> Message:
+    message, _ = accept_inbound(
+        session,
+        InboundMessage(
+            channel=channel, external_id="SM" + sid_digit * 32, sender=sender, body=body, received_at=datetime.now(UTC)
+        ),
+    )
     session.commit()
     processed = process_inbound(session, message.id, SERVICES)
     session.commit()
@@ -101,8 +105,7 @@ def deliver(session: Session, body: str, channel: str = "sms", sid_digit: str = 
 
 
 def outbound(session: Session) -> list[Message]:
-    return list(session.exec(select(Message).where(Message.direction == Direction.OUTBOUND)
-                             .order_by(Message.id)).all())
+    return list(session.exec(select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)).all())
 
 
 def test_keyword_opens_no_case_and_gets_no_acknowledgement(session: Session) -> None:
@@ -122,12 +125,17 @@ def test_sms_stop_in_twilios_words_is_recorded_silently(session: Session) -> Non
     assert outbound(session) == []  # Twilio itself confirms its own opt-out words on SMS
 
 
-@pytest.mark.parametrize(("label", "channel", "body", "language"), [
-    ("WhatsApp STOP", "whatsapp", "stop", None),
-    ("SMS in Spanish", "sms", "DETENER", "es"),
-], ids=["WhatsApp STOP", "SMS in Spanish"])
-def test_stop_we_handle_ourselves_gets_one_confirmation_then_silence(session: Session, label: str, channel: str,
-                                                                     body: str, language: str | None) -> None:
+@pytest.mark.parametrize(
+    ("label", "channel", "body", "language"),
+    [
+        ("WhatsApp STOP", "whatsapp", "stop", None),
+        ("SMS in Spanish", "sms", "DETENER", "es"),
+    ],
+    ids=["WhatsApp STOP", "SMS in Spanish"],
+)
+def test_stop_we_handle_ourselves_gets_one_confirmation_then_silence(
+    session: Session, label: str, channel: str, body: str, language: str | None
+) -> None:
     deliver(session, body, channel=channel)
     reporter = session.exec(select(Reporter)).one()
     assert reporter.opted_out
@@ -149,9 +157,9 @@ def test_start_after_stop_turns_messages_back_on(session: Session) -> None:
     assert not reporter.opted_out and reporter.opted_out_at is None
     [started] = outbound(session)
     assert (started.kind, started.delivery_status) == ("keyword_start", DeliveryStatus.QUEUED)
-    assert session.exec(select(CaseEvent.action).where(CaseEvent.action.like("reporter_opted%"))
-                        .order_by(CaseEvent.id)).all() == [
-        "reporter_opted_out", "reporter_opted_in"]
+    assert session.exec(
+        select(CaseEvent.action).where(CaseEvent.action.like("reporter_opted%")).order_by(CaseEvent.id)
+    ).all() == ["reporter_opted_out", "reporter_opted_in"]
 
 
 def test_status_reports_the_current_state_of_their_case(session: Session) -> None:
@@ -191,10 +199,17 @@ def test_unknown_language_code_explains_the_command(session: Session) -> None:
 def test_keyword_with_media_is_a_normal_message(session: Session) -> None:
     from casework.intake import InboundMedia
 
-    message, _ = accept_inbound(session, InboundMessage(
-        channel=ChannelKind.WHATSAPP.value, external_id="MM" + "3" * 32, sender="+251911234567", body="help",
-        received_at=datetime.now(UTC),
-        media=(InboundMedia(url="https://api.twilio.com/x", content_type="image/jpeg"),)))
+    message, _ = accept_inbound(
+        session,
+        InboundMessage(
+            channel=ChannelKind.WHATSAPP.value,
+            external_id="MM" + "3" * 32,
+            sender="+251911234567",
+            body="help",
+            received_at=datetime.now(UTC),
+            media=(InboundMedia(url="https://api.twilio.com/x", content_type="image/jpeg"),),
+        ),
+    )
     session.commit()
     process_inbound(session, message.id, SERVICES)
     session.commit()

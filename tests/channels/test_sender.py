@@ -39,13 +39,14 @@ def db() -> Iterator[Session]:
 
 def outbound() -> list[Message]:
     with db() as session:
-        return list(session.exec(select(Message).where(Message.direction == Direction.OUTBOUND)
-                                 .order_by(Message.id)).all())
+        return list(
+            session.exec(select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)).all()
+        )
 
 
-def test_signed_sms_gets_an_acknowledgement_with_the_case_reference(post_signed: Any, run_jobs: Any,
-                                                                     fake_twilio: FakeTwilio,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_signed_sms_gets_an_acknowledgement_with_the_case_reference(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     form = load_payload("sms_basic")
     assert post_signed("/channels/twilio/sms", form).status_code == 200
@@ -68,8 +69,9 @@ def test_signed_sms_gets_an_acknowledgement_with_the_case_reference(post_signed:
     assert form["Body"] not in caplog.text
 
 
-def test_replayed_webhook_sends_no_second_acknowledgement(post_signed: Any, run_jobs: Any,
-                                                          fake_twilio: FakeTwilio) -> None:
+def test_replayed_webhook_sends_no_second_acknowledgement(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     form = load_payload("sms_basic")
     post_signed("/channels/twilio/sms", form)
     run_jobs()
@@ -78,8 +80,9 @@ def test_replayed_webhook_sends_no_second_acknowledgement(post_signed: Any, run_
     assert len(fake_twilio.sent) == 1
 
 
-def test_transient_error_is_retried_by_rq_and_not_marked_failed(post_signed: Any, run_jobs: Any,
-                                                                fake_twilio: FakeTwilio) -> None:
+def test_transient_error_is_retried_by_rq_and_not_marked_failed(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     fake_twilio.failures.append((503, 20503))
     post_signed("/channels/twilio/sms", load_payload("sms_basic"))
     run_jobs()
@@ -93,8 +96,9 @@ def test_transient_error_is_retried_by_rq_and_not_marked_failed(post_signed: Any
     assert outbound()[0].delivery_status == DeliveryStatus.ACCEPTED
 
 
-def test_a_send_whose_result_was_lost_is_not_sent_again(post_signed: Any, run_jobs: Any,
-                                                        fake_twilio: FakeTwilio) -> None:
+def test_a_send_whose_result_was_lost_is_not_sent_again(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     post_signed("/channels/twilio/sms", load_payload("sms_basic"))
     run_jobs()
     [ack] = outbound()
@@ -111,9 +115,15 @@ def test_a_send_whose_result_was_lost_is_not_sent_again(post_signed: Any, run_jo
     # A second message with the same text to the same person is still sent: the first one's
     # sid is already recorded, so it can't be mistaken for the second.
     with db() as session:
-        twin = Message(reporter_id=ack.reporter_id, case_id=ack.case_id, direction=Direction.OUTBOUND,
-                       channel=ack.channel, body=ack.body, delivery_status=DeliveryStatus.SENDING,
-                       sent_at=ack.sent_at)
+        twin = Message(
+            reporter_id=ack.reporter_id,
+            case_id=ack.case_id,
+            direction=Direction.OUTBOUND,
+            channel=ack.channel,
+            body=ack.body,
+            delivery_status=DeliveryStatus.SENDING,
+            sent_at=ack.sent_at,
+        )
         session.add(twin)
         session.flush()
         twin_id = twin.id
@@ -121,13 +131,18 @@ def test_a_send_whose_result_was_lost_is_not_sent_again(post_signed: Any, run_jo
     assert len(fake_twilio.sent) == 2
 
 
-@pytest.mark.parametrize(("label", "status", "code", "opted_out"), [
-    ("invalid number", 400, 21211, False),
-    ("not a mobile number", 400, 21614, False),
-    ("recipient opted out at Twilio", 400, 21610, True),
-], ids=["invalid number", "not a mobile number", "recipient opted out at Twilio"])
-def test_permanent_refusal_is_recorded_without_retry(post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio,
-                                                     label: str, status: int, code: int, opted_out: bool) -> None:
+@pytest.mark.parametrize(
+    ("label", "status", "code", "opted_out"),
+    [
+        ("invalid number", 400, 21211, False),
+        ("not a mobile number", 400, 21614, False),
+        ("recipient opted out at Twilio", 400, 21610, True),
+    ],
+    ids=["invalid number", "not a mobile number", "recipient opted out at Twilio"],
+)
+def test_permanent_refusal_is_recorded_without_retry(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio, label: str, status: int, code: int, opted_out: bool
+) -> None:
     fake_twilio.failures.append((status, code))
     post_signed("/channels/twilio/sms", load_payload("sms_basic"))
     run_jobs()
@@ -150,8 +165,9 @@ def test_message_queued_before_stop_is_never_sent(post_signed: Any, run_jobs: An
     assert [m.delivery_status for m in outbound()] == [DeliveryStatus.SUPPRESSED]
 
 
-def test_whatsapp_stop_confirmation_is_the_last_message_sent(post_signed: Any, run_jobs: Any,
-                                                             fake_twilio: FakeTwilio) -> None:
+def test_whatsapp_stop_confirmation_is_the_last_message_sent(
+    post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     form = {**load_payload("whatsapp_text"), "Body": "Berhenti"}
     post_signed("/channels/twilio/whatsapp", form)
     run_jobs()
@@ -176,9 +192,9 @@ def staff_reply(body: str) -> None:
 
 
 @pytest.mark.parametrize("with_template", [True, False], ids=["template configured", "no template"])
-def test_whatsapp_outside_24h_holds_free_form_and_sends_one_template(make_app: Any, fake_twilio: FakeTwilio,
-                                                                     run_jobs: Any, post_signed: Any,
-                                                                     with_template: bool) -> None:
+def test_whatsapp_outside_24h_holds_free_form_and_sends_one_template(
+    make_app: Any, fake_twilio: FakeTwilio, run_jobs: Any, post_signed: Any, with_template: bool
+) -> None:
     from flask import current_app
 
     current_app.config["TWILIO_WHATSAPP_TEMPLATE_SID"] = TEMPLATE_SID if with_template else ""
@@ -203,8 +219,9 @@ def test_whatsapp_outside_24h_holds_free_form_and_sends_one_template(make_app: A
     else:
         assert len(fake_twilio.sent) == 1
     # The reporter writes back: the window is open again and the held messages go out, in order.
-    post_signed("/channels/twilio/whatsapp", {**load_payload("whatsapp_text"), "MessageSid": "SM" + "8" * 32,
-                                              "Body": "ok"})
+    post_signed(
+        "/channels/twilio/whatsapp", {**load_payload("whatsapp_text"), "MessageSid": "SM" + "8" * 32, "Body": "ok"}
+    )
     run_jobs()
     run_jobs()
     bodies = [f.get("Body") for f in fake_twilio.sent]
@@ -247,7 +264,7 @@ def test_segment_count(label: str, text: str, encoding: str, segments: int) -> N
 
 
 def test_typographic_quotes_are_made_plain_only_when_that_makes_gsm7() -> None:
-    assert prefer_gsm7("We\u2019ll call \u201csoon\u201d \u2014 ok") == "We'll call \"soon\" - ok"
+    assert prefer_gsm7("We\u2019ll call \u201csoon\u201d \u2014 ok") == 'We\'ll call "soon" - ok'
     assert prefer_gsm7("We\u2019ll call 😀") == "We\u2019ll call 😀"  # UCS-2 anyway: keep the text as written
 
 
@@ -268,8 +285,9 @@ def test_long_staff_reply_is_sent_in_parts(post_signed: Any, run_jobs: Any, fake
     assert [f["Body"][:5] for f in fake_twilio.sent[1:]] == ["(1/2)", "(2/2)"]
 
 
-def test_whatsapp_media_is_fetched_with_credentials_and_stored_encrypted(app: Any, post_signed: Any, run_jobs: Any,
-                                                                         fake_twilio: FakeTwilio) -> None:
+def test_whatsapp_media_is_fetched_with_credentials_and_stored_encrypted(
+    app: Any, post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     form = load_payload("whatsapp_two_media")
     contents = [b"\xff\xd8\xff\xe0 a photo of a payslip", b"%PDF-1.7 a contract"]
     for index, content in enumerate(contents):
@@ -291,8 +309,9 @@ def test_whatsapp_media_is_fetched_with_credentials_and_stored_encrypted(app: An
     assert fetch_inbound_media(attachments[0].id) == "skipped"  # idempotent
 
 
-def test_media_fetch_lost_by_redis_is_swept_and_fetched(app: Any, post_signed: Any, run_jobs: Any,
-                                                        fake_twilio: FakeTwilio) -> None:
+def test_media_fetch_lost_by_redis_is_swept_and_fetched(
+    app: Any, post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     from app.jobs import sweep_unfetched_media
 
     form = load_payload("whatsapp_media_empty_body")
@@ -309,8 +328,9 @@ def test_media_fetch_lost_by_redis_is_swept_and_fetched(app: Any, post_signed: A
     assert sweep_unfetched_media() == 0
 
 
-def test_media_url_off_twilio_is_refused_without_a_request(app: Any, post_signed: Any, run_jobs: Any,
-                                                           fake_twilio: FakeTwilio) -> None:
+def test_media_url_off_twilio_is_refused_without_a_request(
+    app: Any, post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio
+) -> None:
     form = {**load_payload("whatsapp_media_empty_body"), "MediaUrl0": "https://attacker.example/steal"}
     post_signed("/channels/twilio/whatsapp", form)
     run_jobs()

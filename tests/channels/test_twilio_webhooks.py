@@ -36,18 +36,38 @@ INBOUND_CASES = [
     ("sms with emoji", "sms_emoji", "sms", ChannelKind.SMS, "+8801712345678", []),
     ("sms of 1600 characters", "sms_1600_chars", "sms", ChannelKind.SMS, "+639171234568", []),
     ("whatsapp text", "whatsapp_text", "whatsapp", ChannelKind.WHATSAPP, "+6281234567890", []),
-    ("whatsapp with two media", "whatsapp_two_media", "whatsapp", ChannelKind.WHATSAPP, "+251911234567",
-     ["image/jpeg", "application/pdf"]),
-    ("whatsapp media with empty body", "whatsapp_media_empty_body", "whatsapp", ChannelKind.WHATSAPP,
-     "+959123456789", ["image/jpeg"]),
+    (
+        "whatsapp with two media",
+        "whatsapp_two_media",
+        "whatsapp",
+        ChannelKind.WHATSAPP,
+        "+251911234567",
+        ["image/jpeg", "application/pdf"],
+    ),
+    (
+        "whatsapp media with empty body",
+        "whatsapp_media_empty_body",
+        "whatsapp",
+        ChannelKind.WHATSAPP,
+        "+959123456789",
+        ["image/jpeg"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "name", "route", "channel", "sender", "media"), INBOUND_CASES,
-                         ids=[c[0] for c in INBOUND_CASES])
-def test_signed_inbound_is_stored_exactly_as_sent(post_signed: Any, session: Session, label: str, name: str,
-                                                  route: str, channel: ChannelKind, sender: str,
-                                                  media: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("label", "name", "route", "channel", "sender", "media"), INBOUND_CASES, ids=[c[0] for c in INBOUND_CASES]
+)
+def test_signed_inbound_is_stored_exactly_as_sent(
+    post_signed: Any,
+    session: Session,
+    label: str,
+    name: str,
+    route: str,
+    channel: ChannelKind,
+    sender: str,
+    media: list[str],
+) -> None:
     form = load_payload(name)
     response = post_signed(f"/channels/twilio/{route}", form)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -77,8 +97,9 @@ def test_personal_data_is_encrypted_in_the_database(post_signed: Any, session: S
     assert "639171234567" not in contact
 
 
-def test_replayed_message_sid_answers_the_same_and_creates_nothing(post_signed: Any, session: Session,
-                                                                   app: Any) -> None:
+def test_replayed_message_sid_answers_the_same_and_creates_nothing(
+    post_signed: Any, session: Session, app: Any
+) -> None:
     form = load_payload("whatsapp_two_media")
     first = post_signed("/channels/twilio/whatsapp", form)
     replay = post_signed("/channels/twilio/whatsapp", form)
@@ -102,8 +123,14 @@ def test_concurrent_replays_over_http_store_one_message(app: Any, session: Sessi
     def deliver() -> None:
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.post("/channels/twilio/sms", data=body, headers={"X-Twilio-Signature": signature},
-                                    content_type="application/x-www-form-urlencoded").status_code)
+        statuses.append(
+            client.post(
+                "/channels/twilio/sms",
+                data=body,
+                headers={"X-Twilio-Signature": signature},
+                content_type="application/x-www-form-urlencoded",
+            ).status_code
+        )
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for thread in threads:
@@ -132,8 +159,9 @@ SIGNATURE_CASES = [
 
 
 @pytest.mark.parametrize(("label", "variant", "_unused"), SIGNATURE_CASES, ids=[c[0] for c in SIGNATURE_CASES])
-def test_bad_signature_is_refused_and_nothing_stored(client: FlaskClient, session: Session, label: str,
-                                                     variant: str | None, _unused: str) -> None:
+def test_bad_signature_is_refused_and_nothing_stored(
+    client: FlaskClient, session: Session, label: str, variant: str | None, _unused: str
+) -> None:
     form = load_payload("sms_basic")
     headers: dict[str, str] = {}
     sent = dict(form)
@@ -146,8 +174,9 @@ def test_bad_signature_is_refused_and_nothing_stored(client: FlaskClient, sessio
         sent["Body"] = "something else"
     elif variant == "":
         headers["X-Twilio-Signature"] = ""
-    response = client.post("/channels/twilio/sms", data=urlencode(sent), headers=headers,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/channels/twilio/sms", data=urlencode(sent), headers=headers, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 403
     assert response.get_json() == {"error": "invalid or missing X-Twilio-Signature"}
     assert count(session, Message) == 0
@@ -157,8 +186,11 @@ def test_unconfigured_auth_token_refuses_every_webhook(make_app: Any) -> None:
     unconfigured = make_app(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
     form = load_payload("sms_basic")
     response = unconfigured.test_client().post(
-        "/channels/twilio/sms", data=urlencode(form), content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form, token="")})
+        "/channels/twilio/sms",
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form, token="")},
+    )
     assert response.status_code == 403
 
 
@@ -174,12 +206,15 @@ def test_signature_with_hmac_sha256_settings_header(client: FlaskClient, session
     from tests.channels.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 
     form = load_payload("sms_basic")
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + "/channels/twilio/sms", form,
-                                                               algorithm="HMAC_SHA256")
-    response = client.post("/channels/twilio/sms", data=urlencode(form),
-                           content_type="application/x-www-form-urlencoded",
-                           headers={"X-Twilio-Signature": signature,
-                                    "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256"})
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        PUBLIC_BASE_URL + "/channels/twilio/sms", form, algorithm="HMAC_SHA256"
+    )
+    response = client.post(
+        "/channels/twilio/sms",
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature, "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256"},
+    )
     assert response.status_code == 200
 
 
@@ -208,18 +243,16 @@ BAD_FORMS = [
     ("NumMedia over Twilio's maximum", "whatsapp", {**WA_MEDIA, "NumMedia": "11"}, 400, "NumMedia"),
     ("NumMedia without its MediaUrl", "whatsapp", without(WA_MEDIA, "MediaUrl1"), 400, "MediaUrl1"),
     ("MediaUrl not https", "whatsapp", {**WA_MEDIA, "MediaUrl0": "file:///etc/passwd"}, 400, "https"),
-    ("MediaContentType malformed", "whatsapp", {**WA_MEDIA, "MediaContentType0": "<script>"}, 400,
-     "content type"),
+    ("MediaContentType malformed", "whatsapp", {**WA_MEDIA, "MediaContentType0": "<script>"}, 400, "content type"),
     ("WaId disagrees with From", "whatsapp", {**WA_MEDIA, "WaId": "15551234567"}, 400, "WaId"),
     ("bad AccountSid", "sms", {**SMS, "AccountSid": "XX1"}, 400, "AccountSid"),
 ]
 
 
-@pytest.mark.parametrize(("label", "route", "form", "status", "fragment"), BAD_FORMS,
-                         ids=[c[0] for c in BAD_FORMS])
-def test_malformed_signed_form_is_a_4xx_and_stores_nothing(post_signed: Any, session: Session, label: str,
-                                                           route: str, form: dict[str, str], status: int,
-                                                           fragment: str) -> None:
+@pytest.mark.parametrize(("label", "route", "form", "status", "fragment"), BAD_FORMS, ids=[c[0] for c in BAD_FORMS])
+def test_malformed_signed_form_is_a_4xx_and_stores_nothing(
+    post_signed: Any, session: Session, label: str, route: str, form: dict[str, str], status: int, fragment: str
+) -> None:
     response = post_signed(f"/channels/twilio/{route}", form)
     assert response.status_code == status
     assert fragment in response.get_json()["error"]
@@ -232,8 +265,12 @@ def test_duplicate_field_is_refused(client: FlaskClient, session: Session) -> No
     from werkzeug.datastructures import MultiDict
 
     signature = sign("/channels/twilio/sms", MultiDict(pairs))
-    response = client.post("/channels/twilio/sms", data=urlencode(pairs), headers={"X-Twilio-Signature": signature},
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/channels/twilio/sms",
+        data=urlencode(pairs),
+        headers={"X-Twilio-Signature": signature},
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert count(session, Message) == 0
 
@@ -247,15 +284,22 @@ RAW_BODIES = [
     ("no content type", "POST", None, b"From=%2B639171234567", 415),
     ("invalid UTF-8 percent-escape", "POST", "application/x-www-form-urlencoded", b"Body=%ff%fe&From=x", 400),
     ("invalid UTF-8 raw bytes", "POST", "application/x-www-form-urlencoded", b"Body=\xff\xfe", 400),
-    ("body over MAX_CONTENT_LENGTH", "POST", "application/x-www-form-urlencoded",
-     b"Body=" + b"a" * (64 * 1024 + 1), 413),
+    (
+        "body over MAX_CONTENT_LENGTH",
+        "POST",
+        "application/x-www-form-urlencoded",
+        b"Body=" + b"a" * (64 * 1024 + 1),
+        413,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "method", "content_type", "raw", "status"), RAW_BODIES,
-                         ids=[c[0] for c in RAW_BODIES])
-def test_non_form_requests_get_a_clear_4xx(client: FlaskClient, session: Session, label: str, method: str,
-                                           content_type: str | None, raw: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("label", "method", "content_type", "raw", "status"), RAW_BODIES, ids=[c[0] for c in RAW_BODIES]
+)
+def test_non_form_requests_get_a_clear_4xx(
+    client: FlaskClient, session: Session, label: str, method: str, content_type: str | None, raw: bytes, status: int
+) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     response = client.open("/channels/twilio/sms", method=method, data=raw, headers=headers)
     assert response.status_code == status
@@ -265,13 +309,19 @@ def test_non_form_requests_get_a_clear_4xx(client: FlaskClient, session: Session
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_database_down_answers_503_so_twilio_retries(make_app: Any, tmp_path: Any, kind: str) -> None:
-    url = (f"sqlite:///{tmp_path}/missing-dir/none.sqlite3" if kind == "sqlite"
-           else "postgresql://postgres@127.0.0.1:1/none")  # nothing listens on port 1
+    url = (
+        f"sqlite:///{tmp_path}/missing-dir/none.sqlite3"
+        if kind == "sqlite"
+        else "postgresql://postgres@127.0.0.1:1/none"
+    )  # nothing listens on port 1
     broken = make_app(DATABASE_URL=url)
     form = load_payload("sms_basic")
     response = broken.test_client().post(
-        "/channels/twilio/sms", data=urlencode(form), content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form)})
+        "/channels/twilio/sms",
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form)},
+    )
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert "retry" in response.get_json()["error"]
@@ -281,8 +331,11 @@ def test_redis_down_still_stores_and_answers_2xx(make_app: Any, session: Session
     no_redis = make_app(REDIS_URL="redis://127.0.0.1:1/0")
     form = load_payload("sms_basic")
     response = no_redis.test_client().post(
-        "/channels/twilio/sms", data=urlencode(form), content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form)})
+        "/channels/twilio/sms",
+        data=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sign("/channels/twilio/sms", form)},
+    )
     assert response.status_code == 200
     message = session.exec(select(Message)).one()
     assert message.processing_state == ProcessingState.RECEIVED  # the sweeper will pick it up
@@ -292,8 +345,15 @@ def outbound_for(session: Session, reporter_phone: str = "+639171234567", sid: s
     from casework.intake import get_or_create_reporter
 
     reporter = get_or_create_reporter(session, reporter_phone)
-    message = Message(reporter_id=reporter.id, direction=Direction.OUTBOUND, channel=ChannelKind.SMS, kind="reply",
-                      body="hello", delivery_status=DeliveryStatus.ACCEPTED, provider_id=sid)
+    message = Message(
+        reporter_id=reporter.id,
+        direction=Direction.OUTBOUND,
+        channel=ChannelKind.SMS,
+        kind="reply",
+        body="hello",
+        delivery_status=DeliveryStatus.ACCEPTED,
+        provider_id=sid,
+    )
     session.add(message)
     session.commit()
     return message
@@ -307,10 +367,18 @@ STATUS_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("label", "name", "expected", "code", "opted_out"), STATUS_CASES,
-                         ids=[c[0] for c in STATUS_CASES])
-def test_status_callback_records_delivery(post_signed: Any, session: Session, label: str, name: str,
-                                          expected: DeliveryStatus, code: str | None, opted_out: bool) -> None:
+@pytest.mark.parametrize(
+    ("label", "name", "expected", "code", "opted_out"), STATUS_CASES, ids=[c[0] for c in STATUS_CASES]
+)
+def test_status_callback_records_delivery(
+    post_signed: Any,
+    session: Session,
+    label: str,
+    name: str,
+    expected: DeliveryStatus,
+    code: str | None,
+    opted_out: bool,
+) -> None:
     form = load_payload(name)
     message = outbound_for(session, sid=form["MessageSid"])
     response = post_signed("/channels/twilio/status", form, query=f"m={message.id}")
@@ -343,8 +411,9 @@ def test_late_status_does_not_move_a_message_backwards(post_signed: Any, session
     form = load_payload("status_delivered")
     message = outbound_for(session, sid=form["MessageSid"])
     post_signed("/channels/twilio/status", form, query=f"m={message.id}")
-    post_signed("/channels/twilio/status", {**form, "MessageStatus": "sent", "SmsStatus": "sent"},
-                query=f"m={message.id}")
+    post_signed(
+        "/channels/twilio/status", {**form, "MessageStatus": "sent", "SmsStatus": "sent"}, query=f"m={message.id}"
+    )
     session.expire_all()
     assert session.get(Message, message.id).delivery_status == DeliveryStatus.DELIVERED
 
@@ -361,13 +430,18 @@ def test_status_callback_for_an_unknown_message_is_acknowledged(post_signed: Any
     assert post_signed("/channels/twilio/status", load_payload("status_delivered")).status_code == 204
 
 
-@pytest.mark.parametrize(("label", "change", "fragment"), [
-    ("unknown status word", {"MessageStatus": "exploded", "SmsStatus": "exploded"}, "MessageStatus"),
-    ("error code not a number", {"ErrorCode": "21610; DROP TABLE"}, "ErrorCode"),
-    ("bad MessageSid", {"MessageSid": "nope", "SmsSid": "nope"}, "MessageSid"),
-], ids=["unknown status word", "error code not a number", "bad MessageSid"])
-def test_malformed_status_callback_is_a_400(post_signed: Any, session: Session, label: str,
-                                            change: dict[str, str], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "change", "fragment"),
+    [
+        ("unknown status word", {"MessageStatus": "exploded", "SmsStatus": "exploded"}, "MessageStatus"),
+        ("error code not a number", {"ErrorCode": "21610; DROP TABLE"}, "ErrorCode"),
+        ("bad MessageSid", {"MessageSid": "nope", "SmsSid": "nope"}, "MessageSid"),
+    ],
+    ids=["unknown status word", "error code not a number", "bad MessageSid"],
+)
+def test_malformed_status_callback_is_a_400(
+    post_signed: Any, session: Session, label: str, change: dict[str, str], fragment: str
+) -> None:
     form = load_payload("status_delivered")
     message = outbound_for(session, sid=form["MessageSid"])
     response = post_signed("/channels/twilio/status", {**form, **change}, query=f"m={message.id}")

@@ -15,8 +15,15 @@ from channels.web_form import (
     parse_report,
 )
 
-VALID = {"body": "No me han pagado en tres meses.", "country": "AE", "sector": "construction",
-         "employer": "Al Noor Contracting", "name": "", "phone": "", "lang": "es"}
+VALID = {
+    "body": "No me han pagado en tres meses.",
+    "country": "AE",
+    "sector": "construction",
+    "employer": "Al Noor Contracting",
+    "name": "",
+    "phone": "",
+    "lang": "es",
+}
 
 
 def form(**changes: Any) -> dict[str, str]:
@@ -28,35 +35,48 @@ def test_anonymous_report_has_no_sender_and_carries_the_chosen_language() -> Non
     assert report.message.channel == "web"
     assert report.message.sender is None and report.message.external_id is None
     assert report.message.language_hint == "es"
-    assert (report.country, report.sector, report.employer, report.name) == ("AE", "construction",
-                                                                              "Al Noor Contracting", None)
+    assert (report.country, report.sector, report.employer, report.name) == (
+        "AE",
+        "construction",
+        "Al Noor Contracting",
+        None,
+    )
 
 
-@pytest.mark.parametrize(("label", "phone", "country", "expected"), [
-    ("international format", "+971 50 123 4567", "AE", "+971501234567"),
-    ("local number read in the country of work", "050 123 4567", "AE", "+971501234567"),
-    ("whatsapp prefix", "whatsapp:+639171234567", "PH", "+639171234567"),
-])
+@pytest.mark.parametrize(
+    ("label", "phone", "country", "expected"),
+    [
+        ("international format", "+971 50 123 4567", "AE", "+971501234567"),
+        ("local number read in the country of work", "050 123 4567", "AE", "+971501234567"),
+        ("whatsapp prefix", "whatsapp:+639171234567", "PH", "+639171234567"),
+    ],
+)
 def test_phone_with_consent_is_normalised_to_e164(label: str, phone: str, country: str, expected: str) -> None:
     report = parse_report(form(phone=phone, country=country, consent="yes"), language="en")
     assert report.message.sender == expected, label
 
 
-@pytest.mark.parametrize(("label", "changes", "bad_fields"), [
-    ("missing body", {"body": "   "}, {"body"}),
-    ("oversized body", {"body": "x" * (MAX_BODY_CHARS + 1)}, {"body"}),
-    ("unknown country", {"country": "XX"}, {"country"}),
-    ("no country", {"country": ""}, {"country"}),
-    ("not a country (European Union)", {"country": "EU"}, {"country"}),
-    ("unknown sector", {"sector": "<script>"}, {"sector"}),
-    ("oversized employer", {"employer": "e" * 201}, {"employer"}),
-    ("oversized name", {"name": "n" * 121}, {"name"}),
-    ("letters for a phone", {"phone": "call me maybe", "consent": "yes"}, {"phone"}),
-    ("too short a phone", {"phone": "+1 23", "consent": "yes"}, {"phone"}),
-    ("phone without consent", {"phone": "+639171234567"}, {"consent"}),
-    ("everything wrong at once", {"body": "", "country": "", "phone": "abc", "consent": "yes"},
-     {"body", "country", "phone"}),
-])
+@pytest.mark.parametrize(
+    ("label", "changes", "bad_fields"),
+    [
+        ("missing body", {"body": "   "}, {"body"}),
+        ("oversized body", {"body": "x" * (MAX_BODY_CHARS + 1)}, {"body"}),
+        ("unknown country", {"country": "XX"}, {"country"}),
+        ("no country", {"country": ""}, {"country"}),
+        ("not a country (European Union)", {"country": "EU"}, {"country"}),
+        ("unknown sector", {"sector": "<script>"}, {"sector"}),
+        ("oversized employer", {"employer": "e" * 201}, {"employer"}),
+        ("oversized name", {"name": "n" * 121}, {"name"}),
+        ("letters for a phone", {"phone": "call me maybe", "consent": "yes"}, {"phone"}),
+        ("too short a phone", {"phone": "+1 23", "consent": "yes"}, {"phone"}),
+        ("phone without consent", {"phone": "+639171234567"}, {"consent"}),
+        (
+            "everything wrong at once",
+            {"body": "", "country": "", "phone": "abc", "consent": "yes"},
+            {"body", "country", "phone"},
+        ),
+    ],
+)
 def test_bad_input_lists_every_bad_field(label: str, changes: dict[str, str], bad_fields: set[str]) -> None:
     with pytest.raises(InvalidForm) as raised:
         parse_report(form(**changes), language="en")
@@ -96,11 +116,18 @@ def test_followup_needs_a_body_and_has_no_sender() -> None:
         parse_followup({"body": ""}, language="ar")
 
 
-@pytest.mark.parametrize(("label", "changes", "expected"), [
-    ("number, no choice: SMS", {"phone": "+639171234567", "consent": "yes"}, "sms"),
-    ("number and WhatsApp", {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"}, "whatsapp"),
-    ("no number: no channel", {"contact_channel": "whatsapp"}, None),
-])
+@pytest.mark.parametrize(
+    ("label", "changes", "expected"),
+    [
+        ("number, no choice: SMS", {"phone": "+639171234567", "consent": "yes"}, "sms"),
+        (
+            "number and WhatsApp",
+            {"phone": "+639171234567", "consent": "yes", "contact_channel": "whatsapp"},
+            "whatsapp",
+        ),
+        ("no number: no channel", {"contact_channel": "whatsapp"}, None),
+    ],
+)
 def test_contact_channel_is_kept_only_with_a_number(label: str, changes: dict[str, str], expected: str | None) -> None:
     assert parse_report(form(**changes), language="en").contact_channel == expected, label
 

@@ -34,23 +34,33 @@ WHATSAPP_PHONE = "+971501234567"  # Rosario, writing on WhatsApp
 WEB_PHONE = "+9779801234567"  # Lakshmi, on the web form
 EMPLOYER_PHONE = "+97145550199"  # the employer's contact person
 PHONE_SPELLINGS = {  # as people type them, in the message texts
-    SMS_PHONE: "0917 555 0123", WHATSAPP_PHONE: "050 123 4567", WEB_PHONE: "980-1234567",
+    SMS_PHONE: "0917 555 0123",
+    WHATSAPP_PHONE: "050 123 4567",
+    WEB_PHONE: "980-1234567",
     EMPLOYER_PHONE: "+971 4 555 0199",
 }
 NAMES = ["Maricel Dimaculangan", "Rosario Villanueva", "Lakshmi Thapa Magar", "Khalid Rahman"]
 PASSPORTS = ["P1234567A", "EC0123456"]
 EMAILS = ["maricel.dimaculangan@example.com", "khalid.rahman@alnoor-example.ae", "lakshmi.thapa@example.org"]
 
-SMS_BODY = (f"I am {NAMES[0]}, passport {PASSPORTS[0]}. My employer has not paid my salary for 4 months and "
-            f"kept my passport. The manager is {NAMES[3]}, {PHONE_SPELLINGS[EMPLOYER_PHONE]}, {EMAILS[1]}. "
-            f"Call me on {PHONE_SPELLINGS[SMS_PHONE]} or write to {EMAILS[0]}.")
-WHATSAPP_BODY = (f"Help me please, they locked me in the house. I am {NAMES[1]}, passport {PASSPORTS[1]}. "
-                 f"My sponsor {NAMES[3]} took my passport. My other number is {PHONE_SPELLINGS[WHATSAPP_PHONE]}.")
+SMS_BODY = (
+    f"I am {NAMES[0]}, passport {PASSPORTS[0]}. My employer has not paid my salary for 4 months and "
+    f"kept my passport. The manager is {NAMES[3]}, {PHONE_SPELLINGS[EMPLOYER_PHONE]}, {EMAILS[1]}. "
+    f"Call me on {PHONE_SPELLINGS[SMS_PHONE]} or write to {EMAILS[0]}."
+)
+WHATSAPP_BODY = (
+    f"Help me please, they locked me in the house. I am {NAMES[1]}, passport {PASSPORTS[1]}. "
+    f"My sponsor {NAMES[3]} took my passport. My other number is {PHONE_SPELLINGS[WHATSAPP_PHONE]}."
+)
 WEB_REPORT = {
     "body": f"My name is {NAMES[2]}. The agency took my passport {PASSPORTS[1]} and I have not been paid. "
-            f"Their contact: {NAMES[3]} {PHONE_SPELLINGS[EMPLOYER_PHONE]}.",
-    "name": NAMES[2], "phone": PHONE_SPELLINGS[WEB_PHONE], "consent": "yes", "country": "NP",
-    "sector": "construction", "employer": f"Al Noor Contracting, contact {NAMES[3]} {EMPLOYER_PHONE}",
+    f"Their contact: {NAMES[3]} {PHONE_SPELLINGS[EMPLOYER_PHONE]}.",
+    "name": NAMES[2],
+    "phone": PHONE_SPELLINGS[WEB_PHONE],
+    "consent": "yes",
+    "country": "NP",
+    "sector": "construction",
+    "employer": f"Al Noor Contracting, contact {NAMES[3]} {EMPLOYER_PHONE}",
 }
 WEB_FOLLOWUP = f"My new number is {WEB_PHONE}, or e-mail {EMAILS[2]}."
 PASSPORT_PHOTO = f"JPEG passport scan {PASSPORTS[1]} {NAMES[1]}".encode()
@@ -64,8 +74,15 @@ def phone_variants(e164: str) -> set[str]:
     return {e164, digits, national, "0" + national, PHONE_SPELLINGS[e164]}
 
 
-PLANTED = sorted({*NAMES, *PASSPORTS, *EMAILS, *(v for p in PHONE_SPELLINGS for v in phone_variants(p)),
-                  *(name.split()[-1] for name in NAMES)})
+PLANTED = sorted(
+    {
+        *NAMES,
+        *PASSPORTS,
+        *EMAILS,
+        *(v for p in PHONE_SPELLINGS for v in phone_variants(p)),
+        *(name.split()[-1] for name in NAMES),
+    }
+)
 
 
 def leaks(text: str) -> list[str]:
@@ -75,6 +92,7 @@ def leaks(text: str) -> list[str]:
 
 
 # --- log capture -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def debug_logging() -> Iterator[None]:
@@ -104,12 +122,18 @@ def app_log_output() -> Iterator[io.StringIO]:
 def raw_records(records: list[logging.LogRecord]) -> str:
     """Every record as any handler sees it, before a handler's own filters: message, extras, traceback."""
     standard = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-    return "\n".join(json.dumps({"msg": r.getMessage(), "exc": r.exc_text,
-                                 **{k: v for k, v in r.__dict__.items() if k not in standard}},
-                                default=str, ensure_ascii=False) for r in records)
+    return "\n".join(
+        json.dumps(
+            {"msg": r.getMessage(), "exc": r.exc_text, **{k: v for k, v in r.__dict__.items() if k not in standard}},
+            default=str,
+            ensure_ascii=False,
+        )
+        for r in records
+    )
 
 
 # --- the journey's steps -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
@@ -119,22 +143,29 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 
 
 def case_of(db: Session, provider_id: str) -> Case:
-    return only(db, select(Case).join(Message, col(Message.case_id) == Case.id)
-                .where(Message.provider_id == provider_id))
+    return only(
+        db, select(Case).join(Message, col(Message.case_id) == Case.id).where(Message.provider_id == provider_id)
+    )
 
 
 def console_post(web: FlaskClient, reference: str, endpoint: str, **form: Any) -> None:
     """Submit one console form on the case with the version its page shows; it must be accepted."""
     page = web.get(f"/console/cases/{reference}")
     assert page.status_code == 200
-    response = web.post(f"/console/cases/{reference}/{endpoint}",
-                        data={**form, "version": version_of(page.get_data(as_text=True))})
+    response = web.post(
+        f"/console/cases/{reference}/{endpoint}", data={**form, "version": version_of(page.get_data(as_text=True))}
+    )
     assert response.status_code == 303, (endpoint, response.get_data(as_text=True)[:3000])
 
 
 def test_planted_personal_data_never_reaches_logs_or_published_data(
-        debug_logging: None, make_app: Any, config: dict[str, Any], fake_twilio: FakeTwilio, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    debug_logging: None,
+    make_app: Any,
+    config: dict[str, Any],
+    fake_twilio: FakeTwilio,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # k = 2 (the least allowed), so the journey's three cases are enough for a non-empty release.
     changes = {**twilio_config(fake_twilio.base_url), "LOG_LEVEL": "DEBUG", "COMPLIANCE_K": 2}
     env = cli_env(config, **changes)
@@ -145,22 +176,47 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
     with app_log_output() as app_log, caplog.at_level(logging.DEBUG), db:
         admin = staff_with_password(db, Role.ADMIN, "admin@tulay.test", languages=["en"])
         for team in ("rapid-response", "investigations", "mediation"):
-            staff_with_password(db, Role.MEDIATOR if team == "mediation" else Role.OMBUDSPERSON,
-                                f"{team}@tulay.test", team=team, languages=["en", "tl", "ne"], is_supervisor=True)
+            staff_with_password(
+                db,
+                Role.MEDIATOR if team == "mediation" else Role.OMBUDSPERSON,
+                f"{team}@tulay.test",
+                team=team,
+                languages=["en", "tl", "ne"],
+                is_supervisor=True,
+            )
 
         # Intake: a signed SMS and a signed WhatsApp message with a photo; a web report and a follow-up.
-        sms = {"MessageSid": "SM" + "5" * 32, "AccountSid": ACCOUNT_SID, "From": SMS_PHONE, "To": "+15005550006",
-               "Body": SMS_BODY, "NumMedia": "0", "FromCountry": "PH"}
-        whatsapp = {"MessageSid": "SM" + "6" * 32, "AccountSid": ACCOUNT_SID, "From": f"whatsapp:{WHATSAPP_PHONE}",
-                    "To": "whatsapp:+14155238886", "Body": WHATSAPP_BODY, "WaId": WHATSAPP_PHONE[1:],
-                    "ProfileName": NAMES[1], "NumMedia": "1", "MediaContentType0": "image/jpeg",
-                    "MediaUrl0": f"https://api.twilio.com{MEDIA_PATH}"}
+        sms = {
+            "MessageSid": "SM" + "5" * 32,
+            "AccountSid": ACCOUNT_SID,
+            "From": SMS_PHONE,
+            "To": "+15005550006",
+            "Body": SMS_BODY,
+            "NumMedia": "0",
+            "FromCountry": "PH",
+        }
+        whatsapp = {
+            "MessageSid": "SM" + "6" * 32,
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{WHATSAPP_PHONE}",
+            "To": "whatsapp:+14155238886",
+            "Body": WHATSAPP_BODY,
+            "WaId": WHATSAPP_PHONE[1:],
+            "ProfileName": NAMES[1],
+            "NumMedia": "1",
+            "MediaContentType0": "image/jpeg",
+            "MediaUrl0": f"https://api.twilio.com{MEDIA_PATH}",
+        }
         assert signed_post(twilio, "/channels/twilio/sms", sms).status_code == 200
         assert signed_post(twilio, "/channels/twilio/whatsapp", whatsapp).status_code == 200
         web_reference, pin, _ = submit_report(public, lang="en", **WEB_REPORT)
         status_page = public.post("/status?lang=en", data={"reference": web_reference, "pin": pin})
-        assert public.post("/status?lang=en", data={"token": view_token(status_page.get_data(as_text=True)),
-                                                    "body": WEB_FOLLOWUP}).status_code == 200
+        assert (
+            public.post(
+                "/status?lang=en", data={"token": view_token(status_page.get_data(as_text=True)), "body": WEB_FOLLOWUP}
+            ).status_code
+            == 200
+        )
 
         # The worker detects, translates or flags, triages, routes, alerts, acknowledges, fetches the photo.
         worker_output = run_worker(env, log=worker_log)
@@ -176,10 +232,20 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
 
         # Twilio reports each acknowledgement delivered (its callback carries the reporter's number).
         for ack in acks:
-            to = SMS_PHONE if ack.case_id == sms_case.id else WEB_PHONE if ack.case_id == web_case.id else \
-                f"whatsapp:{WHATSAPP_PHONE}"
-            callback = {"MessageSid": str(ack.provider_id), "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID,
-                        "To": to, "From": "+15005550006"}
+            to = (
+                SMS_PHONE
+                if ack.case_id == sms_case.id
+                else WEB_PHONE
+                if ack.case_id == web_case.id
+                else f"whatsapp:{WHATSAPP_PHONE}"
+            )
+            callback = {
+                "MessageSid": str(ack.provider_id),
+                "MessageStatus": "delivered",
+                "AccountSid": ACCOUNT_SID,
+                "To": to,
+                "From": "+15005550006",
+            }
             assert signed_post(twilio, "/channels/twilio/status", callback, query=f"m={ack.id}").status_code == 204
 
         # Staff sign in, correct a triage, note and reply with personal data, record outcomes, close.
@@ -187,15 +253,25 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
         assert web.get("/console/").status_code == 200
         for case in (sms_case, web_case):  # both kept a passport: two records to publish together
             console_post(web, case.reference, "triage", category="document_confiscation")
-        for case, name, phone in ((sms_case, NAMES[0], SMS_PHONE), (wa_case, NAMES[1], WHATSAPP_PHONE),
-                                  (web_case, NAMES[2], WEB_PHONE)):
+        for case, name, phone in (
+            (sms_case, NAMES[0], SMS_PHONE),
+            (wa_case, NAMES[1], WHATSAPP_PHONE),
+            (web_case, NAMES[2], WEB_PHONE),
+        ):
             console_post(web, case.reference, "notes", body=f"Called {name} on {phone}; passport {PASSPORTS[0]}.")
             reply = f"Dear {name}, we called {NAMES[3]} ({EMPLOYER_PHONE}) about passport {PASSPORTS[1]}."
             console_post(web, case.reference, "reply", action="send", text=reply, sent_text=reply)
             if only(db, select(Case.status).where(Case.id == case.id)) != CaseStatus.ASSIGNED:
                 console_post(web, case.reference, "assign", assignee_id=str(admin.id))
-            console_post(web, case.reference, "outcome", resolution_type="remedied",
-                         remedies=["documents_returned", "wages_paid"], amount_recovered="1200", currency="AED")
+            console_post(
+                web,
+                case.reference,
+                "outcome",
+                resolution_type="remedied",
+                remedies=["documents_returned", "wages_paid"],
+                amount_recovered="1200",
+                currency="AED",
+            )
             console_post(web, case.reference, "status", to="resolved")
             console_post(web, case.reference, "status", to="closed")
         worker_output += run_worker(env, log=worker_log)  # sends the replies, anonymizes the closed cases
@@ -222,14 +298,20 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
         cli_output = ""
         for fmt in ("csv", "json"):
             out = tmp_path / f"open-data.{fmt}"
-            cli_output += run_flask(env, "compliance", "export", "--format", fmt, "--out", str(out),
-                                    log=tmp_path / "cli.log")
+            cli_output += run_flask(
+                env, "compliance", "export", "--format", fmt, "--out", str(out), log=tmp_path / "cli.log"
+            )
             outputs[f"CLI export {fmt}"] = out.read_text(encoding="utf-8")
         assert re.search(r"wrote [1-9]\d* records", cli_output), cli_output
 
     # Logging really ran at DEBUG in both processes, so a leak would have shown.
     assert '"level": "debug"' in app_log.getvalue() and '"level": "debug"' in worker_output
-    outputs |= {"app log (JSON handler)": app_log.getvalue(), "log records before handlers": raw_records(
-        caplog.records), "worker output": worker_output, "CLI output": cli_output, "compliance records": record_dump}
+    outputs |= {
+        "app log (JSON handler)": app_log.getvalue(),
+        "log records before handlers": raw_records(caplog.records),
+        "worker output": worker_output,
+        "CLI output": cli_output,
+        "compliance records": record_dump,
+    }
     found = {source: leaks(text) for source, text in outputs.items() if leaks(text)}
     assert not found, found

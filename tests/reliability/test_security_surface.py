@@ -52,8 +52,10 @@ HTTP = "http://localhost:5000"
 PIN = "482913"
 TWILIO_AUTH_TOKEN = "surface-test-auth-token"
 SETTINGS = {
-    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2, "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-    "TWILIO_SMS_FROM": "+15005550006", "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
+    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+    "TWILIO_SMS_FROM": "+15005550006",
+    "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
     "TWILIO_API_BASE_URL": "http://127.0.0.1:9",  # never called: no job runs in these tests
     "PUBLIC_RATE_LIMIT": "1000 per minute",
 }
@@ -84,14 +86,16 @@ class Probe:
 
 
 def console(label: str, method: str, rule: str, form: Mapping[str, str] | None = None) -> Probe:
-    path = rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace(
-        "<int:message_id>", "{mid}")
+    path = (
+        rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace("<int:message_id>", "{mid}")
+    )
     return Probe(label, "console", method, rule, path, private=True, form=form)
 
 
 def api(label: str, method: str, rule: str, body: Mapping[str, Any] | None = None) -> Probe:
-    path = rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace(
-        "<int:message_id>", "{mid}")
+    path = (
+        rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace("<int:message_id>", "{mid}")
+    )
     return Probe(label, "api", method, rule, path, private=True, json=body)
 
 
@@ -103,8 +107,9 @@ PROBES = [
     Probe("report sent", "public", "POST", "/report", "/report", private=True, form=REPORT),
     Probe("report refused", "public", "POST", "/report", "/report", private=True, form={"body": ""}),
     Probe("status form", "public", "GET", "/status", "/status", private=True),
-    Probe("status answer", "public", "POST", "/status", "/status", private=True,
-          form={"reference": "{ref}", "pin": PIN}),
+    Probe(
+        "status answer", "public", "POST", "/status", "/status", private=True, form={"reference": "{ref}", "pin": PIN}
+    ),
     Probe("dashboard", "transparency", "GET", "/transparency", "/transparency"),
     Probe("records", "compliance_api", "GET", "/api/v1/compliance/records", "/api/v1/compliance/records"),
     Probe("summary", "compliance_api", "GET", "/api/v1/compliance/summary", "/api/v1/compliance/summary"),
@@ -112,10 +117,22 @@ PROBES = [
     Probe("metrics", "health", "GET", "/metrics", "/metrics"),
     Probe("stylesheet", "static", "GET", "/static/<path:filename>", "/static/public.css"),
     Probe("sms", "twilio", "POST", "/channels/twilio/sms", "/channels/twilio/sms", form=twilio_form("sms_basic")),
-    Probe("whatsapp", "twilio", "POST", "/channels/twilio/whatsapp", "/channels/twilio/whatsapp",
-          form=twilio_form("whatsapp_text")),
-    Probe("delivery status", "twilio", "POST", "/channels/twilio/status", "/channels/twilio/status",
-          form=twilio_form("status_delivered")),
+    Probe(
+        "whatsapp",
+        "twilio",
+        "POST",
+        "/channels/twilio/whatsapp",
+        "/channels/twilio/whatsapp",
+        form=twilio_form("whatsapp_text"),
+    ),
+    Probe(
+        "delivery status",
+        "twilio",
+        "POST",
+        "/channels/twilio/status",
+        "/channels/twilio/status",
+        form=twilio_form("status_delivered"),
+    ),
     console("sign-in form", "GET", "/console/login"),
     console("sign-in", "POST", "/console/login", {"email": "{email}", "password": PASSWORD}),
     console("code form", "GET", "/console/login/code"),
@@ -132,10 +149,18 @@ PROBES = [
     console("assign", "POST", f"{CASE}/assign", {"assignee_id": "{mediator}", **V}),
     console("triage", "POST", f"{CASE}/triage", {"urgency": "high", **V}),
     console("refer", "POST", f"{CASE}/refer", {"to": "inspection", **V}),
-    console("schedule mediation", "POST", f"{CASE}/mediation",
-            {"mediator_id": "{mediator}", "scheduled_at": "2030-01-01T10:00", "parties": "worker, employer", **V}),
-    console("mediation result", "POST", f"{CASE}/mediation/<int:session_id>",
-            {"held_at": "2030-01-02T10:00", "result": "agreement", **V}),
+    console(
+        "schedule mediation",
+        "POST",
+        f"{CASE}/mediation",
+        {"mediator_id": "{mediator}", "scheduled_at": "2030-01-01T10:00", "parties": "worker, employer", **V},
+    ),
+    console(
+        "mediation result",
+        "POST",
+        f"{CASE}/mediation/<int:session_id>",
+        {"held_at": "2030-01-02T10:00", "result": "agreement", **V},
+    ),
     console("outcome", "POST", f"{CASE}/outcome", {"resolution_type": "withdrawn", **V}),
     console("translation", "POST", f"{CASE}/messages/<int:message_id>/translation", {"text": "Unpaid wages", **V}),
     console("reply", "POST", f"{CASE}/reply", {"text": "We are on it", "action": "send", **V}),
@@ -148,29 +173,41 @@ PROBES = [
     api("transition", "POST", f"{API_CASE}/transition", {"to": "investigating"}),
     api("refer", "POST", f"{API_CASE}/refer", {"to": "inspection"}),
     api("note", "POST", f"{API_CASE}/notes", {"body": "called the employer"}),
-    api("schedule mediation", "POST", f"{API_CASE}/mediation-sessions",
-        {"mediator_id": "{mediator}", "scheduled_at": "2030-01-01T10:00:00+00:00", "parties": "worker"}),
-    api("mediation result", "POST", f"{API_CASE}/mediation-sessions/<int:session_id>/result",
-        {"held_at": "2030-01-02T10:00:00+00:00", "result": "agreement"}),
+    api(
+        "schedule mediation",
+        "POST",
+        f"{API_CASE}/mediation-sessions",
+        {"mediator_id": "{mediator}", "scheduled_at": "2030-01-01T10:00:00+00:00", "parties": "worker"},
+    ),
+    api(
+        "mediation result",
+        "POST",
+        f"{API_CASE}/mediation-sessions/<int:session_id>/result",
+        {"held_at": "2030-01-02T10:00:00+00:00", "result": "agreement"},
+    ),
     api("outcome", "POST", f"{API_CASE}/outcome", {"resolution_type": "withdrawn"}),
     api("triage", "POST", f"{API_CASE}/triage", {"urgency": "high"}),
     api("read routing rules", "GET", "/api/v1/routing-rules"),
-    api("save routing rules", "PUT", "/api/v1/routing-rules",
-        {"yaml": "rules:\n- {name: all, route: ombudsperson}\n"}),
+    api("save routing rules", "PUT", "/api/v1/routing-rules", {"yaml": "rules:\n- {name: all, route: ombudsperson}\n"}),
     Probe("openapi document", "api", "GET", "/api/v1/openapi.json", "/api/v1/openapi.json"),
 ]
 FAMILIES = sorted({probe.family for probe in PROBES})
 
 
 def test_probes_cover_every_route(surface: World) -> None:
-    routes = {(method, rule.rule) for rule in surface.app.url_map.iter_rules()
-              for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
+    routes = {
+        (method, rule.rule)
+        for rule in surface.app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
     probed = {(probe.method, probe.rule) for probe in PROBES}
     assert routes - probed == set(), "add a probe for each new route"
     assert probed - routes == set(), "these probes name routes that no longer exist"
 
 
 # --- the world the probes run against ---------------------------------------------------------
+
 
 @dataclass
 class World:
@@ -215,7 +252,8 @@ class World:
             headers["Authorization"] = f"Bearer {self.token}"
         if who == "twilio":
             headers["X-Twilio-Signature"] = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
-                self.app.config["PUBLIC_BASE_URL"] + path, form)
+                self.app.config["PUBLIC_BASE_URL"] + path, form
+            )
         body: dict[str, Any] = {"json": self.fill(probe.json)} if probe.json is not None else {"data": form}
         response = self.client(who).open(path, method=probe.method, base_url=self.base, headers=headers, **body)
         response.close()  # a static file is streamed from an open file
@@ -232,14 +270,25 @@ def build_world(app: Flask, base: str) -> World:
         db.flush()
         case = cases.open_case(db, reporter=reporter, channel=ChannelKind.SMS, language="en", pin=PIN)
         case.status, case.route, case.assignee_id = CaseStatus.ASSIGNED, Route.MEDIATION, mediator.id
-        message = Message(case_id=case.id, reporter_id=reporter.id, direction=Direction.INBOUND,
-                          channel=ChannelKind.SMS, body="Hindi binabayaran ang sahod ko", language="tl")
+        message = Message(
+            case_id=case.id,
+            reporter_id=reporter.id,
+            direction=Direction.INBOUND,
+            channel=ChannelKind.SMS,
+            body="Hindi binabayaran ang sahod ko",
+            language="tl",
+        )
         db.add(message)
         assert mediator.id is not None
         meeting = schedule_mediation(db, case, mediator.id, utcnow() + timedelta(days=1), "worker", admin.id)
         db.commit()
-        ids = {"ref": case.reference, "mid": message.id, "sid": meeting.id, "mediator": mediator.id,
-               "email": admin.email}
+        ids = {
+            "ref": case.reference,
+            "mid": message.id,
+            "sid": meeting.id,
+            "mediator": mediator.id,
+            "email": admin.email,
+        }
     return World(app=app, base=base, admin=admin, token=token, ids=ids)
 
 
@@ -250,6 +299,7 @@ def surface(make_app: Any) -> World:
 
 # --- 1. security headers ----------------------------------------------------------------------
 
+
 def header_problems(response: TestResponse, *, csp: str, https: bool, private: bool) -> list[str]:
     """What is wrong with one response's security headers (empty: nothing)."""
     headers = response.headers
@@ -259,8 +309,11 @@ def header_problems(response: TestResponse, *, csp: str, https: bool, private: b
         problems.append(f"CSP {policy!r}")
     if "frame-ancestors 'none'" not in policy or "unsafe-" in policy or "base-uri 'none'" not in policy:
         problems.append("CSP allows framing, inline code or a foreign base")
-    for name, wanted in (("X-Content-Type-Options", ("nosniff",)), ("X-Frame-Options", ("DENY",)),
-                         ("Referrer-Policy", PRIVATE_REFERRER_POLICIES)):
+    for name, wanted in (
+        ("X-Content-Type-Options", ("nosniff",)),
+        ("X-Frame-Options", ("DENY",)),
+        ("Referrer-Policy", PRIVATE_REFERRER_POLICIES),
+    ):
         if headers.get(name) not in wanted:
             problems.append(f"{name} {headers.get(name)!r}")
     if https and headers.get("Strict-Transport-Security") != HSTS:
@@ -286,8 +339,10 @@ def test_every_response_of_every_route_carries_the_security_headers(surface: Wor
             csp = CONSOLE_CSP if family == "console" else CONTENT_SECURITY_POLICY
             problems = header_problems(response, csp=csp, https=True, private=probe.private)
             if problems:
-                failures.append(f"{probe.label} as {who} ({probe.method} {probe.path} -> "
-                                f"{response.status_code}): {'; '.join(problems)}")
+                failures.append(
+                    f"{probe.label} as {who} ({probe.method} {probe.path} -> "
+                    f"{response.status_code}): {'; '.join(problems)}"
+                )
     assert sent > 0
     assert failures == [], "\n".join(failures)
 
@@ -335,8 +390,11 @@ def test_error_responses_carry_the_security_headers(make_app: Any) -> None:
     for label, application, method, path, kwargs, status in cases_:
         response = application.test_client().open(path, method=method, base_url=HTTPS, **kwargs)
         problems = [] if response.status_code == status else [f"status {response.status_code}, wanted {status}"]
-        problems += [p for p in header_problems(response, csp=CONTENT_SECURITY_POLICY, https=True, private=False)
-                     if p != f"status {response.status_code}"]
+        problems += [
+            p
+            for p in header_problems(response, csp=CONTENT_SECURITY_POLICY, https=True, private=False)
+            if p != f"status {response.status_code}"
+        ]
         if problems:
             failures.append(f"{label}: {'; '.join(problems)}")
     assert failures == [], "\n".join(failures)
@@ -347,21 +405,51 @@ def test_a_digit_int_cannot_read_is_refused_never_a_500(surface: World, digit: s
     """str.isdigit() accepts "²" and "①" but int() refuses them: each numeric field checks for ASCII."""
     encoded = quote(digit)
     probes = [
-        ("case version of a console form", "staff", 400, Probe(
-            "note", "console", "POST", CASE, "/console/cases/{ref}/notes", form={"body": "x", "version": digit})),
-        ("NumMedia of a signed SMS", "twilio", 400, Probe(
-            "sms", "twilio", "POST", "", "/channels/twilio/sms", form={**twilio_form("sms_basic"), "NumMedia": digit})),
-        ("message id in a signed status callback URL", "twilio", 204, Probe(
-            "status", "twilio", "POST", "", f"/channels/twilio/status?m={encoded}",
-            form=twilio_form("status_delivered"))),
-        ("page of the open data", "anonymous", 400, Probe(
-            "records", "compliance_api", "GET", "", f"/api/v1/compliance/records?page={encoded}")),
+        (
+            "case version of a console form",
+            "staff",
+            400,
+            Probe("note", "console", "POST", CASE, "/console/cases/{ref}/notes", form={"body": "x", "version": digit}),
+        ),
+        (
+            "NumMedia of a signed SMS",
+            "twilio",
+            400,
+            Probe(
+                "sms",
+                "twilio",
+                "POST",
+                "",
+                "/channels/twilio/sms",
+                form={**twilio_form("sms_basic"), "NumMedia": digit},
+            ),
+        ),
+        (
+            "message id in a signed status callback URL",
+            "twilio",
+            204,
+            Probe(
+                "status",
+                "twilio",
+                "POST",
+                "",
+                f"/channels/twilio/status?m={encoded}",
+                form=twilio_form("status_delivered"),
+            ),
+        ),
+        (
+            "page of the open data",
+            "anonymous",
+            400,
+            Probe("records", "compliance_api", "GET", "", f"/api/v1/compliance/records?page={encoded}"),
+        ),
     ]
     answers = {label: surface.send(probe, who).status_code for label, who, _, probe in probes}
     assert answers == {label: status for label, _, status, _ in probes}
 
 
 # --- 2. cookies -------------------------------------------------------------------------------
+
 
 def parse_set_cookie(header: str) -> tuple[str, dict[str, str]]:
     """A Set-Cookie header as (name, {attribute in lower case: value})."""
@@ -380,8 +468,9 @@ def csrf_token(response: TestResponse) -> str:
 
 
 @pytest.mark.parametrize(("base", "secure"), [(HTTPS, True), (HTTP, False)], ids=["https", "http-dev"])
-def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(make_app: Any, base: str,
-                                                                         secure: bool) -> None:
+def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(
+    make_app: Any, base: str, secure: bool
+) -> None:
     application = make_app(**SETTINGS, PUBLIC_BASE_URL=base, WTF_CSRF_ENABLED=True)
     world = build_world(application, base)
     with Session(application.extensions["tulay.engine"]) as db:
@@ -403,15 +492,25 @@ def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(make_ap
     done = step("report sent", reporter, "POST", "/report", data={**REPORT, "csrf_token": csrf_token(form)})
     assert done.status_code == 200
     status_form = step("status form", reporter, "GET", "/status")
-    answer = step("status answer", reporter, "POST", "/status",
-                  data={"reference": world.ids["ref"], "pin": PIN, "csrf_token": csrf_token(status_form)})
+    answer = step(
+        "status answer",
+        reporter,
+        "POST",
+        "/status",
+        data={"reference": world.ids["ref"], "pin": PIN, "csrf_token": csrf_token(status_form)},
+    )
     assert answer.status_code == 200
     step("dashboard in Spanish", reporter, "GET", "/transparency?lang=es")
 
     staff = application.test_client()
     login = step("sign-in form", staff, "GET", "/console/login")
-    signed_in = step("sign-in", staff, "POST", "/console/login",
-                     data={"email": world.ids["email"], "password": PASSWORD, "csrf_token": csrf_token(login)})
+    signed_in = step(
+        "sign-in",
+        staff,
+        "POST",
+        "/console/login",
+        data={"email": world.ids["email"], "password": PASSWORD, "csrf_token": csrf_token(login)},
+    )
     assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/console/")
     queue = step("queue", staff, "GET", "/console/")
     assert queue.status_code == 200
@@ -419,11 +518,21 @@ def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(make_ap
 
     second_factor = application.test_client()
     login = step("sign-in form (TOTP)", second_factor, "GET", "/console/login")
-    step("password step", second_factor, "POST", "/console/login",
-         data={"email": totp_email, "password": PASSWORD, "csrf_token": csrf_token(login)})
+    step(
+        "password step",
+        second_factor,
+        "POST",
+        "/console/login",
+        data={"email": totp_email, "password": PASSWORD, "csrf_token": csrf_token(login)},
+    )
     code_form = step("code form", second_factor, "GET", "/console/login/code")
-    code = step("code step", second_factor, "POST", "/console/login/code",
-                data={"code": pyotp.TOTP(totp_secret).now(), "csrf_token": csrf_token(code_form)})
+    code = step(
+        "code step",
+        second_factor,
+        "POST",
+        "/console/login/code",
+        data={"code": pyotp.TOTP(totp_secret).now(), "csrf_token": csrf_token(code_form)},
+    )
     assert code.status_code == 302
 
     # Machines and open data never get a cookie: nothing for a CDN or a scraper to carry around.
@@ -439,19 +548,24 @@ def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(make_ap
     for label, headers in emitted.items():
         for header in headers:
             name, flags = parse_set_cookie(header)
-            problems = [problem for problem, bad in (
-                ("not HttpOnly", "httponly" not in flags),
-                ("SameSite missing or None", flags.get("samesite", "").lower() not in ("lax", "strict")),
-                ("not Secure over https", secure and "secure" not in flags),
-                ("Secure in http development (the browser would drop it)", not secure and "secure" in flags),
-                ("a remember-me cookie (the console has none)", name.startswith("remember")),
-            ) if bad]
+            problems = [
+                problem
+                for problem, bad in (
+                    ("not HttpOnly", "httponly" not in flags),
+                    ("SameSite missing or None", flags.get("samesite", "").lower() not in ("lax", "strict")),
+                    ("not Secure over https", secure and "secure" not in flags),
+                    ("Secure in http development (the browser would drop it)", not secure and "secure" in flags),
+                    ("a remember-me cookie (the console has none)", name.startswith("remember")),
+                )
+                if bad
+            ]
             if problems:
                 failures.append(f"{label}: {name}: {', '.join(problems)}")
     assert failures == [], "\n".join(failures)
 
 
 # --- https in a real browser: forms, CSRF and the Secure session cookie together -------------
+
 
 @pytest.mark.browser
 def test_forms_work_over_https_in_a_browser_with_secure_cookies(make_app: Any, browser: Any) -> None:

@@ -13,16 +13,25 @@ from bench.soak import Options, run_soak
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.own_servers,
-    pytest.mark.skipif(not glob.glob("/usr/lib/postgresql/*/bin/initdb") or not shutil.which("redis-server"),
-                       reason="needs PostgreSQL server binaries and redis-server to start private instances"),
+    pytest.mark.skipif(
+        not glob.glob("/usr/lib/postgresql/*/bin/initdb") or not shutil.which("redis-server"),
+        reason="needs PostgreSQL server binaries and redis-server to start private instances",
+    ),
 ]
 
 
 def test_every_answered_message_is_stored_processed_and_acknowledged_once_under_faults() -> None:
     # Faults: two workers SIGKILLed mid-job, Redis killed and restarted empty, PostgreSQL
     # restarted, Twilio answering 500 to three sends; plus replayed and concurrent MessageSids.
-    options = Options(messages=120, duration=10, concurrency=6, worker_kills=2, redis_down_seconds=1.5,
-                      twilio_500s=3, drain_timeout=180)
+    options = Options(
+        messages=120,
+        duration=10,
+        concurrency=6,
+        worker_kills=2,
+        redis_down_seconds=1.5,
+        twilio_500s=3,
+        drain_timeout=180,
+    )
     report = run_soak(options, log=lambda line: None)
     summary = "\n".join(report.lines())
     assert len(report.faults) == 5, summary

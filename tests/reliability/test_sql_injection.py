@@ -45,7 +45,7 @@ HOSTILE = [
     ("double-quoted tautology", '" OR ""="'),
     ("stacked DROP", "1; DROP TABLE message"),
     ("quoted stacked DROP", "x'; DROP TABLE message; --"),
-    ("UNION SELECT", "%' UNION SELECT reference, pin_hash FROM \"case\" --"),
+    ("UNION SELECT", '%\' UNION SELECT reference, pin_hash FROM "case" --'),
     ("LIKE wildcard", "%"),
     ("LIKE one-character wildcard", "_"),
     ("comments for spaces", "'/**/OR/**/1=1/**/--"),
@@ -122,8 +122,10 @@ def page_shown(response: TestResponse) -> Counter[str]:
 # Every parameter as the code declares it, so a filter added later is attacked too.
 QUEUE = tuple(f.name for f in fields(QueueFilters))
 API_QUEUE = tuple(str(p["name"]) for p in QUEUE_PARAMS)
-RECORDS, SUMMARY = (tuple(p["name"] for p in OPENAPI_PATHS[f"/api/v1/compliance/{name}"]["get"]["parameters"])
-                    for name in ("records", "summary"))
+RECORDS, SUMMARY = (
+    tuple(p["name"] for p in OPENAPI_PATHS[f"/api/v1/compliance/{name}"]["get"]["parameters"])
+    for name in ("records", "summary")
+)
 DIMENSIONS = FILTER_DIMENSIONS
 PATH = "<path>"  # the parameter is a segment of the URL
 PIN = "482913"
@@ -153,35 +155,140 @@ class Target:
 
 
 TARGETS = [
-    Target("console queue", "GET", "/console/", QUEUE, ("language", "q"), "console:mediator", console_refs,
-           nothing={"language": "xx", "q": "ZZZZ"}, legit={}),
-    Target("API case list", "GET", "/api/v1/cases", API_QUEUE, ("language", "q"), "api:mediator", api_refs,
-           nothing={"language": "xx", "q": "ZZZZ"}, legit={}),
-    Target("compliance records", "GET", "/api/v1/compliance/records", RECORDS, DIMENSIONS, "anonymous", records,
-           nothing=dict.fromkeys(DIMENSIONS, "zz"), legit={}),
-    Target("compliance records as CSV", "GET", "/api/v1/compliance/records", RECORDS,
-           DIMENSIONS, "anonymous", records, nothing=dict.fromkeys(DIMENSIONS, "zz"), legit={},
-           headers={"Accept": "text/csv"}),
-    Target("compliance summary", "GET", "/api/v1/compliance/summary", SUMMARY, DIMENSIONS,
-           "anonymous", summary_total, nothing=dict.fromkeys(DIMENSIONS, "zz"), legit={}),
-    Target("transparency dashboard", "GET", "/transparency", ("period", "start", "end", *DIMENSIONS, "lang"),
-           DIMENSIONS, "anonymous", dashboard_total, nothing=dict.fromkeys(DIMENSIONS, "zz"), legit={}),
-    Target("console case page", "GET", "/console/cases/{value}", (PATH,), (PATH,), "console:admin", page_shown,
-           nothing={PATH: "ZZZZ-ZZZZ"}, legit={PATH: "{ref}"}, strict_names=False),
-    Target("API case", "GET", "/api/v1/cases/{value}", (PATH,), (PATH,), "api:admin", api_case,
-           nothing={PATH: "ZZZZ-ZZZZ"}, legit={PATH: "{ref}"}, strict_names=False),
-    Target("API audit trail", "GET", "/api/v1/cases/{value}/audit", (PATH,), (PATH,), "api:admin", api_case,
-           nothing={PATH: "ZZZZ-ZZZZ"}, legit={PATH: "{ref}"}, strict_names=False),
-    Target("status lookup", "POST", "/status", ("reference", "pin", "token"), ("reference", "pin", "token"),
-           "anonymous", page_shown, nothing={"reference": "ZZZZ-ZZZZ"}, legit={"reference": "{ref}", "pin": "{pin}"},
-           fixed={"reference": "ZZZZ-ZZZZ", "pin": "000000"}, strict_names=False),
-    Target("console sign-in", "POST", "/console/login", ("email",), ("email",), "anonymous", page_shown,
-           nothing={"email": "nobody@tulay.test"}, legit={"email": "{email}", "password": PASSWORD},
-           fixed={"password": "not the password"}, strict_names=False),
+    Target(
+        "console queue",
+        "GET",
+        "/console/",
+        QUEUE,
+        ("language", "q"),
+        "console:mediator",
+        console_refs,
+        nothing={"language": "xx", "q": "ZZZZ"},
+        legit={},
+    ),
+    Target(
+        "API case list",
+        "GET",
+        "/api/v1/cases",
+        API_QUEUE,
+        ("language", "q"),
+        "api:mediator",
+        api_refs,
+        nothing={"language": "xx", "q": "ZZZZ"},
+        legit={},
+    ),
+    Target(
+        "compliance records",
+        "GET",
+        "/api/v1/compliance/records",
+        RECORDS,
+        DIMENSIONS,
+        "anonymous",
+        records,
+        nothing=dict.fromkeys(DIMENSIONS, "zz"),
+        legit={},
+    ),
+    Target(
+        "compliance records as CSV",
+        "GET",
+        "/api/v1/compliance/records",
+        RECORDS,
+        DIMENSIONS,
+        "anonymous",
+        records,
+        nothing=dict.fromkeys(DIMENSIONS, "zz"),
+        legit={},
+        headers={"Accept": "text/csv"},
+    ),
+    Target(
+        "compliance summary",
+        "GET",
+        "/api/v1/compliance/summary",
+        SUMMARY,
+        DIMENSIONS,
+        "anonymous",
+        summary_total,
+        nothing=dict.fromkeys(DIMENSIONS, "zz"),
+        legit={},
+    ),
+    Target(
+        "transparency dashboard",
+        "GET",
+        "/transparency",
+        ("period", "start", "end", *DIMENSIONS, "lang"),
+        DIMENSIONS,
+        "anonymous",
+        dashboard_total,
+        nothing=dict.fromkeys(DIMENSIONS, "zz"),
+        legit={},
+    ),
+    Target(
+        "console case page",
+        "GET",
+        "/console/cases/{value}",
+        (PATH,),
+        (PATH,),
+        "console:admin",
+        page_shown,
+        nothing={PATH: "ZZZZ-ZZZZ"},
+        legit={PATH: "{ref}"},
+        strict_names=False,
+    ),
+    Target(
+        "API case",
+        "GET",
+        "/api/v1/cases/{value}",
+        (PATH,),
+        (PATH,),
+        "api:admin",
+        api_case,
+        nothing={PATH: "ZZZZ-ZZZZ"},
+        legit={PATH: "{ref}"},
+        strict_names=False,
+    ),
+    Target(
+        "API audit trail",
+        "GET",
+        "/api/v1/cases/{value}/audit",
+        (PATH,),
+        (PATH,),
+        "api:admin",
+        api_case,
+        nothing={PATH: "ZZZZ-ZZZZ"},
+        legit={PATH: "{ref}"},
+        strict_names=False,
+    ),
+    Target(
+        "status lookup",
+        "POST",
+        "/status",
+        ("reference", "pin", "token"),
+        ("reference", "pin", "token"),
+        "anonymous",
+        page_shown,
+        nothing={"reference": "ZZZZ-ZZZZ"},
+        legit={"reference": "{ref}", "pin": "{pin}"},
+        fixed={"reference": "ZZZZ-ZZZZ", "pin": "000000"},
+        strict_names=False,
+    ),
+    Target(
+        "console sign-in",
+        "POST",
+        "/console/login",
+        ("email",),
+        ("email",),
+        "anonymous",
+        page_shown,
+        nothing={"email": "nobody@tulay.test"},
+        legit={"email": "{email}", "password": PASSWORD},
+        fixed={"password": "not the password"},
+        strict_names=False,
+    ),
 ]
 
 
 # --- the data the lookups run over --------------------------------------------------------------
+
 
 @dataclass
 class World:
@@ -202,8 +309,10 @@ class World:
 
     def ask(self, target: Target, values: Mapping[str, str]) -> TestResponse:
         """Send `target` with `values` (each may name a world id as "{ref}"); PATH goes in the URL."""
-        filled = {key: self.ids.get(value.strip("{}"), value) if re.fullmatch(r"\{\w+\}", value) else value
-                  for key, value in values.items()}
+        filled = {
+            key: self.ids.get(value.strip("{}"), value) if re.fullmatch(r"\{\w+\}", value) else value
+            for key, value in values.items()
+        }
         params = {**target.fixed, **{k: v for k, v in filled.items() if k != PATH}}
         path = target.path.format(value=quote(filled.get(PATH, ""), safe=""))
         client, headers = self.client(target.viewer)
@@ -225,18 +334,35 @@ def world(app: Flask, session: Session, run_jobs: Any) -> World:
     cases: list[Case] = []
     for mediator in (mine, other):
         for status, urgency, language, needs_human in rows:
-            cases.append(make_case(session, route=Route.MEDIATION, assignee_id=mediator.id, status=status,
-                                   urgency=urgency, language=language, needs_human_translation=needs_human,
-                                   reference=f"X{len(cases):03d}-0000"))
-    unassigned = make_case(session, route=Route.OMBUDSPERSON, status=CaseStatus.NEW, pin_hash=hash_pin(PIN),
-                           reference="XZZZ-0000")
-    viewers = {"console:mediator": ("user", mine.id), "console:admin": ("user", admin.id),
-               "api:mediator": ("token", issue_api_token(session, mine)),
-               "api:admin": ("token", issue_api_token(session, admin))}
+            cases.append(
+                make_case(
+                    session,
+                    route=Route.MEDIATION,
+                    assignee_id=mediator.id,
+                    status=status,
+                    urgency=urgency,
+                    language=language,
+                    needs_human_translation=needs_human,
+                    reference=f"X{len(cases):03d}-0000",
+                )
+            )
+    unassigned = make_case(
+        session, route=Route.OMBUDSPERSON, status=CaseStatus.NEW, pin_hash=hash_pin(PIN), reference="XZZZ-0000"
+    )
+    viewers = {
+        "console:mediator": ("user", mine.id),
+        "console:admin": ("user", admin.id),
+        "api:mediator": ("token", issue_api_token(session, mine)),
+        "api:admin": ("token", issue_api_token(session, admin)),
+    }
     session.commit()
-    return World(app=app, viewers=viewers, ids={"ref": unassigned.reference, "pin": PIN, "email": admin.email},
-                 mediator_refs={c.reference for c in cases if c.assignee_id == mine.id},
-                 other_refs={c.reference for c in cases if c.assignee_id != mine.id} | {unassigned.reference})
+    return World(
+        app=app,
+        viewers=viewers,
+        ids={"ref": unassigned.reference, "pin": PIN, "email": admin.email},
+        mediator_refs={c.reference for c in cases if c.assignee_id == mine.id},
+        other_refs={c.reference for c in cases if c.assignee_id != mine.id} | {unassigned.reference},
+    )
 
 
 # Read by requests without changing anything, but stamped on use.
@@ -268,8 +394,9 @@ def answered(target: Target, response: TestResponse) -> Counter[str]:
     return Counter() if response.status_code >= 400 else +target.read(response)
 
 
-def check(world: World, target: Target, name: str, value: str, baseline: Counter[str],
-          nothing: Counter[str]) -> str | None:
+def check(
+    world: World, target: Target, name: str, value: str, baseline: Counter[str], nothing: Counter[str]
+) -> str | None:
     """Why sending `value` in `name` broke a rule, or None."""
     response = world.ask(target, {name: value})
     status = response.status_code
@@ -292,16 +419,20 @@ def test_hostile_values_in_every_parameter_are_refused_or_harmless(world: World,
     baseline = answered(target, world.ask(target, target.nothing if PATH in target.params else {}))
     nothing = answered(target, world.ask(target, target.nothing))
     assert not nothing, f"{target.label}: the non-matching value {dict(target.nothing)} finds something"
-    assert answered(target, world.ask(target, target.legit)), \
+    assert answered(target, world.ask(target, target.legit)), (
         f"{target.label}: a real lookup finds nothing, so these checks could not fail"
+    )
     if target.viewer.endswith(":mediator"):
         # The mediator sees exactly their own cases: anything else in an answer is a leak.
         assert set(baseline) == world.mediator_refs and not world.mediator_refs & world.other_refs
     failures = []
     for name in target.params:
         before = snapshot(engine)
-        failures += [f"{name}={label}: {problem}" for label, value in HOSTILE
-                     if (problem := check(world, target, name, value, baseline, nothing))]
+        failures += [
+            f"{name}={label}: {problem}"
+            for label, value in HOSTILE
+            if (problem := check(world, target, name, value, baseline, nothing))
+        ]
         if snapshot(engine) != before:
             failures.append(f"{name}: hostile values changed rows")
     if target.strict_names:
@@ -315,8 +446,13 @@ def test_hostile_values_in_every_parameter_are_refused_or_harmless(world: World,
 def test_a_period_bound_that_is_not_exactly_yyyy_mm_is_refused(world: World) -> None:
     """Bounds are compared as text: "2025-1" or fullwidth digits would silently select the wrong months."""
     client = world.app.test_client()
-    for period in ("2025-1..2025-12", "2025-01..2025-1", "\uff12\uff10\uff12\uff15-01..2025-12",
-                   "2025-01..\uff12\uff10\uff12\uff15-12", " 2025-01..2025-12 x"):
+    for period in (
+        "2025-1..2025-12",
+        "2025-01..2025-1",
+        "\uff12\uff10\uff12\uff15-01..2025-12",
+        "2025-01..\uff12\uff10\uff12\uff15-12",
+        " 2025-01..2025-12 x",
+    ):
         for path in ("/api/v1/compliance/summary", "/api/v1/compliance/records"):
             response = client.get(path, query_string={"period": period})
             assert response.status_code == 400 and "YYYY-MM" in response.get_json()["error"], (path, period)

@@ -26,46 +26,111 @@ STORED = (Reporter, Case, Message)
 
 # Hostile values: NUL and control characters, bidi overrides and other invisible format characters,
 # emoji sequences, markup and SQL, what the form's own fields expect.
-HOSTILE = st.sampled_from([
-    "", " ", "\x00", "a\x00b", "\x1b[31m", "\r\n\r\n", "\u202eevil\u202c", "\u200f\u200e\u2066x\u2069", "\ufeff",
-    "😀", "👩\u200d👩\u200d👧\u200d👦" * 20, "🇵🇭", "<script>alert(1)</script>", "' OR 1=1 --", "%00", "%ff",
-    "yes", "no", "sms", "whatsapp", "email", "AE", "ph", "XX", "EU", "construction", "spy", "ABCD-2345",
-    "مرحبا، لم يدفعوا لي", "मुझे वेतन नहीं मिला", "\U0010ffff", "\ud7ff", "\u0301" * 50,
-])
+HOSTILE = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "a\x00b",
+        "\x1b[31m",
+        "\r\n\r\n",
+        "\u202eevil\u202c",
+        "\u200f\u200e\u2066x\u2069",
+        "\ufeff",
+        "😀",
+        "👩\u200d👩\u200d👧\u200d👦" * 20,
+        "🇵🇭",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "%00",
+        "%ff",
+        "yes",
+        "no",
+        "sms",
+        "whatsapp",
+        "email",
+        "AE",
+        "ph",
+        "XX",
+        "EU",
+        "construction",
+        "spy",
+        "ABCD-2345",
+        "مرحبا، لم يدفعوا لي",
+        "मुझे वेतन नहीं मिला",
+        "\U0010ffff",
+        "\ud7ff",
+        "\u0301" * 50,
+    ]
+)
 FULLWIDTH_PHONE = "+639171234567".translate({ord(c): ord(c) + 0xFEE0 for c in "+0123456789"})
 # Phone numbers in every shape a reporter (or an attacker) might type, very long ones included.
 PHONES = st.one_of(
-    st.sampled_from(["+639171234567", "0917 123 4567", "+63 (917) 123-4567", "00639171234567", "tel:+639171234567",
-                     "whatsapp:+639171234567", "+" + "9" * 40, "9" * 31, "9" * 33, "+0", "+",
-                     "+٩٧١٥٠١٢٣٤٥٦٧", FULLWIDTH_PHONE, "+63 917 123 4567 ext. 99", "+63\x00917 123 4567",
-                     "+639171234567\u202e", "+1 (555) 010-0199"]),
+    st.sampled_from(
+        [
+            "+639171234567",
+            "0917 123 4567",
+            "+63 (917) 123-4567",
+            "00639171234567",
+            "tel:+639171234567",
+            "whatsapp:+639171234567",
+            "+" + "9" * 40,
+            "9" * 31,
+            "9" * 33,
+            "+0",
+            "+",
+            "+٩٧١٥٠١٢٣٤٥٦٧",
+            FULLWIDTH_PHONE,
+            "+63 917 123 4567 ext. 99",
+            "+63\x00917 123 4567",
+            "+639171234567\u202e",
+            "+1 (555) 010-0199",
+        ]
+    ),
     st.from_regex(r"\+?[0-9 ().-]{1,48}", fullmatch=True),
 )
 # Values past every field limit (5 000 characters) and past the request limit (64 KiB).
-HUGE = st.builds(lambda unit, times: unit * times, st.sampled_from(["x", "é", "😀", "\u202e", "\x00", "9"]),
-                 st.integers(4_990, 40_000))
+HUGE = st.builds(
+    lambda unit, times: unit * times,
+    st.sampled_from(["x", "é", "😀", "\u202e", "\x00", "9"]),
+    st.integers(4_990, 40_000),
+)
 SHORT_VALUES = st.one_of(HOSTILE, PHONES, st.text(max_size=80))
 VALUES = st.one_of(SHORT_VALUES, HUGE)
-REPORT_FIELDS = st.one_of(st.sampled_from([*REPORT, "consent", "contact_channel", "csrf_token", "token",
-                                           "reference", "pin"]), st.text(max_size=12))
+REPORT_FIELDS = st.one_of(
+    st.sampled_from([*REPORT, "consent", "contact_channel", "csrf_token", "token", "reference", "pin"]),
+    st.text(max_size=12),
+)
 LANGS = st.one_of(st.sampled_from(SUPPORTED_LANGUAGES), st.text(max_size=24))
 ENCODINGS = st.sampled_from(["urlencoded", "multipart"])
 # Raw bodies that no form encoder would produce: invalid UTF-8, wrong content types and charsets.
-CONTENT_TYPES = st.sampled_from([
-    "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=latin-1",
-    "application/x-www-form-urlencoded; charset=utf-16", "application/x-www-form-urlencoded; charset=bogus",
-    "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x", "application/json",
-    "text/plain", "text/html; charset=utf-8", "",
-])
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/x-www-form-urlencoded",
+        "application/x-www-form-urlencoded; charset=latin-1",
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "application/x-www-form-urlencoded; charset=bogus",
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        "multipart/form-data; boundary=x",
+        "application/json",
+        "text/plain",
+        "text/html; charset=utf-8",
+        "",
+    ]
+)
 VALID_FIELDS = b"&country=AE&sector=construction"
 RAW_BODIES = st.one_of(
     st.binary(max_size=2000),
     # A valid report whose body carries raw or percent-escaped bytes (mostly invalid UTF-8).
     st.builds(lambda raw: b"body=No+me+" + raw + b"+pagado" + VALID_FIELDS, st.binary(min_size=1, max_size=200)),
-    st.builds(lambda raw: b"body=" + quote_from_bytes(raw).encode() + VALID_FIELDS,
-              st.binary(min_size=1, max_size=200)),
-    st.builds(lambda raw: b"--x\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n" + raw + b"\r\n--x--\r\n",
-              st.binary(max_size=500)),
+    st.builds(
+        lambda raw: b"body=" + quote_from_bytes(raw).encode() + VALID_FIELDS, st.binary(min_size=1, max_size=200)
+    ),
+    st.builds(
+        lambda raw: b'--x\r\nContent-Disposition: form-data; name="body"\r\n\r\n' + raw + b"\r\n--x--\r\n",
+        st.binary(max_size=500),
+    ),
 )
 
 
@@ -95,8 +160,9 @@ def encode(pairs: list[tuple[str, str]], encoding: str) -> tuple[bytes, str]:
     return text.encode(), "application/x-www-form-urlencoded"
 
 
-def post(client: FlaskClient, path: str, lang: str, data: bytes, content_type: str,
-         caplog: pytest.LogCaptureFixture) -> Any:
+def post(
+    client: FlaskClient, path: str, lang: str, data: bytes, content_type: str, caplog: pytest.LogCaptureFixture
+) -> Any:
     caplog.clear()
     response = client.post(f"{path}?lang={quote(lang, safe='')}", data=data, content_type=content_type or None)
     assert response.status_code < 500, response.get_data(as_text=True)[:2000]
@@ -106,7 +172,9 @@ def post(client: FlaskClient, path: str, lang: str, data: bytes, content_type: s
 
 # Each known field: sometimes what it expects, sometimes anything.
 REPORT_VALUES = {
-    "body": VALUES, "employer": VALUES, "name": VALUES,
+    "body": VALUES,
+    "employer": VALUES,
+    "name": VALUES,
     "country": st.one_of(st.sampled_from(["AE", "ph", " MY ", "XX", "EU"]), VALUES),
     "sector": st.one_of(st.sampled_from(list(SECTOR_TEXTS)), VALUES),
     "phone": st.one_of(PHONES, VALUES),
@@ -115,14 +183,26 @@ REPORT_VALUES = {
 }
 
 
-@given(changes=st.fixed_dictionaries({}, optional=REPORT_VALUES),
-       dropped=st.sets(st.sampled_from(list(REPORT)), max_size=3),
-       duplicates=st.lists(st.tuples(REPORT_FIELDS, VALUES), max_size=3), encoding=ENCODINGS, lang=LANGS,
-       filler_parts=st.sampled_from([0, 0, 1_500]))  # past werkzeug's limit of 1 000 multipart parts
+@given(
+    changes=st.fixed_dictionaries({}, optional=REPORT_VALUES),
+    dropped=st.sets(st.sampled_from(list(REPORT)), max_size=3),
+    duplicates=st.lists(st.tuples(REPORT_FIELDS, VALUES), max_size=3),
+    encoding=ENCODINGS,
+    lang=LANGS,
+    filler_parts=st.sampled_from([0, 0, 1_500]),
+)  # past werkzeug's limit of 1 000 multipart parts
 @FUZZ
 def test_random_report_forms_never_5xx_and_store_one_case_or_nothing(
-        client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, changes: dict[str, str],
-        dropped: set[str], duplicates: list[tuple[str, str]], encoding: str, lang: str, filler_parts: int) -> None:
+    client: FlaskClient,
+    session: Session,
+    unhandled: pytest.LogCaptureFixture,
+    changes: dict[str, str],
+    dropped: set[str],
+    duplicates: list[tuple[str, str]],
+    encoding: str,
+    lang: str,
+    filler_parts: int,
+) -> None:
     form = {**REPORT, **changes}
     for name in dropped:
         form.pop(name, None)
@@ -151,18 +231,33 @@ def opened_case(client: FlaskClient) -> dict[str, str]:
 STATUS_VALUES = st.one_of(st.just("valid"), VALUES)
 
 
-@given(fields=st.fixed_dictionaries({"token": STATUS_VALUES, "body": STATUS_VALUES},
-                                    optional={"reference": STATUS_VALUES, "pin": STATUS_VALUES}),
-       dropped=st.sets(st.sampled_from(["token", "body"]), max_size=1),
-       duplicates=st.lists(st.tuples(REPORT_FIELDS, VALUES), max_size=2), encoding=ENCODINGS, lang=LANGS)
+@given(
+    fields=st.fixed_dictionaries(
+        {"token": STATUS_VALUES, "body": STATUS_VALUES}, optional={"reference": STATUS_VALUES, "pin": STATUS_VALUES}
+    ),
+    dropped=st.sets(st.sampled_from(["token", "body"]), max_size=1),
+    duplicates=st.lists(st.tuples(REPORT_FIELDS, VALUES), max_size=2),
+    encoding=ENCODINGS,
+    lang=LANGS,
+)
 @FUZZ
 def test_random_status_forms_never_5xx_and_store_at_most_the_one_message(
-        client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, opened_case: dict[str, str],
-        fields: dict[str, str], dropped: set[str], duplicates: list[tuple[str, str]], encoding: str,
-        lang: str) -> None:
+    client: FlaskClient,
+    session: Session,
+    unhandled: pytest.LogCaptureFixture,
+    opened_case: dict[str, str],
+    fields: dict[str, str],
+    dropped: set[str],
+    duplicates: list[tuple[str, str]],
+    encoding: str,
+    lang: str,
+) -> None:
     # "valid" stands for the real reference, PIN or view token, so the fuzz reaches past the PIN check.
-    form = {name: opened_case.get(name, "Sigo sin cobrar.") if value == "valid" else value
-            for name, value in fields.items() if name not in dropped}
+    form = {
+        name: opened_case.get(name, "Sigo sin cobrar.") if value == "valid" else value
+        for name, value in fields.items()
+        if name not in dropped
+    }
     pairs = [*form.items(), *duplicates]
     data, content_type = encode(pairs, encoding)
     before = counts(session)
@@ -175,8 +270,15 @@ def test_random_status_forms_never_5xx_and_store_at_most_the_one_message(
     assert added == (1 if response.status_code == 200 and any(k == "token" for k, _ in pairs) else 0)
 
 
-def post_raw(client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, path: str, raw: bytes,
-             content_type: str, lang: str) -> int:
+def post_raw(
+    client: FlaskClient,
+    session: Session,
+    unhandled: pytest.LogCaptureFixture,
+    path: str,
+    raw: bytes,
+    content_type: str,
+    lang: str,
+) -> int:
     """POST a raw body; a refusal stores nothing, an accepted report exactly one case. Returns the status."""
     before = counts(session)
     response = post(client, path, lang, raw, content_type, unhandled)
@@ -191,8 +293,8 @@ def post_raw(client: FlaskClient, session: Session, unhandled: pytest.LogCapture
 @given(raw=RAW_BODIES, content_type=CONTENT_TYPES, lang=LANGS)
 @settings(FUZZ, max_examples=40)
 def test_raw_report_bodies_in_any_encoding_never_5xx_and_refusals_store_nothing(
-        client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, raw: bytes, content_type: str,
-        lang: str) -> None:
+    client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, raw: bytes, content_type: str, lang: str
+) -> None:
     post_raw(client, session, unhandled, "/report", raw, content_type, lang)
 
 
@@ -200,8 +302,8 @@ def test_raw_report_bodies_in_any_encoding_never_5xx_and_refusals_store_nothing(
 @given(raw=RAW_BODIES, content_type=CONTENT_TYPES, lang=LANGS)
 @settings(FUZZ, max_examples=15)
 def test_raw_status_bodies_in_any_encoding_never_5xx_and_store_nothing(
-        client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, raw: bytes, content_type: str,
-        lang: str) -> None:
+    client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, raw: bytes, content_type: str, lang: str
+) -> None:
     post_raw(client, session, unhandled, "/status", raw, content_type, lang)
 
 
@@ -213,9 +315,9 @@ def csrf_client(make_app: Any) -> FlaskClient:
 
 @given(raw=RAW_BODIES, content_type=CONTENT_TYPES)
 @settings(FUZZ, max_examples=30)
-def test_csrf_check_refuses_hostile_bodies_without_5xx(csrf_client: FlaskClient, session: Session,
-                                                       unhandled: pytest.LogCaptureFixture, raw: bytes,
-                                                       content_type: str) -> None:
+def test_csrf_check_refuses_hostile_bodies_without_5xx(
+    csrf_client: FlaskClient, session: Session, unhandled: pytest.LogCaptureFixture, raw: bytes, content_type: str
+) -> None:
     # In production the CSRF check parses the body before the view does; no token, so never accepted.
     before = counts(session)
     response = post(csrf_client, "/report", "es", raw, content_type, unhandled)
@@ -223,21 +325,30 @@ def test_csrf_check_refuses_hostile_bodies_without_5xx(csrf_client: FlaskClient,
     assert counts(session) == before
 
 
-QUERY_KEYS = st.one_of(st.sampled_from(["lang", "category", "country", "sector", "channel", "period", "page"]),
-                       st.text(max_size=10))
+QUERY_KEYS = st.one_of(
+    st.sampled_from(["lang", "category", "country", "sector", "channel", "period", "page"]), st.text(max_size=10)
+)
 # Raw percent-escapes (invalid UTF-8 among them) and hostile text, as a query string may carry.
 QUERY_VALUES = st.one_of(SHORT_VALUES, st.sampled_from(["%ff%fe", "%00", "%", "%zz", "es&lang=ar", "ar;ur"]))
 
 
-@given(path=st.sampled_from(["/report", "/status", "/transparency"]),
-       query=st.lists(st.tuples(QUERY_KEYS, QUERY_VALUES), max_size=5),
-       accept_language=st.one_of(st.none(), st.sampled_from(["ar", "*", "ne-NP,ne;q=0.9", "q=;;,", "es;q=abc"]),
-                                 st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255,
-                                                                exclude_characters="\x7f"), max_size=40)))
+@given(
+    path=st.sampled_from(["/report", "/status", "/transparency"]),
+    query=st.lists(st.tuples(QUERY_KEYS, QUERY_VALUES), max_size=5),
+    accept_language=st.one_of(
+        st.none(),
+        st.sampled_from(["ar", "*", "ne-NP,ne;q=0.9", "q=;;,", "es;q=abc"]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=40),
+    ),
+)
 @FUZZ
-def test_pages_with_random_query_strings_never_5xx(client: FlaskClient, unhandled: pytest.LogCaptureFixture,
-                                                    path: str, query: list[tuple[str, str]],
-                                                    accept_language: str | None) -> None:
+def test_pages_with_random_query_strings_never_5xx(
+    client: FlaskClient,
+    unhandled: pytest.LogCaptureFixture,
+    path: str,
+    query: list[tuple[str, str]],
+    accept_language: str | None,
+) -> None:
     # Keys are quoted; values go in raw where they are percent-escapes, so invalid UTF-8 reaches the app.
     text = "&".join(f"{quote(k, safe='')}={v if v.startswith('%') else quote(v, safe='')}" for k, v in query)
     headers = {"Accept-Language": accept_language} if accept_language is not None else {}
