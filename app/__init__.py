@@ -40,48 +40,30 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["TESTING"] = settings.TULAY_ENV == "test"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from app import (
-        api,
-        compliance_api,
-        compliance_cli,
-        compliance_dispatch,  # noqa: F401 - registers the after-flush job hook for closed cases
-        db,
-        errors,
-        headers,
-        health,
-        i18n,
-        mt,
-        outbox_dispatch,  # noqa: F401 - registers the after-flush job hook
-        public,
-        queues,
-        security,
-    )
-    from app.cli import register_cli
+    from app import api, db, dispatch, errors, headers, health, i18n, public, queues, security, transparency
+    from app import cli as commands
+    from app.api import compliance as compliance_api
     from app.console import bp as console_bp
     from app.logs import configure_logging
     from casework.privacy import configure_privacy
+    from channels.twilio import webhooks as twilio_webhooks
 
     configure_logging(settings.LOG_LEVEL)
     configure_privacy(settings.DATA_ENCRYPTION_KEY)
     db.init_app(app, app.config["SQLALCHEMY_URL"])
+    dispatch.init_app(app)  # the job table's hooks, on this app's session factory
     queues.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)
-    from channels.twilio import webhooks as twilio_webhooks
-
-    app.register_blueprint(twilio_webhooks.bp)
+    twilio_webhooks.init_app(app, db.get_session)
     security.csrf.exempt(twilio_webhooks.bp)  # Twilio signs its requests instead
-    mt.init_app(app)
     headers.init_app(app)
     public.init_app(app)
     app.register_blueprint(console_bp)
     api.init_app(app)
-    register_cli(app)
-    compliance_cli.init_app(app)
     compliance_api.init_app(app)
-    from app.transparency import bp as transparency_bp
-
-    app.register_blueprint(transparency_bp)
+    app.register_blueprint(transparency.bp)
+    commands.init_app(app)
     return app

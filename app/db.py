@@ -1,16 +1,40 @@
-"""The database: one engine per app, a session per request (`get_session`), and
-`session_scope()` for jobs and commands. Data functions never commit; these owners do."""
+"""The database: one engine and one session factory per app, a session per request
+(`get_session`), and `session_scope()` for jobs and commands. Data functions never commit;
+these owners do. Every session comes from the app's factory, which carries the job dispatch
+hooks (`app/dispatch.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["sqlalchemy_url"] = url
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Migrate the schema at `url` up to `revision` (the Procfile's release step runs this)."""
+    alembic_command.upgrade(alembic_config(url), revision)
+
+
+def downgrade_database(url: str, revision: str) -> None:
+    alembic_command.downgrade(alembic_config(url), revision)
 
 
 def make_engine(url: str) -> Engine:
@@ -42,10 +66,20 @@ def get_engine() -> Engine:
     return engine
 
 
+def get_session_factory(app: Flask | None = None) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = (app or current_app).extensions["tulay.sessions"]
+    return factory
+
+
+def new_session(**options: Any) -> Session:
+    """A new session from the app's factory (`options` override its defaults); the caller closes it."""
+    return get_session_factory()(**options)
+
+
 def get_session() -> Session:
     """The request's session, opened lazily and closed (rolled back if uncommitted) at teardown."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        g.db_session = new_session()
     session: Session = g.db_session
     return session
 
@@ -59,7 +93,7 @@ def close_session(_exc: BaseException | None = None) -> None:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session that commits when the block succeeds and rolls back when it raises."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with new_session() as session:
         try:
             yield session
             session.commit()
@@ -69,7 +103,9 @@ def session_scope() -> Iterator[Session]:
 
 
 def init_app(app: Flask, url: str) -> None:
-    app.extensions["tulay.engine"] = make_engine(url)
+    engine = make_engine(url)
+    app.extensions["tulay.engine"] = engine
+    app.extensions["tulay.sessions"] = sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
     # After each request too: an app context can outlive a request (tests, streamed responses),
     # and a request's transaction must never be left open holding locks.
     app.teardown_request(close_session)

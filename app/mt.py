@@ -1,4 +1,4 @@
-"""The machine-translation registry of a process, and the `flask mt` commands.
+"""The machine-translation registry of a process (its commands are in `app/cli/mt.py`).
 
 `get_translator()` builds one `TranslationService` per app (so per process) from the installed
 argos packages and Apertium, in the order of `MT_ENGINE_ORDER`; the first engine listed that
@@ -7,21 +7,16 @@ has a pair translates it. Nothing here touches the network: packages install fro
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from casework.mt.apertium import ApertiumEngine
-from casework.mt.argos import ArgosEngine, PackageError, install_package, installed_packages
+from casework.mt.argos import ArgosEngine, installed_packages
 from casework.translation import TranslationEngine, TranslationService
 
 EXTENSION_KEY = "tulay.mt"
 ENGINES = ("argos", "apertium")
-
-mt_cli = AppGroup("mt", help="Machine-translation packages (offline).")
 
 
 def packages_dir(app: Flask) -> Path:
@@ -64,45 +59,3 @@ def reset_translator(app: Flask) -> None:
 
 def uses_argos(service: TranslationService) -> bool:
     return any(isinstance(engine, ArgosEngine) for engine in service.engines)
-
-
-@mt_cli.command("install")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def mt_install(paths: tuple[Path, ...]) -> None:
-    """Install .argosmodel files from local PATHs (never downloads anything)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    target = packages_dir(app)
-    failures = []
-    for path in paths:
-        size = path.stat().st_size if path.is_file() else 0
-        try:
-            with click.progressbar(length=max(size, 1), label=f"installing {path.name}", file=sys.stderr) as bar:
-                package = install_package(path, target, progress=lambda n, bar=bar: bar.update(n))
-        except PackageError as exc:
-            failures.append(str(exc))
-            click.echo(f"error: {exc}", err=True)
-            continue
-        click.echo(f"installed {package.source} → {package.target} (version {package.version}) from {path.name}")
-    reset_translator(app)
-    if failures:
-        raise click.ClickException(f"{len(failures)} of {len(paths)} package(s) not installed")
-
-
-@mt_cli.command("list")
-def mt_list() -> None:
-    """List the installed translation pairs with their engine and model version."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    service = build_service(app)
-    rows = service.pairs()
-    click.echo(f"engine order: {','.join(engine_order(app)) or '(none)'}; argos packages in {packages_dir(app)}")
-    if not rows:
-        click.echo("no translation pairs installed: every non-working-language message needs a human translator")
-        return
-    for source, target, engine, version in rows:
-        in_use = service.engine_for(source, target)
-        mark = "" if in_use is not None and in_use.name == engine else "  (shadowed by an earlier engine)"
-        click.echo(f"{source} → {target}  {engine:<9} {version}{mark}")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(mt_cli)

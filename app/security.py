@@ -98,6 +98,7 @@ def token_digest(token: str) -> str:
 
 def issue_api_token(session: Session, user: StaffUser) -> str:
     """Create a token for `user` and return it; only its hash is stored."""
+    assert user.id is not None, "the user must be stored first"
     token = "tly_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=token_digest(token)))
     return token

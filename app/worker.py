@@ -24,6 +24,7 @@ from rq.executions import Execution
 from rq.job import Job
 from rq.worker import WorkerStatus
 
+from app.dispatch import PERIODIC_JOBS
 from app.queues import QUEUE_NAMES, get_queues
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,6 @@ MAINTENANCE_INTERVAL_SECONDS = 30
 # lock their row, but a send stalled inside its Twilio call may then be sent twice.
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_TTL_SECONDS = 20
-
-# (dotted function, queue, interval in seconds or a config key holding it)
-PERIODIC_JOBS: list[tuple[str, str, str | int]] = [
-    ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
-    ("app.jobs.sweep_unfetched_media", "outbound", "SWEEP_INTERVAL_SECONDS"),
-    ("app.jobs.escalate_overdue_cases", "reports", "SLA_CHECK_INTERVAL_SECONDS"),
-    ("app.jobs.sweep_compliance", "reports", "SWEEP_INTERVAL_SECONDS"),
-    ("app.jobs.apply_retention", "reports", 3600),
-    ("app.jobs.refresh_compliance_release", "reports", "COMPLIANCE_CACHE_SECONDS"),
-]
 
 
 class AppWorker(SimpleWorker):

@@ -32,7 +32,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.cli import upgrade_database
+from app.db import upgrade_database
 from bench.scratch import scratch_database
 from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
 from casework.privacy import encrypt_text

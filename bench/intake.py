@@ -39,7 +39,7 @@ from redis import Redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from app.cli import upgrade_database  # noqa: E402
+from app.db import upgrade_database  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 
 PATH = "/channels/twilio/sms"

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from app import create_app
-from app.cli import upgrade_database
+from app.db import upgrade_database
 from casework.texts import SUPPORTED_LANGUAGES
 
 

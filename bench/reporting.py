@@ -24,10 +24,11 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import compliance_cache, create_app, jobs
-from app.cli import upgrade_database
+from app import create_app, jobs
+from app.db import upgrade_database
+from app.transparency import release as compliance_cache
 from bench.scratch import scratch_database
-from casework.compliance import embargo_month, release_statement
+from casework.compliance.release import embargo_month, release_statement
 
 CATEGORIES = (
     ["wage_theft"] * 6

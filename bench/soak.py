@@ -539,7 +539,7 @@ def environment(
             }
             for name in ("TULAY_TEST_DATABASE_URL", "TULAY_TEST_REDIS_URL"):
                 env.pop(name, None)
-            from app.cli import upgrade_database
+            from app.db import upgrade_database
 
             upgrade_database(postgres.url.replace("postgresql://", "postgresql+psycopg://", 1))
             log(

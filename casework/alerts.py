@@ -7,9 +7,10 @@ case reference, codes and a console link only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.models import Case, CaseEvent
@@ -44,3 +45,16 @@ def alert_payload(case: Case, kind: str, console_base_url: str) -> dict[str, Any
         "assignee_id": case.assignee_id,
         "url": f"{console_base_url.rstrip('/')}/console/cases/{case.reference}",
     }
+
+
+def unsent_alerts(session: Session, *, raised_after: datetime) -> list[tuple[int, str]]:
+    """(case id, kind) of alerts raised since `raised_after` that were never recorded as sent."""
+    statement = select(CaseEvent.case_id, CaseEvent.detail).where(
+        CaseEvent.action == "alert_raised", col(CaseEvent.created_at) >= raised_after
+    )
+    raised = [(case_id, (detail or {}).get("kind", "urgent")) for case_id, detail in session.exec(statement).all()]
+    return [
+        (case_id, kind)
+        for case_id, kind in raised
+        if case_id is not None and not alert_recorded(session, case_id, "alert_sent", kind)
+    ]

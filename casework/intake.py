@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import open_or_attach
@@ -32,6 +32,8 @@ from casework.texts import normalize_language, render_text
 from casework.translation import TranslationService
 
 FIRST_RESPONSE_DAYS = 2
+# (session, message, case) -> None: one step of the intake pipeline (`casework/pipeline.py`)
+IntakeStep = Callable[[Session, Message, Case], None]
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,7 @@ class IntakeServices:
 
     working_language: str
     translator: TranslationService | None = None
-    # (session, message, case) -> None: language detection, triage, routing… in order
-    steps: tuple[Callable[[Session, Message, Case], None], ...] = ()
+    steps: tuple[IntakeStep, ...] = ()  # language detection, triage, routing… in order
 
 
 def lock_message(session: Session, message_id: int) -> Message | None:
@@ -209,3 +210,45 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
         channel=str(message.channel),
     )
     return message
+
+
+SWEEP_BATCH = 5000
+
+
+def unprocessed_message_ids(session: Session, *, stored_before: datetime, limit: int = SWEEP_BATCH) -> list[int]:
+    """Inbound messages stored before `stored_before` and still waiting to be processed (the sweeper's)."""
+    statement = (
+        select(Message.id)
+        .where(
+            Message.direction == Direction.INBOUND,
+            Message.processing_state == ProcessingState.RECEIVED,
+            col(Message.created_at) < stored_before,
+        )
+        .limit(limit)
+    )
+    return [i for i in session.exec(statement).all() if i is not None]
+
+
+def media_to_fetch(session: Session, message_id: int) -> list[int]:
+    """The message's attachments whose file has not been fetched yet."""
+    statement = select(MediaAttachment.id).where(
+        MediaAttachment.message_id == message_id, col(MediaAttachment.fetched_at).is_(None)
+    )
+    return [i for i in session.exec(statement).all() if i is not None]
+
+
+def unfetched_media_ids(
+    session: Session, *, stored_before: datetime, stored_after: datetime, limit: int = SWEEP_BATCH
+) -> list[int]:
+    """Attachments stored in (`stored_after`, `stored_before`) with a URL but no file yet."""
+    statement = (
+        select(MediaAttachment.id)
+        .where(
+            col(MediaAttachment.fetched_at).is_(None),
+            col(MediaAttachment.url).is_not(None),
+            col(MediaAttachment.created_at) < stored_before,
+            col(MediaAttachment.created_at) > stored_after,
+        )
+        .limit(limit)
+    )
+    return [i for i in session.exec(statement).all() if i is not None]

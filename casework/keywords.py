@@ -1,7 +1,7 @@
 """Reporter keywords: STOP / START / HELP (Twilio's conventions), STATUS and a language switch,
 in every supported language, matched case- and accent-insensitively.
 
-The lexicon is data (`keywords.yaml`). A keyword message never opens a case and never gets
+The lexicon is data (`data/keywords.yaml`). A keyword message never opens a case and never gets
 the normal acknowledgement; it gets the keyword's own reply from the gettext catalogs.
 """
 
@@ -22,7 +22,7 @@ from casework.models import Case, ChannelKind, Message, Reporter
 from casework.outbox import OPT_OUT_CONFIRMATION, queue_outbound, set_opt_out
 from casework.texts import SUPPORTED_LANGUAGES, render_text
 
-LEXICON_PATH = Path(__file__).with_name("keywords.yaml")
+LEXICON_PATH = Path(__file__).parent / "data" / "keywords.yaml"
 # A language-switch argument longer than this is a sentence, not a language name.
 MAX_LANGUAGE_ARGUMENT_WORDS = 2
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
@@ -193,3 +194,23 @@ def set_opt_out(
     session.add(reporter)
     record_event(session, action="reporter_opted_out" if opted_out else "reporter_opted_in", source=source)
     return True
+
+
+def unsent_message_ids(session: Session, *, queued_before: datetime, limit: int = 5000) -> list[int]:
+    """Outbound messages queued before `queued_before` and not handed to the provider (the sweeper's).
+
+    A message left SENDING without a provider id is one whose send's outcome was lost.
+    """
+    statement = (
+        select(Message.id)
+        .where(
+            Message.direction == Direction.OUTBOUND,
+            col(Message.created_at) < queued_before,
+            or_(
+                col(Message.delivery_status) == DeliveryStatus.QUEUED,
+                and_(col(Message.delivery_status) == DeliveryStatus.SENDING, col(Message.provider_id).is_(None)),
+            ),
+        )
+        .limit(limit)
+    )
+    return [i for i in session.exec(statement).all() if i is not None]

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import OPEN_STATUSES
-from casework.compliance import anonymize
+from casework.compliance.anonymize import anonymize
 from casework.models import (
     Case,
     CaseStatus,
@@ -24,7 +24,7 @@ from casework.models import (
     utcnow,
 )
 
-DeleteFile = Callable[[str], None]
+DeleteFile = Callable[[str], object]  # deletes one stored media file
 
 
 class ErasureRefused(ValueError):

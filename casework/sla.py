@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from casework.audit import record_event
 from casework.datafiles import read_yaml
 from casework.models import Case, Category, Role, StaffUser, Urgency, utcnow
-from casework.queue import UNRESOLVED_STATUSES, overdue_condition
+from casework.worklist import UNRESOLVED_STATUSES, overdue_condition
 
 DEFAULT_SLA_POLICY = Path(__file__).with_name("data") / "sla.yaml"
 ESCALATION_BATCH = 500

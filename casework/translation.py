@@ -207,33 +207,6 @@ def detect_and_translate(
     )
 
 
-@dataclass(frozen=True)
-class ReplyPreview:
-    """A staff reply in the reporter's language, and that translated back for staff to check."""
-
-    translation: TranslationResult
-    back_translation: TranslationResult
-
-
-def translate_reply(
-    service: TranslationService | None, text: str, working_language: str, reporter_language: str | None
-) -> ReplyPreview:
-    """Translate a staff reply for the reporter and back again, so staff can check it before sending.
-
-    Where nothing covers the pair both results say `needs_human`; staff then write in the
-    reporter's language themselves or ask a translator.
-    """
-    target = reporter_language or working_language
-    if service is None:
-        service = TranslationService()
-    forward = service.translate([text], working_language, target)[0]
-    if forward.needs_human or forward.text is None:
-        back = TranslationResult(text=None, source=target, target=working_language)
-    else:
-        back = service.translate([forward.text], target, working_language)[0]
-    return ReplyPreview(translation=forward, back_translation=back)
-
-
 def correct_translation(
     session: Session, message: Message, text: str, staff_id: int, language: str | None = None
 ) -> Message:

@@ -62,7 +62,9 @@ class WebReport:
 def country_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes of the countries a reporter can choose."""
     return frozenset(
-        code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        code
+        for code in Locale("en").territories
+        if isinstance(code, str) and len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from app import create_app
-from app.cli import upgrade_database
+from app.db import new_session, upgrade_database
 from app.queues import QUEUE_NAMES, get_queues
 from app.worker import AppWorker
 from bench.scratch import scratch_database
@@ -167,9 +167,8 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    from app.db import get_engine
 
-    with Session(get_engine(), expire_on_commit=False) as db_session:
+    with new_session() as db_session:
         yield db_session
 
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlmodel import Session, col, select
 
-from app.db import get_engine
+from app.db import new_session
 from app.security import issue_api_token
 from casework.intake import InboundMessage, accept_inbound
 from casework.models import (
@@ -93,7 +93,7 @@ def store(session: Session, sid: str, sender: str, body: str) -> None:
 
 
 def actions(case_id: int) -> list[str]:
-    with Session(get_engine()) as check:
+    with new_session(expire_on_commit=True) as check:
         return list(
             check.exec(select(CaseEvent.action).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))).all()
         )
@@ -113,7 +113,7 @@ def test_sms_to_closed_case_with_a_real_worker(
     env = cli_env(config, **changes)
     worker_log = tmp_path / "worker.log"
     client = app.test_client()
-    with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
+    with app.app_context(), new_session() as session:
         ombud = make_staff(
             session, Role.OMBUDSPERSON, languages=["en", "tl"], team="rapid-response", is_supervisor=True
         )
@@ -237,7 +237,7 @@ def test_sms_to_closed_case_with_a_real_worker(
             < trail.index("outcome_recorded")
         )
         assert "alert_sent" in actions(danger.id or 0)
-        with Session(get_engine()) as check:
+        with new_session(expire_on_commit=True) as check:
             reply_row = check.exec(
                 select(Message).where(Message.direction == Direction.OUTBOUND, Message.kind == "reply")
             ).one()

@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import Flask, abort, current_app, jsonify, request
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import col, select
 
 from app.api import api_user, bp, token_required
 from app.api.openapi import add_paths
 from app.db import get_session
 from app.mt import get_translator
 from casework import cases as case_states
+from casework import worklist
 from casework.access import ALL_CASES_ROLES, CASE_ROLES, CaseAccessDenied, require_case_access
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
@@ -29,21 +29,18 @@ from casework.mediation import (
 )
 from casework.models import (
     Case,
-    CaseEvent,
     CaseStatus,
     MediationSession,
     Message,
-    Note,
-    Outcome,
     Role,
     StaffUser,
 )
 from casework.notes import add_note, reason_detail
-from casework.queue import QueueFilters, is_overdue, list_cases
-from casework.replies import queue_staff_reply
+from casework.replies import prepare_reply, queue_staff_reply
 from casework.routing import RoutingRulesError, assign_case, current_rules_text, save_rules
-from casework.translation import MessageNotFound, TranslationResult, correct_case_message, translate_reply
+from casework.translation import MessageNotFound, TranslationResult, correct_case_message
 from casework.triage import override_triage
+from casework.worklist import QueueFilters, case_history, find_case, is_overdue, list_cases
 
 
 class BadRequest(CaseworkError):
@@ -188,14 +185,8 @@ def message_shape(message: Message) -> dict[str, Any]:
 def case_detail(case: Case) -> dict[str, Any]:
     session = get_session()
     assignee = session.get(StaffUser, case.assignee_id) if case.assignee_id else None
-    messages = session.exec(
-        select(Message).where(Message.case_id == case.id).order_by(col(Message.created_at), col(Message.id))
-    ).all()
-    notes = session.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.id))).all()
-    meetings = session.exec(
-        select(MediationSession).where(MediationSession.case_id == case.id).order_by(col(MediationSession.id))
-    ).all()
-    outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
+    history = case_history(session, case)
+    messages, notes, meetings, outcome = history.messages, history.notes, history.mediation_sessions, history.outcome
     return {
         **case_summary(case, assignee.display_name if assignee else None),
         "employer_name": case.employer_name,
@@ -231,10 +222,7 @@ def case_detail(case: Case) -> dict[str, Any]:
 
 def load_case(reference: str) -> Case:
     """The case for `reference` if the API user may see it; 404 otherwise (existence never leaks)."""
-    normalized = case_states.normalize_reference(reference)
-    case = None
-    if normalized is not None:
-        case = get_session().exec(select(Case).where(Case.reference == normalized)).first()
+    case = find_case(get_session(), reference)
     if case is None:
         abort(404, description="case not found")
     try:
@@ -289,14 +277,15 @@ def reply_translation(
     working = current_app.config["WORKING_LANGUAGE"]
     if sent_text is not None:
         return sent_text, {"engine": "human", "source": working}, None
-    if not target or target == working:
+    draft = prepare_reply(get_translator(), text, working_language=working, reporter_language=target)
+    if draft.same_language:
         return text, None, None
-    preview = translate_reply(get_translator(), text, working, target)
-    if preview.translation.needs_human or not preview.translation.text:
+    if not draft.machine_available or not draft.sent_text:
         raise BadRequest(
-            f"no machine translation from {working} to {target} is available; send sent_text with a human translation"
+            f"no machine translation from {working} to {draft.target_language} is available; "
+            "send sent_text with a human translation"
         )
-    return preview.translation.text, preview.translation, preview.back_translation.text
+    return draft.sent_text, draft.translation, draft.back_text
 
 
 @bp.post("/cases/<reference>/reply")
@@ -510,7 +499,7 @@ def audit_trail(reference: str) -> Any:
     """The case's append-only audit trail (admins only)."""
     case = load_case(reference)
     session = get_session()
-    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.id))).all()
+    events = worklist.audit_trail(session, case)
     record_event(session, action="audit_viewed", case_id=case.id, actor_id=api_user().id, actor_kind="staff")
     session.commit()
     return jsonify(

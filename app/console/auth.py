@@ -16,7 +16,7 @@ from app.console import bp
 from app.db import get_session
 from app.queues import get_queues
 from app.security import StaffSessionUser, hash_password, verify_password
-from casework.models import StaffUser, utcnow
+from casework.models import Role, StaffUser, utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -90,7 +90,7 @@ def login() -> Any:
     known = email and email.isprintable()
     user = db.exec(select(StaffUser).where(StaffUser.email == email)).first() if known else None
     if user is None or not user.active:
-        verify_password(StaffUser(email="", role="admin", password_hash=_DUMMY_HASH), password)
+        verify_password(StaffUser(email="", role=Role.ADMIN, password_hash=_DUMMY_HASH), password)
         return render_template("console/login.html", next_url=next_url, error=LOGIN_FAILED, email=email), 401
     password_ok = verify_password(user, password)  # checked even when locked: same time either way
     if _is_locked(user) or not password_ok:
@@ -155,7 +155,7 @@ def totp_enrol() -> Any:
     if user.totp_secret or stored is None:
         flash("Start again: the enrolment expired or is already done.", "error")
         return redirect(url_for("console.totp_enrol"))
-    secret = stored.decode()
+    secret = stored.decode() if isinstance(stored, bytes) else stored
     if not _check_totp(secret, request.form.get("code", "")[:16]):
         flash("That code does not match. Enter the current 6-digit code from your app.", "error")
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)

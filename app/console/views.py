@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from app.mt import get_translator
 from app.security import role_required
 from casework.access import ALL_CASES_ROLES, CASE_ROLES, can_view_case
 from casework.audit import record_event
-from casework.cases import LEGAL_TRANSITIONS, normalize_reference, transition
+from casework.cases import LEGAL_TRANSITIONS, transition
 from casework.editing import CaseworkError, StaleCase, check_version
 from casework.mediation import (
     MEDIATION_RESULTS,
@@ -32,24 +31,20 @@ from casework.mediation import (
 )
 from casework.models import (
     Case,
-    CaseEvent,
     CaseStatus,
     Category,
     MediationSession,
-    Message,
-    Note,
-    Outcome,
     Role,
     Route,
     StaffUser,
     Urgency,
 )
 from casework.notes import add_note
-from casework.queue import InvalidFilter, QueueFilters, is_overdue, list_cases
-from casework.replies import queue_staff_reply
+from casework.replies import ReplyDraft, prepare_reply, queue_staff_reply, reply_provenance
 from casework.routing import assign_case
-from casework.translation import TranslationResult, correct_case_message, translate_reply
+from casework.translation import TranslationResult, correct_case_message
 from casework.triage import override_triage
+from casework.worklist import InvalidFilter, QueueFilters, audit_trail, case_history, find_case, is_overdue, list_cases
 
 STALE_MESSAGE = (
     "Someone else changed this case while you were editing it. Nothing you submitted was saved: "
@@ -76,27 +71,6 @@ STATUS_LABELS = {
 
 class FormError(ValueError):
     """A console form field is malformed; the message names it."""
-
-
-@dataclass(frozen=True)
-class ReplyPreview:
-    """What a reply would send: the machine translation and its back-translation, or why there is none."""
-
-    text: str
-    target_language: str
-    sent_text: str | None
-    back_translation: str | None
-    engine: str | None
-    model_version: str | None = None
-    pivot: str | None = None
-
-    @property
-    def same_language(self) -> bool:
-        return self.engine == "identity"
-
-    @property
-    def machine_available(self) -> bool:
-        return self.sent_text is not None and not self.same_language
 
 
 @bp.route("/shortcuts")
@@ -152,39 +126,24 @@ def _assignees(db: Session) -> list[StaffUser]:
 
 def _load_case(db: Session, reference: str) -> Case:
     """The visible case with `reference`, or 404 (also when the user may not see it)."""
-    normalized = normalize_reference(reference)
-    case = db.exec(select(Case).where(Case.reference == normalized)).first() if normalized else None
+    case = find_case(db, reference)
     if case is None or not can_view_case(current_user, case):
         abort(404)
     return case
 
 
 def _case_context(db: Session, case: Case) -> dict[str, Any]:
-    messages = db.exec(
-        select(Message).where(Message.case_id == case.id).order_by(col(Message.created_at), col(Message.id))
-    ).all()
-    notes = db.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))).all()
-    events = db.exec(
-        select(CaseEvent)
-        .where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
-        .order_by(col(CaseEvent.created_at), col(CaseEvent.id))
-    ).all()
-    sessions = db.exec(
-        select(MediationSession)
-        .where(MediationSession.case_id == case.id)
-        .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))
-    ).all()
-    outcome = db.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
+    history = case_history(db, case)
     staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
     assignees = [u for u in staff if _can_take_cases(u)]
     status = CaseStatus(case.status)
     return {
         "case": case,
-        "messages": messages,
-        "notes": notes,
-        "events": events,
-        "sessions": sessions,
-        "outcome": outcome,
+        "messages": history.messages,
+        "notes": history.notes,
+        "events": history.events,
+        "sessions": history.mediation_sessions,
+        "outcome": history.outcome,
         "names": {u.id: u.display_name for u in staff},
         "assignees": assignees,
         "transitions": sorted(LEGAL_TRANSITIONS[status], key=lambda s: list(CaseStatus).index(s)),
@@ -220,9 +179,7 @@ def case_audit(reference: str) -> str:
     case = _load_case(db, reference)
     record_event(db, action="audit_viewed", case_id=case.id, actor_id=current_user.id, actor_kind="staff")
     db.commit()
-    events = db.exec(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.created_at), col(CaseEvent.id))
-    ).all()
+    events = audit_trail(db, case)
     return render_template("console/audit.html", case=case, events=events, names=_staff_names(db))
 
 
@@ -444,38 +401,14 @@ def case_translation(reference: str, message_id: int) -> Any:
     return _apply(reference, change, anchor=f"#message-{message_id}")
 
 
-def preview_reply(text: str, reporter_language: str | None) -> ReplyPreview:
-    """Translate a draft reply into the reporter's language and back, with the process's translator.
-
-    No engine for the pair gives a preview without `sent_text`: the page then says so and asks
-    for a human translation instead of sending untranslated text.
-    """
-    working = current_app.config["WORKING_LANGUAGE"]
-    target = reporter_language or working
-    if target == working:
-        return ReplyPreview(text=text, target_language=target, sent_text=text, back_translation=None, engine="identity")
-    result = translate_reply(get_translator(), text, working, target)
-    forward = result.translation
-    if forward.needs_human:
-        return ReplyPreview(text=text, target_language=target, sent_text=None, back_translation=None, engine=None)
-    return ReplyPreview(
-        text=text,
-        target_language=target,
-        sent_text=forward.text,
-        back_translation=result.back_translation.text,
-        engine=forward.engine,
-        model_version=forward.model_version,
-        pivot=forward.pivot,
+def draft_reply(text: str, reporter_language: str | None) -> ReplyDraft:
+    """The reply translated with this process's translator (nothing written)."""
+    return prepare_reply(
+        get_translator(),
+        text,
+        working_language=current_app.config["WORKING_LANGUAGE"],
+        reporter_language=reporter_language,
     )
-
-
-def reply_meta(text: str, sent_text: str, target: str, working: str) -> TranslationResult | dict[str, Any]:
-    """Say how `sent_text` was made: by the engine if it is exactly its translation, else by a person."""
-    # Translated again here (from the service's cache) so that no form field can claim an engine.
-    forward = translate_reply(get_translator(), text, working, target).translation
-    if not forward.needs_human and forward.text == sent_text:
-        return forward
-    return {"engine": "human", "source": working}
 
 
 @bp.route("/cases/<reference>/reply", methods=["POST"])
@@ -488,19 +421,20 @@ def case_reply(reference: str) -> Any:
         case = _load_case(db, reference)
         if not text:
             return _refuse(db, case, "Write a reply first.", 400)
-        preview = preview_reply(text, case.language)
+        preview = draft_reply(text, case.language)
         _audited_view(db, case)
         return render_template("console/case.html", preview=preview, **_case_context(db, case))
 
     def change(db: Session, case: Case) -> str:
         working = current_app.config["WORKING_LANGUAGE"]
         target = case.language or working
-        meta: TranslationResult | dict[str, Any] | None
+        meta: TranslationResult | dict[str, Any] | None = None
         if target == working:
-            sent_text, meta = text, None
+            sent_text = text
         else:
             sent_text = request.form.get("sent_text", "").strip()
-            meta = reply_meta(text, sent_text, target, working) if text and sent_text else None
+            if text and sent_text:  # translated again (from the service's cache): no form field claims an engine
+                meta = reply_provenance(draft_reply(text, case.language), sent_text)
         queue_staff_reply(
             db, case, current_user.id, text, sent_text, meta, working_language=working, expected_version=_form_version()
         )

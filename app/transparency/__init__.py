@@ -10,9 +10,10 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.compliance_cache import published_summary
 from app.i18n import country_choices, page_language
-from casework.compliance import AMOUNT_BANDS, BAND_ORDER, InvalidFilter, parse_filters
+from app.transparency.release import published_summary
+from casework.compliance.filters import InvalidFilter, parse_filters
+from casework.compliance.schema import AMOUNT_BANDS, BAND_ORDER
 from casework.texts import SECTOR_TEXTS
 
 bp = Blueprint("transparency", __name__)

@@ -8,28 +8,39 @@ we answer 503, so Twilio's retry (or the sender) tries again: a 2xx always means
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from app.db import get_session
 from casework.intake import accept_inbound
-from casework.models import ChannelKind, Direction, Message, Reporter, utcnow
-from casework.outbox import record_delivery_status, set_opt_out
-from channels.twilio.errors import OPTED_OUT
-from channels.twilio.payloads import PayloadError, StatusCallback, decode_form, parse_inbound, parse_status
+from casework.models import ChannelKind, utcnow
+from channels.twilio.payloads import PayloadError, decode_form, parse_inbound, parse_status
 from channels.twilio.signature import SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, public_url, signature_is_valid
+from channels.twilio.status import apply_status, find_outbound
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/channels/twilio")
+SESSION_PROVIDER_KEY = "tulay.channels.session"
 
 # The database is unreachable or overloaded: nothing was stored, so Twilio must try again.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 RETRY_AFTER_SECONDS = "5"
+
+
+def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
+    """Register the webhooks; `get_session` gives the request's database session (the app owns it)."""
+    app.extensions[SESSION_PROVIDER_KEY] = get_session
+    app.register_blueprint(bp)
+
+
+def get_session() -> Session:
+    provider: Callable[[], Session] = current_app.extensions[SESSION_PROVIDER_KEY]
+    return provider()
 
 
 @bp.errorhandler(PayloadError)
@@ -114,31 +125,3 @@ def receive_status() -> tuple[str, int]:
         apply_status(session, message, callback)
     session.commit()
     return "", 204
-
-
-def apply_status(session: Session, message: Message, callback: StatusCallback) -> None:
-    if message.provider_id is None:
-        # Twilio accepted it but the send job never committed: adopt the SID so the message
-        # is not sent a second time.
-        message.provider_id = callback.message_sid
-        session.add(message)
-    if callback.status is not None:
-        record_delivery_status(session, message, callback.status, error_code=callback.error_code)
-    if callback.error_code == OPTED_OUT and message.reporter_id is not None:
-        reporter = session.get(Reporter, message.reporter_id)
-        if reporter is not None:
-            set_opt_out(session, reporter, True, source="twilio_21610")
-
-
-def find_outbound(session: Session, message_id: str, sid: str) -> Message | None:
-    """Our outbound message for a callback: by the id we put in the URL, else by Twilio's SID."""
-    if message_id.isascii() and message_id.isdigit() and len(message_id) < 19:  # int() refuses "²"
-        statement = select(Message).where(Message.id == int(message_id)).with_for_update()
-        message = session.exec(statement).first()
-        if message is None or message.direction != Direction.OUTBOUND:
-            return None
-        if message.provider_id not in (None, sid):
-            return None  # a callback for another message: the URL and SID disagree
-        return message
-    statement = select(Message).where(Message.provider_id == sid, Message.direction == Direction.OUTBOUND)
-    return session.exec(statement.with_for_update()).first()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from casework.models import Case, CaseEvent, CaseStatus, Direction, Message, Note, Outcome, Role, Route, utcnow
 from casework.mt.apertium import installed_modes
 from tests.api.conftest import Api
@@ -21,7 +21,7 @@ def case_path(case: Case, tail: str = "") -> str:
 
 
 def reload(case: Case) -> Case:
-    with Session(get_engine()) as fresh:
+    with new_session(expire_on_commit=True) as fresh:
         return fresh.get_one(Case, case.id)
 
 

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.compliance_api import OPENAPI_PATHS
+from app.api.compliance import OPENAPI_PATHS
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 STATUS = re.compile(r"^([1-5](\d\d|XX)|default)$")

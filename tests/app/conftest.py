@@ -10,6 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
+from app.db import get_session_factory
+
 
 # The shared `app` fixture keeps one app context pushed for the whole test, so `g` (the request's
 # DB session, Flask-Login's cached user) would leak from one request to the next. These fixtures
@@ -22,7 +24,7 @@ def capp(make_app: Any) -> Flask:
 
 @pytest.fixture
 def db(capp: Flask) -> Iterator[Session]:
-    with Session(capp.extensions["tulay.engine"], expire_on_commit=False) as db_session:
+    with get_session_factory(capp)() as db_session:
         yield db_session
 
 

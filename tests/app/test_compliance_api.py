@@ -12,10 +12,13 @@ from flask.testing import FlaskClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import Session, select
 
-from app import compliance_cache, jobs
-from app.compliance_api import OPENAPI_PATHS
+from app import jobs
+from app.api.compliance import OPENAPI_PATHS
 from app.queues import get_queues
-from casework import cases, compliance
+from app.transparency import release as compliance_cache
+from casework import cases
+from casework.compliance.anonymize import source_key
+from casework.compliance.schema import PUBLIC_COLUMNS
 from casework.models import Case, CaseStatus, ComplianceRecord, Reporter
 from tests.closed_cases import close_case
 
@@ -51,7 +54,7 @@ def test_closing_a_case_enqueues_its_anonymization(session: Session, run_jobs: A
     session.rollback()  # end the read transaction: SQLite lets one writer at a time
     run_jobs(("reports",))
     assert (
-        session.exec(select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(case.id)))
+        session.exec(select(ComplianceRecord).where(ComplianceRecord.source_key == source_key(case.id)))
         .one()
         .closed_month
         == "2025-03"
@@ -133,7 +136,7 @@ def test_records_json_pages_and_csv(client: FlaskClient, session: Session, run_j
             break
         page += 1
     assert len(pages) == 11 and not any(r["country"] == "LB" for r in pages)
-    assert all(set(r) == set(compliance.PUBLIC_COLUMNS) for r in pages)
+    assert all(set(r) == set(PUBLIC_COLUMNS) for r in pages)
     response = client.get("/api/v1/compliance/records?period=2025-03..2025-03", headers={"Accept": "text/csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

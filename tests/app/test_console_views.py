@@ -15,6 +15,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from app.console.views import STALE_MESSAGE
+from app.db import get_session_factory
 from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
 from casework.models import (
     Case,
@@ -778,7 +779,7 @@ def test_edit_racing_another_commit_is_refused_by_the_version_column(
     real_assign = views.assign_case
 
     def assign_after_a_concurrent_edit(session: Session, target: Case, *args: Any, **kwargs: Any) -> Any:
-        with Session(capp.extensions["tulay.engine"]) as other:
+        with get_session_factory(capp)(expire_on_commit=True) as other:
             row = other.get_one(Case, target.id)
             row.urgency = Urgency.CRITICAL
             other.commit()

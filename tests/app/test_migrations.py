@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-from app.cli import alembic_config
+from app.db import alembic_config
 
 
 def test_single_head() -> None:

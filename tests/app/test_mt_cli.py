@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.db import new_session
 from app.jobs import intake_services
 from app.mt import get_translator, packages_dir
 from app.worker import warm_up
@@ -89,14 +90,11 @@ def test_worker_process_translates_with_argos_and_does_not_hang(
     import subprocess
     import sys
 
-    from sqlmodel import Session
-
-    from app.db import get_engine
     from casework.intake import InboundMessage, accept_inbound
     from casework.models import Message, utcnow
 
     assert runner.invoke(args=["mt", "install", str(archive)]).exit_code == 0
-    with Session(get_engine()) as session:
+    with new_session(expire_on_commit=True) as session:
         message, _ = accept_inbound(
             session,
             InboundMessage(
@@ -119,7 +117,7 @@ def test_worker_process_translates_with_argos_and_does_not_hang(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    with Session(get_engine()) as check:
+    with new_session(expire_on_commit=True) as check:
         stored = check.get(Message, message_id)
         assert (stored.language, stored.translation_engine) == ("es", "argos")
         assert stored.translation and stored.translation_model_version == "es-en@1.0"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
-
-from app.db import get_engine
+from app.db import new_session
 from app.queues import get_queues
 from casework.intake import InboundMessage, accept_inbound
 from casework.models import utcnow
@@ -19,7 +17,7 @@ def inbound(sid: str) -> InboundMessage:
 
 
 def test_job_waits_for_the_outer_commit_not_the_savepoint(app: Any) -> None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with new_session() as session:
         message, _ = accept_inbound(session, inbound("SM" + "a" * 32))  # flushes inside SAVEPOINTs
         assert get_queues()["intake"].job_ids == []  # a worker must not see an id not yet committed
         session.commit()
@@ -27,7 +25,7 @@ def test_job_waits_for_the_outer_commit_not_the_savepoint(app: Any) -> None:
 
 
 def test_rolled_back_savepoint_keeps_earlier_pending_jobs(app: Any) -> None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with new_session() as session:
         first, _ = accept_inbound(session, inbound("SM" + "b" * 32))
         again, created = accept_inbound(session, inbound("SM" + "b" * 32))  # duplicate: nothing new
         assert not created and again.id == first.id
@@ -36,7 +34,7 @@ def test_rolled_back_savepoint_keeps_earlier_pending_jobs(app: Any) -> None:
 
 
 def test_outer_rollback_drops_pending_jobs(app: Any) -> None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with new_session() as session:
         accept_inbound(session, inbound("SM" + "c" * 32))
         session.rollback()
     assert get_queues()["intake"].job_ids == []

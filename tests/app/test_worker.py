@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from rq.job import Job, JobStatus
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from app.jobs import sweep_unprocessed
 from app.queues import enqueue, get_queues
 from app.worker import HEARTBEAT_TTL_SECONDS, MAINTENANCE_INTERVAL_SECONDS
@@ -41,7 +41,7 @@ def test_commit_enqueues_the_processing_job(app: Any, session: Session) -> None:
 def test_worker_process_runs_the_job(app: Any, config: dict[str, Any], session: Session, tmp_path: Path) -> None:
     message_id = store_inbound(session, "SM" + "f" * 32)
     output = run_worker(cli_env(config), "intake", log=tmp_path / "worker.log")
-    with Session(get_engine()) as check:
+    with new_session(expire_on_commit=True) as check:
         message = check.get(Message, message_id)
         assert message.processing_state == ProcessingState.PROCESSED
         assert check.exec(select(Case)).one().id == message.case_id
@@ -120,6 +120,6 @@ def test_a_worker_killed_mid_job_has_its_job_retried(app: Any, config: dict[str,
 
 def test_intake_survives_redis_down(make_app: Any, client: FlaskClient) -> None:
     broken = make_app(REDIS_URL="redis://127.0.0.1:1/0")
-    with broken.app_context(), Session(get_engine()) as own:
+    with broken.app_context(), new_session(expire_on_commit=True) as own:
         message_id = store_inbound(own, "SM" + "9" * 32)  # commit succeeds; enqueue is deferred
         assert own.get(Message, message_id).processing_state == ProcessingState.RECEIVED

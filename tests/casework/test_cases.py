@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from casework import cases
 from casework.models import Case, CaseEvent, CaseStatus, Reporter
 
@@ -70,7 +70,7 @@ def test_close_and_reopen(session: Session) -> None:
 
 def test_stale_edit_is_refused(app, session: Session) -> None:
     case = make_case(session)
-    with Session(get_engine()) as other:
+    with new_session(expire_on_commit=True) as other:
         theirs = other.get(Case, case.id)
         theirs.urgency = "high"
         other.commit()

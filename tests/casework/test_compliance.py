@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from casework import compliance
-from casework.compliance import Filters, parse_filters, protect_table, release, summarize
+from casework.compliance import anonymize, review
+from casework.compliance.filters import Filters, InvalidFilter, parse_filters
+from casework.compliance.release import release
+from casework.compliance.summary import protect_table, summarize
 from casework.models import CaseStatus, ComplianceRecord, EmployerDisclosure
 from casework.privacy import employer_key
 from tests.closed_cases import close_case, staff_id
@@ -24,7 +26,7 @@ NOW = datetime(2025, 12, 15, tzinfo=UTC)
 
 def record_of(session: Session, case_id: int) -> ComplianceRecord:
     return session.exec(
-        select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(case_id))
+        select(ComplianceRecord).where(ComplianceRecord.source_key == anonymize.source_key(case_id))
     ).one()
 
 
@@ -32,7 +34,7 @@ def closed(session: Session, count: int = 1, **fields: Any) -> list[Any]:
     made = []
     for _ in range(count):
         case = close_case(session, **fields)
-        compliance.anonymize(session, case.id)
+        anonymize.anonymize(session, case.id)
         session.commit()
         made.append(case)
     return made
@@ -60,8 +62,8 @@ def test_record_holds_only_generalized_codes(session: Session) -> None:
     for secret in (case.reference, "Acme", "acme", "+60123456789", "Ram", "paid me"):
         assert secret not in stored
     assert not {"case_id", "reporter_id", "reference"} & set(record.model_dump())
-    assert record.source_key != compliance.source_key(case.id + 1)
-    assert record.employer_pseudonym == compliance.employer_pseudonym("  ACME plantations   sdn bhd")
+    assert record.source_key != anonymize.source_key(case.id + 1)
+    assert record.employer_pseudonym == anonymize.employer_pseudonym("  ACME plantations   sdn bhd")
 
 
 def test_a_case_with_only_the_employer_key_counts_under_the_same_pseudonym(session: Session) -> None:
@@ -69,12 +71,12 @@ def test_a_case_with_only_the_employer_key_counts_under_the_same_pseudonym(sessi
     keyed = close_case(session, employer=None)
     keyed.employer_pseudonym = employer_key("acme  PLANTATIONS sdn bhd")  # as triage or the web form set it
     session.add(keyed)
-    compliance.anonymize(session, keyed.id)
+    anonymize.anonymize(session, keyed.id)
     session.commit()
     assert (
         record_of(session, keyed.id).employer_pseudonym
         == record_of(session, typed.id).employer_pseudonym
-        == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+        == anonymize.employer_pseudonym("Acme Plantations Sdn Bhd")
     )
     (nameless,) = closed(session, employer=None)
     assert record_of(session, nameless.id).employer_pseudonym is None
@@ -88,7 +90,7 @@ def test_free_text_in_a_code_field_is_not_published(session: Session) -> None:
 def test_anonymize_is_idempotent_and_follows_a_reclosure(session: Session) -> None:
     (case,) = closed(session)
     version = case.version
-    compliance.anonymize(session, case.id)
+    anonymize.anonymize(session, case.id)
     session.commit()
     session.refresh(case)
     assert case.version == version and case.compliance_recorded_at is not None  # not an edit of the case
@@ -96,10 +98,10 @@ def test_anonymize_is_idempotent_and_follows_a_reclosure(session: Session) -> No
     from casework import cases
 
     cases.transition(session, case, CaseStatus.INVESTIGATING, reason="new evidence")
-    assert compliance.anonymize(session, case.id) is None  # an open case yields nothing
+    assert anonymize.anonymize(session, case.id) is None  # an open case yields nothing
     case.category = "document_confiscation"
     cases.transition(session, case, CaseStatus.CLOSED)
-    compliance.anonymize(session, case.id)
+    anonymize.anonymize(session, case.id)
     session.commit()
     records = session.exec(select(ComplianceRecord)).all()
     assert len(records) == 1 and records[0].category == "document_confiscation"
@@ -288,7 +290,7 @@ def test_rare_people_are_generalized_or_withheld_not_published(session: Session)
     assert summarize(session, parse_filters({"country": "LB"}), K, now=NOW)["total_cases"] == 0
     # The 7 identical March cases are published in full, employer as a pseudonym.
     full = [row for row, count in rows if row["closed_month"] == "2025-03" and row["country"] == "MY"]
-    assert full and full[0]["employer"] == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    assert full and full[0]["employer"] == anonymize.employer_pseudonym("Acme Plantations Sdn Bhd")
 
 
 def test_current_month_is_embargoed(session: Session) -> None:
@@ -299,9 +301,9 @@ def test_current_month_is_embargoed(session: Session) -> None:
 
 def test_employer_named_only_when_disclosed(session: Session) -> None:
     closed(session, 5)
-    pseudonym = compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    pseudonym = anonymize.employer_pseudonym("Acme Plantations Sdn Bhd")
     assert {row["employer"] for row, _ in release(session, k=K, now=NOW)} == {pseudonym}
-    compliance.disclose_employer(
+    anonymize.disclose_employer(
         session, name="Acme Plantations Sdn Bhd", reason="sanctioned in 2024", approved_by_id=staff_id(session)
     )
     session.commit()
@@ -324,15 +326,15 @@ def test_employer_named_only_when_disclosed(session: Session) -> None:
     ],
 )
 def test_bad_filters_are_refused(label: str, params: dict[str, str], message: str) -> None:
-    with pytest.raises(compliance.InvalidFilter, match=message):
+    with pytest.raises(InvalidFilter, match=message):
         parse_filters(params)
 
 
 def test_review_lists_indicators_past_their_revision_trigger(session: Session) -> None:
     closed(session, 3, resolution="remedied")
     closed(session, 7, resolution="not_remedied", remedies=(), amount=None, inspection=True)
-    targets = compliance.load_review_targets()
-    results = {r.name: r for r in compliance.review(session, parse_filters({"period": "2025-01..2025-12"}), targets, K)}
+    targets = review.load_review_targets()
+    results = {r.name: r for r in review.review(session, parse_filters({"period": "2025-01..2025-12"}), targets, K)}
     assert results["remedy_share"].value == pytest.approx(0.3)
     assert results["remedy_share"].status == "revision_trigger"
     assert results["inspection_referral_share"].status == "on_target"
@@ -341,5 +343,5 @@ def test_review_lists_indicators_past_their_revision_trigger(session: Session) -
         and results["median_days_to_first_response"].status == "on_target"
     )
     assert results["sanction_share"].status == "revision_trigger"
-    empty = compliance.review(session, parse_filters({"period": "2020-01..2020-12"}), targets, K)
+    empty = review.review(session, parse_filters({"period": "2020-01..2020-12"}), targets, K)
     assert {r.status for r in empty} == {"insufficient_data"}

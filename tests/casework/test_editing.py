@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from casework import cases
 from casework.editing import CaseClosed, StaleCase
 from casework.mediation import (
@@ -194,7 +194,7 @@ def test_stale_edit_is_refused_by_expected_version_and_at_commit(app: Any, sessi
     case = make_case(session)
     session.commit()
     loaded_version = case.version
-    with Session(get_engine()) as other:  # a colleague edits the case meanwhile
+    with new_session(expire_on_commit=True) as other:  # a colleague edits the case meanwhile
         theirs = other.get_one(Case, case.id)
         assign_case(other, theirs, staff.id, None)
         other.commit()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from casework.intake import InboundMessage, IntakeServices, accept_inbound, process_inbound
 from casework.models import Case, CaseEvent, DeliveryStatus, Direction, Message, ProcessingState, Reporter
 
@@ -39,7 +39,7 @@ def test_concurrent_duplicates_store_one_message(app) -> None:
     results: list[bool] = []
 
     def deliver() -> None:
-        with app.app_context(), Session(get_engine()) as own:
+        with app.app_context(), new_session(expire_on_commit=True) as own:
             barrier.wait()
             _, created = accept_inbound(own, inbound(sid="SM" + "c" * 32))
             own.commit()
@@ -50,7 +50,7 @@ def test_concurrent_duplicates_store_one_message(app) -> None:
         t.start()
     for t in threads:
         t.join()
-    with Session(get_engine()) as check:
+    with new_session(expire_on_commit=True) as check:
         assert count(check, Message) == 1
     assert sorted(results) == [False, False, False, True]
 

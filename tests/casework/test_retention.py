@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from casework import cases, compliance
+from casework import cases
+from casework.compliance.anonymize import anonymize, employer_pseudonym, source_key
 from casework.models import (
     Case,
     CaseEvent,
@@ -70,12 +71,10 @@ def test_expired_case_loses_personal_data_but_keeps_its_record(session: Session)
     assert media.url is None and media.stored_path is None
     reporter = session.get(Reporter, old.reporter_id)
     assert reporter.contact is None and reporter.contact_hash is None and reporter.name is None
-    record = session.exec(
-        select(ComplianceRecord).where(ComplianceRecord.source_key == compliance.source_key(old.id))
-    ).one()
-    assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
-    compliance.anonymize(session, old.id)  # again, after the name is gone: the pseudonym stays
-    assert record.employer_pseudonym == compliance.employer_pseudonym("Acme Plantations Sdn Bhd")
+    record = session.exec(select(ComplianceRecord).where(ComplianceRecord.source_key == source_key(old.id))).one()
+    assert record.employer_pseudonym == employer_pseudonym("Acme Plantations Sdn Bhd")
+    anonymize(session, old.id)  # again, after the name is gone: the pseudonym stays
+    assert record.employer_pseudonym == employer_pseudonym("Acme Plantations Sdn Bhd")
     event = session.exec(
         select(CaseEvent).where(CaseEvent.case_id == old.id, CaseEvent.action == "personal_data_erased")
     ).one()
@@ -115,19 +114,19 @@ def test_erasure_on_request_refuses_while_a_case_is_open(session: Session) -> No
     assert len(session.exec(select(ComplianceRecord)).all()) == 2
 
 
-def test_media_deletion_stays_inside_the_instance(app, tmp_path: Path) -> None:
-    from app.retention import delete_media_file
+def test_media_deletion_stays_inside_the_media_folder(app, tmp_path: Path) -> None:
+    from app.media import delete_media, media_root
 
-    media = Path(app.instance_path) / "media" / "ab"
+    media = media_root() / "12"
     media.mkdir(parents=True)
-    (media / "payslip.jpg").write_bytes(b"jpeg")
-    delete_media_file("ab/payslip.jpg")
-    assert not (media / "payslip.jpg").exists()
-    delete_media_file("ab/payslip.jpg")  # already gone: fine
+    (media / "34.bin").write_bytes(b"jpeg")
+    assert delete_media("12/34.bin") is True
+    assert not (media / "34.bin").exists()
+    assert delete_media("12/34.bin") is False  # already gone: fine, and said so
     outside = tmp_path / "keep.txt"
     outside.write_text("x")
     with pytest.raises(ValueError, match="outside"):
-        delete_media_file("../../keep.txt")
+        delete_media("../../keep.txt")
     with pytest.raises(ValueError, match="outside"):
-        delete_media_file(str(outside))
+        delete_media(str(outside))
     assert outside.exists()

@@ -12,7 +12,8 @@ from app.jobs import intake_services
 from casework.intake import InboundMessage, accept_inbound, process_inbound
 from casework.models import Case, CaseEvent, Direction, Message, Reporter, StaffUser, utcnow
 from casework.mt.apertium import installed_modes
-from casework.translation import TranslationService, correct_translation, translate_reply
+from casework.replies import prepare_reply
+from casework.translation import TranslationService, correct_translation
 
 needs_apertium = pytest.mark.skipif(
     "spa-eng" not in installed_modes(), reason="Debian apertium-eng-spa not installed (make system-deps)"
@@ -93,16 +94,20 @@ def test_low_confidence_keeps_the_reporters_known_language(app: Any, session: Se
 
 @needs_apertium
 def test_reply_preview_translates_and_back_translates(app: Any) -> None:
-    preview = translate_reply(intake_services().translator, "My boss does not pay me.", "en", "es")
+    preview = prepare_reply(
+        intake_services().translator, "My boss does not pay me.", working_language="en", reporter_language="es"
+    )
     assert preview.translation.text == "Mi jefe no me paga."
     assert preview.translation.engine == "apertium"
     assert preview.back_translation.text == "My boss does not pay me."
 
 
 def test_reply_preview_for_an_uncovered_language_says_so() -> None:
-    preview = translate_reply(TranslationService(), "We are looking into it.", "en", "tl")
+    preview = prepare_reply(
+        TranslationService(), "We are looking into it.", working_language="en", reporter_language="tl"
+    )
     assert preview.translation.needs_human and preview.back_translation.needs_human
-    same = translate_reply(None, "We are looking into it.", "en", None)
+    same = prepare_reply(None, "We are looking into it.", working_language="en", reporter_language=None)
     assert same.translation.text == "We are looking into it."
 
 

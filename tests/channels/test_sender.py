@@ -15,8 +15,9 @@ import pytest
 from rq.job import Job
 from sqlmodel import Session, select
 
-from app.db import get_engine
+from app.db import new_session
 from app.jobs import fetch_inbound_media, send_outbound
+from app.media import media_file
 from app.queues import get_queues
 from casework.models import Case, DeliveryStatus, Direction, MediaAttachment, Message, Reporter, utcnow
 from casework.outbox import TEMPLATE_KIND, queue_outbound, split_body
@@ -32,7 +33,7 @@ TEMPLATE_SID = "HX" + "5" * 32
 @contextmanager
 def db() -> Iterator[Session]:
     """A short-lived session, so no test holds SQLite's write lock while jobs run."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with new_session() as session:
         yield session
         session.commit()
 
@@ -303,7 +304,8 @@ def test_whatsapp_media_is_fetched_with_credentials_and_stored_encrypted(
         attachments = session.exec(select(MediaAttachment).order_by(MediaAttachment.id)).all()
     for attachment, content in zip(attachments, contents, strict=True):
         assert attachment.fetched_at is not None and attachment.size_bytes == len(content)
-        stored = (Path(app.instance_path) / attachment.stored_path).read_bytes()
+        stored = media_file(attachment.stored_path).read_bytes()
+        assert media_file(attachment.stored_path).is_relative_to(Path(app.instance_path) / "media")
         assert content not in stored  # encrypted at rest
         assert decrypt_bytes(stored) == content
     assert fetch_inbound_media(attachments[0].id) == "skipped"  # idempotent

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.db import get_session_factory
 from casework.models import Case, CaseStatus, ComplianceRecord, Direction, Message, Role, utcnow
 from tests.app.console_support import fetch, login_form, only, staff_with_password, version_of
 from tests.app.public_support import submit_report, view_token
@@ -172,7 +173,7 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
     worker_log = tmp_path / "worker.log"
     app = make_app(**changes)
     web, public, twilio = app.test_client(), app.test_client(), app.test_client()
-    db = Session(app.extensions["tulay.engine"], expire_on_commit=False)
+    db = get_session_factory(app)()
     with app_log_output() as app_log, caplog.at_level(logging.DEBUG), db:
         admin = staff_with_password(db, Role.ADMIN, "admin@tulay.test", languages=["en"])
         for team in ("rapid-response", "investigations", "mediation"):

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from app.console import CONTENT_SECURITY_POLICY as CONSOLE_CSP
+from app.db import get_session_factory
 from app.headers import CONTENT_SECURITY_POLICY, HSTS
 from app.security import issue_api_token
 from casework import cases
@@ -261,7 +262,7 @@ class World:
 
 
 def build_world(app: Flask, base: str) -> World:
-    with Session(app.extensions["tulay.engine"], expire_on_commit=False) as db:
+    with get_session_factory(app)() as db:
         admin = staff_with_password(db, Role.ADMIN, "admin@tulay.test")
         mediator = make_staff(db, Role.MEDIATOR)
         token = issue_api_token(db, admin)
@@ -473,7 +474,7 @@ def test_every_cookie_is_httponly_samesite_and_secure_exactly_when_https(
 ) -> None:
     application = make_app(**SETTINGS, PUBLIC_BASE_URL=base, WTF_CSRF_ENABLED=True)
     world = build_world(application, base)
-    with Session(application.extensions["tulay.engine"]) as db:
+    with get_session_factory(application)(expire_on_commit=True) as db:
         totp_user = staff_with_password(db, Role.OMBUDSPERSON, "totp@tulay.test", totp_secret=pyotp.random_base32())
         totp_email, totp_secret = totp_user.email, totp_user.totp_secret
     assert totp_secret
@@ -595,6 +596,6 @@ def test_forms_work_over_https_in_a_browser_with_secure_cookies(make_app: Any, b
         assert cookies["session"]["secure"] and cookies["session"]["httpOnly"]
         assert cookies["session"]["sameSite"] == "Lax"
         context.close()
-    with Session(application.extensions["tulay.engine"]) as db:
+    with get_session_factory(application)(expire_on_commit=True) as db:
         reports = db.exec(select(Case).where(col(Case.channel) == ChannelKind.WEB)).all()
     assert len(reports) == 1

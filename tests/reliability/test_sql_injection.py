@@ -27,13 +27,13 @@ from sqlmodel import Session, SQLModel
 from werkzeug.test import TestResponse
 
 from app.api.cases import QUEUE_PARAMS
-from app.compliance_api import OPENAPI_PATHS
+from app.api.compliance import OPENAPI_PATHS
 from app.db import get_engine
 from app.security import issue_api_token
 from casework.cases import hash_pin
-from casework.compliance import FILTER_DIMENSIONS
+from casework.compliance.schema import FILTER_DIMENSIONS
 from casework.models import Case, CaseStatus, Role, Route, Urgency
-from casework.queue import QueueFilters
+from casework.worklist import QueueFilters
 from tests.app.console_support import PASSWORD, staff_with_password
 from tests.closed_cases import close_case
 from tests.conftest import IsolatedClient

@@ -1,4 +1,5 @@
-"""The casework queue: validated filters and one indexed, paginated query (no N+1)."""
+"""What staff work from, for the console and the API alike: the queue (validated filters, one
+indexed, paginated query, no N+1), a case found by its reference, and a case's history."""
 
 from __future__ import annotations
 
@@ -12,9 +13,21 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from casework.access import StaffLike, restrict_to_visible
-from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
+from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET, normalize_reference
 from casework.editing import CaseworkError
-from casework.models import Case, CaseStatus, Route, StaffUser, Urgency, utcnow
+from casework.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    MediationSession,
+    Message,
+    Note,
+    Outcome,
+    Route,
+    StaffUser,
+    Urgency,
+    utcnow,
+)
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
@@ -193,3 +206,59 @@ def list_cases(
         for case, name in session.execute(page).all()
     ]
     return rows, int(total)
+
+
+def find_case(session: Session, reference: str) -> Case | None:
+    """The case with `reference` (any case, spacing or dash), or None. Access is the caller's check."""
+    normalized = normalize_reference(reference)
+    if normalized is None:
+        return None
+    return session.exec(select(Case).where(Case.reference == normalized)).first()
+
+
+@dataclass(frozen=True)
+class CaseHistory:
+    """A case's conversation, notes, audit events (views left out), mediation sessions and outcome."""
+
+    messages: list[Message]
+    notes: list[Note]
+    events: list[CaseEvent]
+    mediation_sessions: list[MediationSession]
+    outcome: Outcome | None
+
+
+def case_history(session: Session, case: Case) -> CaseHistory:
+    """Everything that happened on `case`, each list in the order it happened."""
+    return CaseHistory(
+        messages=list(
+            session.exec(
+                select(Message).where(Message.case_id == case.id).order_by(col(Message.created_at), col(Message.id))
+            ).all()
+        ),
+        notes=list(
+            session.exec(select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))).all()
+        ),
+        events=list(
+            session.exec(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
+                .order_by(col(CaseEvent.created_at), col(CaseEvent.id))
+            ).all()
+        ),
+        mediation_sessions=list(
+            session.exec(
+                select(MediationSession)
+                .where(MediationSession.case_id == case.id)
+                .order_by(col(MediationSession.scheduled_at), col(MediationSession.id))
+            ).all()
+        ),
+        outcome=session.exec(select(Outcome).where(Outcome.case_id == case.id)).first(),
+    )
+
+
+def audit_trail(session: Session, case: Case) -> list[CaseEvent]:
+    """Every audit event of `case`, views included, oldest first."""
+    statement = (
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.created_at), col(CaseEvent.id))
+    )
+    return list(session.exec(statement).all())

@@ -1,7 +1,7 @@
 """The public compliance release, computed by a worker and shared through Redis.
 
 Computing the release is a GROUP BY cascade over every record (seconds at a million
-records), so `app.jobs.refresh_compliance_release` recomputes it every
+records), so the job `app.jobs.refresh_compliance_release` recomputes it every
 COMPLIANCE_CACHE_SECONDS and web processes only read it: once per version from Redis, then
 from process memory, with the summaries of recent filter sets memoized beside it. Serving
 it a little stale is safe: the current month is embargoed, so the release only changes
@@ -22,9 +22,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.db import get_engine
+from app.db import new_session
 from app.queues import get_queues
-from casework.compliance import PUBLIC_COLUMNS, Filters, Pattern, embargo_month, release, summarize
+from casework.compliance.filters import Filters
+from casework.compliance.release import Pattern, embargo_month, release
+from casework.compliance.schema import PUBLIC_COLUMNS
+from casework.compliance.summary import summarize
 
 log = logging.getLogger(__name__)
 MEMOIZED_SUMMARIES = 256
@@ -36,6 +39,10 @@ _memo: dict[str, Any] = {"version": None, "patterns": [], "summaries": OrderedDi
 def _keys(k: int) -> tuple[str, str]:
     base = f"tulay:compliance:release:v2:{k}:{embargo_month()}"
     return base, base + ":version"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _k() -> int:
@@ -63,7 +70,7 @@ def tune_for_release(session: Session) -> None:
 
 def compute_release(k: int) -> list[Pattern]:
     """Read the release from the database in a short read-only session."""
-    with Session(get_engine()) as session:
+    with new_session() as session:
         tune_for_release(session)
         return list(release(session, k=k))
 
@@ -95,7 +102,7 @@ def published_patterns() -> tuple[str | None, list[Pattern]]:
     connection = get_queues().connection
     try:
         version = connection.get(version_key)
-        if version is not None and version.decode() == _memo["version"]:
+        if version is not None and _text(version) == _memo["version"]:
             return _memo["version"], _memo["patterns"]
         version, payload = connection.mget(version_key, payload_key)
     except RedisError:
@@ -105,8 +112,8 @@ def published_patterns() -> tuple[str | None, list[Pattern]]:
         refresh_release()
         return _memo["version"], _memo["patterns"]
     patterns = [(dict(zip(PUBLIC_COLUMNS, values, strict=True)), count) for values, count in json.loads(payload)]
-    _remember(version.decode(), patterns)
-    return version.decode(), patterns
+    _remember(_text(version), patterns)
+    return _text(version), patterns
 
 
 def published_summary(filters: Filters) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from casework.models import CaseStatus, Role, Route, Urgency, utcnow
-from casework.queue import InvalidFilter, QueueFilters, list_cases
+from casework.worklist import InvalidFilter, QueueFilters, list_cases
 from tests.factories import make_case, make_staff
 
 

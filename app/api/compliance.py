@@ -1,14 +1,12 @@
 """Public open-data API: `/api/v1/compliance/records` (JSON or CSV) and `/summary`.
 
-No token: everything here comes from the k-anonymous release (casework/compliance.py).
+No token: everything here comes from the k-anonymous release (`casework/compliance/release.py`),
+read through `app/transparency/release.py`.
 `OPENAPI_PATHS` is this module's part of `/api/v1/openapi.json`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -16,14 +14,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from app.api.openapi import add_paths
-from app.compliance_cache import published_patterns, published_summary
-from casework.compliance import (
-    PUBLIC_COLUMNS,
-    Filters,
-    InvalidFilter,
-    Pattern,
-    parse_filters,
-)
+from app.transparency.release import published_patterns, published_summary
+from casework.compliance.filters import Filters, InvalidFilter, parse_filters
+from casework.compliance.opendata import csv_chunks
+from casework.compliance.release import Pattern
+from casework.compliance.schema import PUBLIC_COLUMNS
 
 URL_PREFIX = "/api/v1/compliance"
 bp = Blueprint("compliance_api", __name__, url_prefix=URL_PREFIX)
@@ -35,40 +30,6 @@ MAX_PAGE = 1_000_000
 
 class BadRequest(ValueError):
     """A query parameter is malformed."""
-
-
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ";".join(value)
-    return str(value)
-
-
-def csv_line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
-
-
-def csv_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
-    """The header then one CSV line per record (a pattern's line, formatted once, `count` times)."""
-    yield csv_line(list(PUBLIC_COLUMNS))
-    for row, count in patterns:
-        yield csv_line([csv_cell(row[c]) for c in PUBLIC_COLUMNS]) * count
-
-
-def json_chunks(patterns: Iterable[Pattern]) -> Iterator[str]:
-    """A JSON array, one record per line, written as it is read."""
-    yield "["
-    first = True
-    for row, count in patterns:
-        line = json.dumps(row, ensure_ascii=False)
-        yield ("\n" if first else ",\n") + ",\n".join([line] * count)
-        first = False
-    yield "\n]\n"
 
 
 def matching_patterns(patterns: Iterable[Pattern], filters: Filters) -> Iterator[Pattern]:

@@ -8,26 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from app.compliance_api import csv_chunks, json_chunks
-from app.compliance_cache import tune_for_release
-from app.db import get_engine, session_scope
+from app.db import new_session, session_scope
+from app.transparency.release import tune_for_release
 from casework.audit import record_event
-from casework.compliance import (
-    REVIEW_TARGETS_PATH,
-    InvalidFilter,
-    Pattern,
-    disclose_employer,
-    embargo_month,
-    load_review_targets,
-    parse_filters,
-    release,
-    review,
-)
+from casework.compliance.anonymize import disclose_employer
+from casework.compliance.filters import InvalidFilter, parse_filters
+from casework.compliance.opendata import csv_chunks, json_chunks
+from casework.compliance.release import Pattern, embargo_month, release
+from casework.compliance.review import REVIEW_TARGETS_PATH, load_review_targets, review
 from casework.models import ComplianceRecord, Role, StaffUser
 
 compliance_cli = AppGroup("compliance", help="Anonymized compliance reporting and open data.")
@@ -50,7 +43,7 @@ def export(fmt: str, out: Path, period: str | None) -> None:
     k = int(current_app.config["COMPLIANCE_K"])
     tmp = out.with_name(out.name + ".partial")
     written = 0
-    with Session(get_engine()) as session, tmp.open("w", encoding="utf-8", newline="") as handle:
+    with new_session() as session, tmp.open("w", encoding="utf-8", newline="") as handle:
         # The bar counts every record before the embargo; withheld ones are passed at the end.
         tune_for_release(session)
         eligible = session.exec(
@@ -116,6 +109,7 @@ def disclose_employer_command(name: str, reason: str, admin_email: str) -> None:
         admin = session.exec(select(StaffUser).where(StaffUser.email == admin_email.strip().lower())).first()
         if admin is None or admin.role != Role.ADMIN or not admin.active:
             raise click.ClickException(f"{admin_email} is not an active admin")
+        assert admin.id is not None
         disclosure = disclose_employer(session, name=name, reason=reason.strip()[:200], approved_by_id=admin.id)
         record_event(
             session,
@@ -125,10 +119,3 @@ def disclose_employer_command(name: str, reason: str, admin_email: str) -> None:
             pseudonym=disclosure.employer_pseudonym,
         )
     click.echo(f"employer {disclosure.employer_pseudonym} may now be published by name")
-
-
-def init_app(app: Flask) -> None:
-    from app.retention import reporter_cli
-
-    app.cli.add_command(compliance_cli)
-    app.cli.add_command(reporter_cli)

@@ -1,0 +1,92 @@
+"""Media files (photos of contracts, payslips): the one owner of where they live on disk.
+
+A file is stored encrypted (`DATA_ENCRYPTION_KEY`) at `<instance>/media/<message>/<attachment>.bin`
+and its row (`MediaAttachment.stored_path`) holds the path relative to `<instance>/media/`.
+Storing, reading, deleting and checking go through here, so erasure finds what intake wrote.
+Nothing outside the media folder is ever read or deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlmodel import Session, col, select
+
+from casework.models import MediaAttachment
+from casework.privacy import decrypt_bytes, encrypt_bytes
+
+log = logging.getLogger(__name__)
+MEDIA_FOLDER = "media"
+SUFFIX = ".bin"
+
+
+def media_root() -> Path:
+    return (Path(current_app.instance_path) / MEDIA_FOLDER).resolve()
+
+
+def media_file(stored_path: str) -> Path:
+    """The file for a stored path. Raises ValueError for a path outside the media folder."""
+    root = media_root()
+    path = (root / stored_path).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise ValueError("refusing a media path outside the instance's media folder")
+    return path
+
+
+def store_media(message_id: int, attachment_id: int, content: bytes) -> str:
+    """Write `content` encrypted, atomically (a reader never sees half a file); its stored path."""
+    stored_path = f"{message_id}/{attachment_id}{SUFFIX}"
+    target = media_file(stored_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(encrypt_bytes(content))
+    partial.replace(target)
+    return stored_path
+
+
+def read_media(stored_path: str) -> bytes:
+    """The decrypted content of a stored file. Raises FileNotFoundError or ValueError."""
+    return decrypt_bytes(media_file(stored_path).read_bytes())
+
+
+def delete_media(stored_path: str) -> bool:
+    """Delete a stored file; False if it was already gone (logged: a row pointed at nothing)."""
+    path = media_file(stored_path)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        log.warning("media file to delete was already gone", extra={"stored_path": stored_path})
+        return False
+    parent = path.parent
+    if parent != media_root() and not any(parent.iterdir()):
+        parent.rmdir()  # the message's folder, now empty
+    return True
+
+
+@dataclass(frozen=True)
+class MediaCheck:
+    """Stored files no row points at, and rows whose file is missing."""
+
+    files_without_row: list[str]
+    rows_without_file: list[int]
+
+    @property
+    def consistent(self) -> bool:
+        return not self.files_without_row and not self.rows_without_file
+
+
+def check_media(session: Session) -> MediaCheck:
+    """Compare the media folder with the attachment rows (both ways)."""
+    root = media_root()
+    rows = session.exec(
+        select(MediaAttachment.id, MediaAttachment.stored_path).where(col(MediaAttachment.stored_path).is_not(None))
+    ).all()
+    expected = {stored: attachment_id for attachment_id, stored in rows if stored is not None and attachment_id}
+    on_disk = (
+        {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()} if root.is_dir() else set()
+    )
+    missing = sorted(attachment_id for stored, attachment_id in expected.items() if stored not in on_disk)
+    return MediaCheck(files_without_row=sorted(on_disk - expected.keys()), rows_without_file=missing)
