@@ -8,7 +8,7 @@ PORT ?= 5000
 SYSTEM_PACKAGES := apertium apertium-eng-spa chromium fonts-noto-core
 LANGS := en es fr pt ar hi bn ne tl id vi my am sw ru uk zh ur
 
-.PHONY: run test lint system-deps catalogs extract bench clean
+.PHONY: run test lint coverage system-deps catalogs extract bench clean
 
 # Debian packages: Apertium (a real offline MT engine) and Chromium (browser tests). Installed
 # only when missing, and only where we may (root); otherwise say what to install.
@@ -47,9 +47,17 @@ run: system-deps $(STAMP)
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style, types and the import contracts (channels -> casework <- app); CI runs this first.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Branch coverage of the last `make test PYTEST_ARGS=--cov`; the domain (casework) must stay >= 85 %.
+coverage: $(STAMP)
+	$(BIN)/coverage report
+	$(BIN)/coverage report --include='casework/*' --fail-under=85 | tail -1
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

@@ -29,6 +29,7 @@ from app.db import upgrade_database
 from app.transparency import release as compliance_cache
 from bench.scratch import scratch_database
 from casework.compliance.release import embargo_month, release_statement
+from casework.models import ComplianceRecord
 
 CATEGORIES = (
     ["wage_theft"] * 6
@@ -55,29 +56,8 @@ AMOUNT_BANDS = ["under_100", "100_999", "1000_9999", "10000_99999"]
 FIRST = ["0", "1_2", "1_2", "3_7", "8_30", "31_plus"]
 REMEDY = ["0_29", "30_89", "30_89", "90_179", "180_364", "365_plus"]
 AGE = ["0_6", "7_29", "30_89", "30_89", "90_179", "180_plus"]
-COLUMNS = [
-    "source_key",
-    "opened_month",
-    "closed_month",
-    "category",
-    "urgency",
-    "route",
-    "channel",
-    "language_group",
-    "country",
-    "sector",
-    "resolution_type",
-    "remedies",
-    "amount_band",
-    "currency",
-    "days_to_first_response_band",
-    "days_to_remedy_band",
-    "case_age_band",
-    "inspection_requested",
-    "sanction_reported",
-    "employer_pseudonym",
-    "created_at",
-]
+# COPY columns in the table's own order (synthetic_rows writes its values in that order).
+COLUMNS = [c.name for c in ComplianceRecord.__table__.columns if c.name != "id"]
 
 
 def synthetic_rows(count: int, seed: int) -> io.StringIO:

@@ -94,6 +94,26 @@ def find_inbound(session: Session, channel: str, external_id: str) -> Message | 
     return session.exec(statement).first()
 
 
+def store_inbound(
+    session: Session, inbound: InboundMessage, *, reporter_id: int | None, case_id: int | None = None
+) -> Message:
+    """Store `inbound` as a received message for the intake job (flushed: it has its id)."""
+    message = Message(
+        case_id=case_id,
+        reporter_id=reporter_id,
+        direction=Direction.INBOUND,
+        channel=ChannelKind(inbound.channel),
+        provider_id=inbound.external_id,
+        body=inbound.body,
+        created_at=inbound.received_at,
+        processing_state=ProcessingState.RECEIVED,
+        language=inbound.language_hint,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, bool]:
     """Store `inbound` once. Returns (message, created); a replayed provider id creates nothing.
 
@@ -107,18 +127,7 @@ def accept_inbound(session: Session, inbound: InboundMessage) -> tuple[Message, 
         with session.begin_nested():
             reporter = get_or_create_reporter(session, inbound.sender, inbound.language_hint)
             reporter.last_inbound_at = inbound.received_at
-            message = Message(
-                reporter_id=reporter.id,
-                direction=Direction.INBOUND,
-                channel=ChannelKind(inbound.channel),
-                provider_id=inbound.external_id,
-                body=inbound.body,
-                created_at=inbound.received_at,
-                processing_state=ProcessingState.RECEIVED,
-                language=inbound.language_hint,
-            )
-            session.add(message)
-            session.flush()
+            message = store_inbound(session, inbound, reporter_id=reporter.id)
             assert message.id is not None
             for item in inbound.media:
                 session.add(MediaAttachment(message_id=message.id, url=item.url, content_type=item.content_type))

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import hash_pin, normalize_reference, open_case, pin_matches
-from casework.intake import InboundMessage, accept_inbound
-from casework.models import Case, ChannelKind, Direction, Message, ProcessingState, Reporter, utcnow
+from casework.intake import InboundMessage, accept_inbound, store_inbound
+from casework.models import Case, ChannelKind, Direction, Message, Reporter, utcnow
 from casework.privacy import employer_key
 
 PIN_MAX_FAILURES = 5
@@ -60,19 +60,7 @@ def submit_web_report(
 
 def add_followup(session: Session, case: Case, inbound: InboundMessage) -> Message:
     """Store a message the reporter added on /status, attached to `case`, for the intake job."""
-    message = Message(
-        case_id=case.id,
-        reporter_id=case.reporter_id,
-        direction=Direction.INBOUND,
-        channel=ChannelKind.WEB,
-        body=inbound.body,
-        created_at=inbound.received_at,
-        processing_state=ProcessingState.RECEIVED,
-        language=inbound.language_hint,
-    )
-    session.add(message)
-    session.flush()
-    return message
+    return store_inbound(session, inbound, reporter_id=case.reporter_id, case_id=case.id)
 
 
 def open_case_with_pin(session: Session, reference: str, pin: str, *, now: datetime | None = None) -> Case | None:
