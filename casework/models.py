@@ -1,8 +1,8 @@
-"""Every table of Tulay, and the public (API) shapes beside them.
+"""Every table of Tulay.
 
 Personal data (contacts, names, message text, notes) uses `EncryptedText`; anything that
-must be found by a personal value is found through a keyed hash column. `*Public` models
-never carry personal data or secrets.
+must be found by a personal value is found through a keyed hash column. The JSON API's shapes
+are declared with its routes (`app/api/cases.py`) and in its OpenAPI document.
 """
 
 from __future__ import annotations
@@ -156,10 +156,6 @@ class StaffUser(StaffUserBase, table=True):
     created_at: datetime = _created()
 
 
-class StaffUserPublic(StaffUserBase):
-    id: int
-
-
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
     id: int | None = Field(default=None, primary_key=True)
@@ -235,16 +231,6 @@ class Case(CaseBase, table=True):
     version: int = Field(default=1, sa_column=_CASE_VERSION)
 
     __mapper_args__ = {"version_id_col": _CASE_VERSION}
-
-
-class CasePublic(CaseBase):
-    id: int
-    assignee_id: int | None
-    created_at: datetime
-    first_response_due_at: datetime | None
-    resolution_due_at: datetime | None
-    closed_at: datetime | None
-    version: int
 
 
 class Message(SQLModel, table=True):
