@@ -283,6 +283,27 @@ class MediaAttachment(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class ContactVerification(SQLModel, table=True):
+    """A phone number typed into the web form, waiting for its owner to prove it.
+
+    Until the code sent to it is entered on /status the number links to nothing and nothing but
+    the code is sent to it; `Reporter.contact` holds only numbers proven this way or by the
+    carrier (SMS/WhatsApp senders).
+    """
+
+    __tablename__ = "contact_verification"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True, ondelete="CASCADE")
+    contact: str | None = _secret()  # E.164 number, encrypted; cleared once verified or erased
+    contact_channel: ChannelKind = Field(sa_type=String(16))  # how the reporter wants replies
+    code_hash: str | None = Field(default=None, sa_type=String(255))
+    code_expires_at: datetime | None = _ts()
+    code_sends: int = 0
+    failed_attempts: int = 0
+    verified_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
 class Note(SQLModel, table=True):
     """An internal staff note on a case (never shown to the reporter)."""
 

@@ -38,6 +38,9 @@ TEMPLATE_KIND = "whatsapp_template"
 # The single confirmation sent after STOP: it is queued before the opt-out is recorded and is
 # the only kind of message an opted-out reporter can still receive.
 OPT_OUT_CONFIRMATION = "keyword_stop"
+# A code sent to a number typed into the web form, to prove it (`casework/verification.py`): the
+# only message that goes to a number no reporter has proven yet.
+VERIFICATION_CODE_KIND = "contact_code"
 
 
 def may_send(reporter: Reporter, message: Message) -> bool:
@@ -86,7 +89,8 @@ def queue_outbound(
     if target_channel is ChannelKind.WEB and reporter.contact_channel:
         # A web reporter who left a number, with consent, is answered there too (and on /status).
         target_channel = ChannelKind(reporter.contact_channel)
-    reachable = reporter.contact is not None and target_channel is not ChannelKind.WEB
+    proven = reporter.contact is not None or kind == VERIFICATION_CODE_KIND
+    reachable = proven and target_channel is not ChannelKind.WEB
     status = DeliveryStatus.QUEUED if reachable and not reporter.opted_out else DeliveryStatus.SUPPRESSED
     parts = [body] if target_channel is ChannelKind.WEB else split_body(body)
     messages = [

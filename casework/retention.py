@@ -16,6 +16,7 @@ from casework.compliance.anonymize import anonymize
 from casework.models import (
     Case,
     CaseStatus,
+    ContactVerification,
     MediaAttachment,
     MediationSession,
     Message,
@@ -74,6 +75,9 @@ def erase_case(
         mediation.parties = None
         mediation.notes = None
         session.add(mediation)
+    for pending in session.exec(select(ContactVerification).where(ContactVerification.case_id == case.id)):
+        pending.contact, pending.code_hash = None, None  # a number never proven is forgotten too
+        session.add(pending)
     case.employer_name = None
     case.recruiter_name = None
     case.pin_hash = None  # nothing left to show the reporter; the reference stops opening anything

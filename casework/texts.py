@@ -58,6 +58,10 @@ TEXTS: dict[str, str] = {
     "status_none": N_("Tulay: we have no open case for this number. Write to us to open one."),
     "language_switched": N_("Tulay: we will write to you in English from now on."),
     "language_unknown": N_("Tulay: we do not know that language code. Reply LANG + code, e.g. LANG es."),
+    "contact_code": N_(
+        "Tulay: your code is %(code)s. Enter it on the status page of your case to get our replies "
+        "by message. If you did not ask for this, ignore it."
+    ),
 }
 
 # Case status names as a reporter reads them (not the internal state names).

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import hash_pin, normalize_reference, open_case, pin_matches
-from casework.intake import InboundMessage, accept_inbound, store_inbound
+from casework.intake import InboundMessage, store_inbound
 from casework.models import Case, ChannelKind, Direction, Message, Reporter, utcnow
 from casework.privacy import employer_key
+from casework.verification import start_verification
 
 PIN_MAX_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
@@ -35,17 +36,17 @@ def submit_web_report(
     name: str | None,
     contact_channel: str | None = None,
 ) -> Case:
-    """Store a web report: reporter, case (with the PIN's hash) and the message attached to it.
+    """Store a web report: a reporter of its own, the case (with the PIN's hash) and the message.
 
-    The message stays `received`, so the intake job processes it like any other (its case
-    is already set). All in the caller's transaction: a failure leaves nothing behind.
+    A number typed into the form links to nothing: it waits, encrypted, for its owner to enter
+    the code sent to it (`casework/verification.py`), so nobody can attach a report to someone
+    else's conversation by typing their number. The message stays `received`, so the intake
+    job processes it like any other (its case is already set). All in the caller's transaction.
     """
-    message, _ = accept_inbound(session, inbound)
-    reporter = session.get_one(Reporter, message.reporter_id)
-    if name:
-        reporter.name = name
-    if inbound.sender and contact_channel:
-        reporter.contact_channel = ChannelKind(contact_channel)
+    reporter = Reporter(name=name or None, language=inbound.language_hint)
+    session.add(reporter)
+    session.flush()
+    message = store_inbound(session, inbound, reporter_id=reporter.id)
     case = open_case(session, reporter=reporter, channel=ChannelKind.WEB, language=inbound.language_hint, pin=pin)
     case.country = country
     case.sector = sector
@@ -53,9 +54,22 @@ def submit_web_report(
         case.employer_name = employer
         case.employer_pseudonym = employer_key(employer)
     message.case_id = case.id
-    session.add_all([reporter, case, message])
+    session.add_all([case, message])
     session.flush()
+    if inbound.sender:
+        start_verification(session, case, inbound.sender, contact_channel or ChannelKind.SMS)
     return case
+
+
+def last_inbound_id(session: Session, case: Case) -> int:
+    """The id of the case's newest message from the reporter (0 if none)."""
+    statement = (
+        select(Message.id)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first() or 0
 
 
 def add_followup(session: Session, case: Case, inbound: InboundMessage) -> Message:

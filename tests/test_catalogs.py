@@ -109,10 +109,12 @@ def test_catalog_is_fully_translated_with_exact_placeholders(language: str, temp
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_every_sms_text_renders_with_its_parameters(language: str) -> None:
     for key in TEXTS:
-        text = render_text(key, language, reference="AB12-CD34", days=2, status="in_mediation")
+        text = render_text(key, language, reference="AB12-CD34", days=2, status="in_mediation", code="480916")
         assert "%(" not in text
         if "%(reference)s" in TEXTS[key]:
             assert "AB12-CD34" in text
+        if "%(code)s" in TEXTS[key]:
+            assert "480916" in text
     for msgid in STATUS_TEXTS.values():
         assert render_text("status", language, reference="AB12-CD34", status=msgid)
 

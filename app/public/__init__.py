@@ -1,7 +1,8 @@
 """Public reporter pages: the web intake form (/report) and follow-up by reference + PIN (/status).
 
 Nothing keeps a reporter signed in (phones are shared): /status asks for the PIN each time,
-and the page it shows carries a short-lived signed token only for adding one message.
+and the page it shows carries a short-lived signed token for one action: add one message, or
+confirm (or ask again for) the code that proves the number the reporter gave.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from casework.cases import new_pin
 from casework.intake import FIRST_RESPONSE_DAYS
 from casework.models import Case, CaseStatus
 from casework.privacy import lookup_hash
-from casework.texts import SECTOR_TEXTS, STATUS_TEXTS
-from casework.web_intake import PIN_LOCK, add_followup, open_case_with_pin, staff_replies, submit_web_report
+from casework.texts import N_, SECTOR_TEXTS, STATUS_TEXTS
+from casework.verification import ResendOutcome, VerifyOutcome, pending_verification, resend_code, verify_contact
+from casework.web_intake import (
+    PIN_LOCK,
+    add_followup,
+    last_inbound_id,
+    open_case_with_pin,
+    staff_replies,
+    submit_web_report,
+)
 from channels.web_form import (
     MAX_BODY_CHARS,
     MAX_EMPLOYER_CHARS,
@@ -103,8 +112,11 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _view_token(case: Case) -> str:
-    # Bound to the PIN's hash: a new PIN ends every page opened with the old one.
-    return _serializer().dumps({"case": case.id, "pin": (case.pin_hash or "")[-16:]})
+    # Bound to the PIN's hash (a new PIN ends every page opened with the old one) and to the
+    # case's newest message (a token adds one message: once one is added, it opens nothing).
+    return _serializer().dumps(
+        {"case": case.id, "pin": (case.pin_hash or "")[-16:], "last": last_inbound_id(get_session(), case)}
+    )
 
 
 def _case_for_token(token: str) -> Case | None:
@@ -117,6 +129,8 @@ def _case_for_token(token: str) -> Case | None:
     case = get_session().get(Case, data["case"])
     if case is None or (case.pin_hash or "")[-16:] != data.get("pin"):
         return None
+    if data.get("last") != last_inbound_id(get_session(), case):
+        return None  # a message was added with this page already
     return case
 
 
@@ -125,8 +139,25 @@ def _status_form(error: str | None = None, status: int = 200) -> Response:
     return _private(response)
 
 
+# What the reporter reads after confirming (or asking again for) the code for their number.
+VERIFY_NOTICES: dict[str, tuple[str, str]] = {
+    VerifyOutcome.VERIFIED: ("done", N_("Your number is confirmed. Our replies will also come to your phone.")),
+    VerifyOutcome.WRONG: ("error", N_("This code did not work. Check it, or ask for a new code.")),
+    VerifyOutcome.LOCKED: ("error", N_("This code did not work. Check it, or ask for a new code.")),
+    ResendOutcome.SENT: ("done", N_("We sent you a new code.")),
+    ResendOutcome.TOO_SOON: ("error", N_("We cannot send a new code now. Try again later, or read our replies here.")),
+    ResendOutcome.LIMIT: ("error", N_("We cannot send a new code now. Try again later, or read our replies here.")),
+}
+
+
 def _case_page(
-    case: Case, *, errors: dict[str, str] | None = None, added: bool = False, body: str = "", status: int = 200
+    case: Case,
+    *,
+    errors: dict[str, str] | None = None,
+    added: bool = False,
+    body: str = "",
+    notice: str | None = None,
+    status: int = 200,
 ) -> Response:
     replies = [
         {"body": m.body, "date": format_date(m.created_at, "long")} for m in staff_replies(get_session(), case.id or 0)
@@ -141,6 +172,8 @@ def _case_page(
         errors=errors or {},
         added=added,
         body=body,
+        verifying=pending_verification(get_session(), case) is not None,
+        notice=None if notice is None else (VERIFY_NOTICES[notice][0], gettext(VERIFY_NOTICES[notice][1])),
     )
     return _private(make_response(page, status))
 
@@ -150,7 +183,7 @@ def status() -> Any:
     if request.method == "GET":
         return _status_form()
     session = get_session()
-    page = _add_message() if "token" in request.form else _open_case()
+    page = _case_action() if "token" in request.form else _open_case()
     # One commit for whatever the page did (failure count, audit events, the added message),
     # after every read: no transaction stays open while the response goes out.
     session.commit()
@@ -171,10 +204,23 @@ def _open_case() -> Response:
     return _case_page(opened)
 
 
-def _add_message() -> Response:
+def _case_action() -> Response:
     case = _case_for_token(request.form.get("token", ""))
     if case is None:
         return _status_form(gettext("This page has expired. Enter your case number and PIN again."), 400)
+    action = request.form.get("action", "add")
+    if action == "verify":
+        outcome = verify_contact(get_session(), case, request.form.get("code", "")[:32])
+        if outcome is VerifyOutcome.NOTHING_PENDING:
+            return _case_page(case)
+        return _case_page(case, notice=outcome, status=200 if outcome is VerifyOutcome.VERIFIED else 400)
+    if action == "resend":
+        resent = resend_code(get_session(), case)
+        if resent is ResendOutcome.NOTHING_PENDING:
+            return _case_page(case)
+        return _case_page(case, notice=resent, status=200 if resent is ResendOutcome.SENT else 429)
+    if action != "add":
+        return _case_page(case, status=400)
     try:
         inbound = parse_followup(request.form, language=page_language())
     except InvalidForm as invalid:

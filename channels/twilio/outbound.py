@@ -20,10 +20,10 @@ from casework.outbox import (
     TEMPLATE_KIND,
     hold_for_window,
     in_whatsapp_window,
-    may_send,
     record_delivery_status,
     set_opt_out,
 )
+from casework.verification import destination
 from channels.twilio.errors import OPTED_OUT, OUTSIDE_WHATSAPP_WINDOW
 from channels.twilio.segments import count_segments, prefer_gsm7
 from channels.twilio.sender import PermanentSendError, TwilioSettings, find_sent, send_message
@@ -69,7 +69,8 @@ def claim_send(session: Session, message_id: int, *, account_sid: str, template_
     if message is None or (message.delivery_status != DeliveryStatus.QUEUED and not unknown_outcome):
         return "skipped"
     reporter = session.get(Reporter, message.reporter_id)
-    if reporter is None or reporter.contact is None or not may_send(reporter, message):
+    to = destination(session, reporter, message) if reporter is not None else None
+    if reporter is None or to is None:
         message.delivery_status = DeliveryStatus.SUPPRESSED
         return "suppressed"
     if not account_sid:
@@ -112,7 +113,7 @@ def claim_send(session: Session, message_id: int, *, account_sid: str, template_
         known = {sid for sid in session.exec(statement).all() if sid is not None}
     return SendClaim(
         message_id=message_id,
-        to=reporter.contact,
+        to=to,
         body=message.body,
         whatsapp=whatsapp,
         content_sid=template_sid if message.kind == TEMPLATE_KIND else None,

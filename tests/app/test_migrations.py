@@ -9,9 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from app.db import alembic_config
+from casework.models import Case, ContactVerification, MediaAttachment, Message, Reporter
 
 
 def test_single_head() -> None:
@@ -35,4 +36,52 @@ def test_downgrade_to_empty_and_up_again(database_url: str, database_template: d
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     command.upgrade(config, "head")
     assert "case" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def _at_revision(database_url: str, revision: str) -> Any:
+    command.downgrade(alembic_config(database_url), revision)
+    return create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def test_0008_makes_old_media_paths_relative_to_the_media_folder(app: Any, database_url: str) -> None:
+    engine = _at_revision(database_url, "0007_web_contact")
+    with Session(engine) as session:
+        reporter = Reporter(contact="+639171234567", contact_hash="h1")
+        session.add(reporter)
+        session.flush()
+        message = Message(reporter_id=reporter.id, direction="inbound", channel="whatsapp", body="photo")
+        session.add(message)
+        session.flush()
+        session.add(MediaAttachment(message_id=message.id, content_type="image/jpeg", stored_path="media/1/2.bin"))
+        session.commit()
+    command.upgrade(alembic_config(database_url), "head")
+    with Session(engine) as session:
+        assert session.exec(select(MediaAttachment.stored_path)).one() == "1/2.bin"
+    engine.dispose()
+
+
+def test_0009_sets_unproven_web_numbers_aside(app: Any, database_url: str) -> None:
+    engine = _at_revision(database_url, "0008_media_paths")
+    with Session(engine) as session:
+        typed = Reporter(contact="+15555550142", contact_hash="typed", contact_channel="sms")
+        texted = Reporter(contact="+15555550143", contact_hash="texted", contact_channel="whatsapp")
+        session.add_all([typed, texted])
+        session.flush()
+        for reference, reporter, channel in (
+            ("WEB1-AAAA", typed, "web"),
+            ("WEB2-BBBB", texted, "web"),
+            ("SMS1-CCCC", texted, "sms"),
+        ):
+            session.add(Case(reference=reference, reporter_id=reporter.id, channel=channel))
+        session.commit()
+        typed_id, texted_id = typed.id, texted.id
+    command.upgrade(alembic_config(database_url), "head")
+    with Session(engine) as session:
+        typed, texted = session.get_one(Reporter, typed_id), session.get_one(Reporter, texted_id)
+        assert (typed.contact, typed.contact_hash) == (None, None)
+        assert (texted.contact, texted.contact_hash) == ("+15555550143", "texted")  # proven by their own SMS
+        [pending] = session.exec(select(ContactVerification)).all()
+        assert (pending.contact, pending.contact_channel, pending.code_sends) == ("+15555550142", "sms", 0)
+        assert session.get_one(Case, pending.case_id).reference == "WEB1-AAAA"
     engine.dispose()
