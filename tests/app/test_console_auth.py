@@ -15,7 +15,7 @@ from flask import Flask
 from sqlmodel import Session
 
 from app.console.auth import LOCKOUT, MAX_FAILED_LOGINS
-from app.security import hash_password
+from app.security import hash_password, issue_api_token
 from casework.models import Role, StaffUser, utcnow
 from tests.app.console_support import (
     PASSWORD,
@@ -109,8 +109,8 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(web: Any, db: Session, o
     page = web.get("/console/account/totp")
     secret = page.text.split('<p class="secret"><code>')[1].split("</code>")[0]
     assert len(secret) == 32
-    assert web.post("/console/account/totp", data={"code": "000000"}).status_code == 400
-    response = web.post("/console/account/totp", data={"code": pyotp.TOTP(secret).now()})
+    assert web.post("/console/account/totp", data={"code": "000000", "password": PASSWORD}).status_code == 400
+    response = web.post("/console/account/totp", data={"code": pyotp.TOTP(secret).now(), "password": PASSWORD})
     assert response.status_code == 302
     reload(db, ombud)
     assert ombud.totp_secret == secret
@@ -120,7 +120,7 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(web: Any, db: Session, o
     assert first.headers["Location"] == "/console/login/code"
     assert web.get("/console/").status_code == 302, "a password alone must not sign in"
     assert web.post("/console/login/code", data={"code": "123456"}).status_code == 401
-    code = pyotp.TOTP(secret).now()
+    code = pyotp.TOTP(secret).at(time.time() + 30)  # the enrolment's step is spent: the next one
     assert web.post("/console/login/code", data={"code": code}).status_code == 302
     assert web.get("/console/").status_code == 200
 
@@ -162,11 +162,10 @@ def test_csrf_every_console_form_without_token_is_refused(csrf_app: Flask) -> No
         user = staff_with_password(db, Role.ADMIN, "admin@tulay.test")
         case = make_case(db)
         db.commit()
-        reference, user_id = case.reference, user.id
+        reference = case.reference
     web = csrf_app.test_client()
     assert login_form(web, "admin@tulay.test").status_code == 400, "login without a token"
-    with web.session_transaction() as flask_session:
-        flask_session["_user_id"] = str(user_id)
+    sign_in(web, user)
     posts = [
         "/console/logout",
         "/console/account/totp",
@@ -378,3 +377,13 @@ def test_totp_enrolment_needs_the_password_again(web: Any, capp: Flask, db: Sess
     ok = web.post("/console/account/totp", data={"code": code, "password": PASSWORD})
     assert ok.status_code == 302
     assert reload(db, ombud).totp_secret == secret
+    assert web.get("/console/").status_code == 200, "the session that turned TOTP on goes on"
+    assert thief.get("/console/").status_code == 302, "sessions signed in with the password alone end"
+
+
+def test_sign_out_leaves_api_tokens_working(web: Any, db: Session, ombud: StaffUser) -> None:
+    token = issue_api_token(db, ombud)
+    db.commit()
+    login_form(web, ombud.email)
+    web.post("/console/logout")
+    assert web.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
