@@ -59,6 +59,10 @@ class Settings:
     TRIAGE_LEXICON_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "triage_lexicon.yaml")
     ALERT_WEBHOOK_URL: str = ""
     SLA_CHECK_INTERVAL_SECONDS: int = 300
+    # A console session ends after this many minutes without a request, and this many hours
+    # after sign-in however active it is (checked on the server, not only by cookie expiry).
+    CONSOLE_IDLE_MINUTES: int = 30
+    CONSOLE_SESSION_HOURS: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -188,6 +192,13 @@ def _validate(s: Settings) -> None:
     _check_rate_limit("PUBLIC_RATE_LIMIT", s.PUBLIC_RATE_LIMIT)
     if s.COMPLIANCE_K < 2:
         raise ConfigError(f"COMPLIANCE_K must be at least 2 (a cell of one case is a person); got {s.COMPLIANCE_K}")
+    if s.CONSOLE_IDLE_MINUTES > s.CONSOLE_SESSION_HOURS * 60:
+        raise ConfigError(
+            f"CONSOLE_IDLE_MINUTES ({s.CONSOLE_IDLE_MINUTES}) must not exceed CONSOLE_SESSION_HOURS "
+            f"({s.CONSOLE_SESSION_HOURS}) in minutes"
+        )
+    if s.CONSOLE_SESSION_HOURS > 24 * 7:
+        raise ConfigError(f"CONSOLE_SESSION_HOURS must be at most 168 (a week); got {s.CONSOLE_SESSION_HOURS}")
     if not Path(s.INSTANCE_PATH).is_absolute():
         raise ConfigError(f"INSTANCE_PATH must be an absolute path; got {s.INSTANCE_PATH!r}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

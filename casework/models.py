@@ -7,12 +7,13 @@ are declared with its routes (`app/api/cases.py`) and in its OpenAPI document.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -136,6 +137,10 @@ class Route(StrEnum):
 # --- staff -----------------------------------------------------------------------------------
 
 
+def new_session_nonce() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class StaffUserBase(SQLModel):
     email: str = Field(sa_type=String(254), unique=True, index=True)
     display_name: str = Field(default="", sa_type=String(120))
@@ -151,9 +156,27 @@ class StaffUser(StaffUserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(sa_type=String(255))
     totp_secret: str | None = _secret()
+    # The last TOTP time step (Unix time // 30) accepted for this user, at sign-in or enrolment:
+    # a code of that step or an earlier one is refused, so no code works twice.
+    totp_last_step: int | None = Field(default=None, sa_type=Integer, nullable=True)
+    # Every console session carries this value; a new one ends them all (sign-out, a new
+    # password, deactivation).
+    session_nonce: str = Field(default_factory=new_session_nonce, sa_type=String(64), nullable=False)
     failed_logins: int = 0
     locked_until: datetime | None = _ts()
     created_at: datetime = _created()
+
+
+@event.listens_for(StaffUser.password_hash, "set")
+@event.listens_for(StaffUser.active, "set")
+def _end_sessions_on_credential_change(target: StaffUser, value: Any, oldvalue: Any, _initiator: Any) -> None:
+    """A new password or a change of `active` ends every console session of the account.
+
+    Whatever code sets them (console, CLI, a script), the cookies signed with the old nonce stop
+    working at the next request.
+    """
+    if value != oldvalue:
+        target.session_nonce = new_session_nonce()
 
 
 class ApiToken(SQLModel, table=True):

@@ -1,21 +1,36 @@
-"""Console sign-in: password (argon2), optional TOTP second step, lockout, sign-out, TOTP enrolment."""
+"""Console sign-in: password (argon2), optional TOTP second step, lockout, sign-out, TOTP enrolment.
+
+A TOTP code is accepted once: the time step it belongs to is recorded on the user
+(`totp_last_step`), and a code of that step or an earlier one is refused, at sign-in and at
+enrolment alike. Turning TOTP on asks for the password again, so a stolen session cookie
+can't lock the owner out.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 from datetime import timedelta
 from typing import Any
 
 import pyotp
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlmodel import select
 from werkzeug.wrappers import Response
 
 from app.console import bp
 from app.db import get_session
 from app.queues import get_queues
-from app.security import StaffSessionUser, hash_password, verify_password
+from app.security import (
+    bind_staff_session,
+    claim_totp_step,
+    end_staff_sessions,
+    hash_password,
+    session_owner,
+    start_staff_session,
+    verify_password,
+)
 from casework.models import Role, StaffUser, utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -59,20 +74,41 @@ def _complete_login(user: StaffUser, next_url: str | None) -> Response:
     db = get_session()
     db.add(user)
     db.commit()
-    session.clear()  # a fresh session: nothing set before sign-in survives it (fixation)
-    login_user(StaffSessionUser(user))
+    start_staff_session(user)  # a fresh session: nothing set before sign-in survives it (fixation)
     return redirect(_safe_next(next_url))
 
 
-def _totp_code_fresh(user_id: int, code: str) -> bool:
-    """A code is accepted once: replaying a seen code within its window is refused."""
-    key = f"tulay:totp-used:{user_id}:{code}"
-    return bool(get_queues().connection.set(key, b"1", nx=True, ex=120))
+def normalise_code(raw: str) -> str:
+    """A typed code as one string of characters: apps show "797 793", people add spaces."""
+    return "".join(raw.split())
 
 
-def _check_totp(secret: str, code: str) -> bool:
-    code = code.strip().replace(" ", "")
-    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step whose code `code` is (the current one, or one either side for clock drift)."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now + 1, now, now - 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _accept_totp(user: StaffUser, secret: str, raw_code: str) -> bool:
+    """Whether `raw_code` is a code of `secret` from a step later than any accepted before (then recorded)."""
+    step = _totp_step(secret, normalise_code(raw_code))
+    return step is not None and claim_totp_step(get_session(), user, step)
+
+
+def _password_confirmed(user: StaffUser, password: str) -> bool:
+    """Re-authentication before an account change: a wrong password counts towards the lockout."""
+    if _is_locked(user) or not password:  # no password given is no guess: refused, nothing counted
+        return False
+    if verify_password(user, password):
+        return True
+    _record_failure(user)
+    return False
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -118,8 +154,8 @@ def login_totp() -> Any:
     if user is None or not user.active or not user.totp_secret:
         session.pop("totp_pending", None)
         return redirect(url_for("console.login"))
-    code = request.form.get("code", "")[:16]
-    if _is_locked(user) or not _check_totp(user.totp_secret, code) or not _totp_code_fresh(user.id or 0, code):
+    code = request.form.get("code", "")[:32]
+    if _is_locked(user) or not _accept_totp(user, user.totp_secret, code):
         if not _is_locked(user):
             _record_failure(user)
         return render_template("console/login_totp.html", error=LOGIN_FAILED), 401
@@ -128,6 +164,14 @@ def login_totp() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    # Every session of this user ends, including copies of this cookie. An idle-expired session
+    # still counts, so its owner can end a copy that someone else kept alive.
+    user = session_owner(session)
+    if user is not None:
+        end_staff_sessions(user)
+        db = get_session()
+        db.add(user)
+        db.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -137,7 +181,7 @@ def logout() -> Response:
 @bp.route("/account/totp", methods=["GET", "POST"])
 @login_required
 def totp_enrol() -> Any:
-    """Show a new secret once (kept server-side in Redis until confirmed), then verify a code."""
+    """Show a new secret once (kept server-side in Redis until confirmed), then verify the password and a code."""
     db = get_session()
     user = db.get(StaffUser, current_user.id)
     if user is None:
@@ -156,13 +200,18 @@ def totp_enrol() -> Any:
         flash("Start again: the enrolment expired or is already done.", "error")
         return redirect(url_for("console.totp_enrol"))
     secret = stored.decode() if isinstance(stored, bytes) else stored
-    if not _check_totp(secret, request.form.get("code", "")[:16]):
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+    if not _password_confirmed(user, request.form.get("password", "")[:1024]):
+        flash("Your password is wrong, or the account is locked. Enter your password to confirm it is you.", "error")
+        return render_template("console/totp.html", enrolled=False, secret=secret, uri=uri), 400
+    if not _accept_totp(user, secret, request.form.get("code", "")[:32]):
         flash("That code does not match. Enter the current 6-digit code from your app.", "error")
-        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
         return render_template("console/totp.html", enrolled=False, secret=secret, uri=uri), 400
     user.totp_secret = secret
+    end_staff_sessions(user)  # sessions signed in with the password alone end; this one goes on
     db.add(user)
     db.commit()
+    bind_staff_session(user)
     redis.delete(key)
     flash("Two-step sign-in is on: you will be asked for a code each time you sign in.", "info")
     return redirect(url_for("console.queue"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
-from app.security import create_user
+from app.security import LAST_SEEN, SESSION_NONCE, SIGNED_IN_AT, create_user
 from casework.models import Case, ChannelKind, Direction, Message, Role, StaffUser
 from tests.factories import make_case, make_staff
 
@@ -53,11 +54,19 @@ def reload(session: Session, row: Any) -> Any:
     return row
 
 
-def sign_in(client: FlaskClient, user: StaffUser) -> FlaskClient:
-    """Put `user` in the client's session the way Flask-Login does (no password round trip)."""
-    with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = str(user.id)
-        flask_session["_fresh"] = True
+def write_staff_session(flask_session: Any, user: StaffUser) -> None:
+    """What sign-in writes into the session: Flask-Login's user id, the user's nonce, the times."""
+    now = int(time.time())
+    flask_session["_user_id"] = str(user.id)
+    flask_session["_fresh"] = True
+    flask_session[SESSION_NONCE] = user.session_nonce
+    flask_session[SIGNED_IN_AT] = flask_session[LAST_SEEN] = now
+
+
+def sign_in(client: FlaskClient, user: StaffUser, **session_options: Any) -> FlaskClient:
+    """Put `user` in the client's session the way sign-in does (no password round trip)."""
+    with client.session_transaction(**session_options) as flask_session:
+        write_staff_session(flask_session, user)
     return client
 
 
@@ -101,4 +110,5 @@ __all__ = [
     "sign_in",
     "staff_with_password",
     "version_of",
+    "write_staff_session",
 ]

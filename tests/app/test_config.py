@@ -28,6 +28,7 @@ def test_good_production_settings_load() -> None:
     loaded = settings()
     assert loaded.is_production
     assert loaded.WORKING_LANGUAGE == "en"
+    assert (loaded.CONSOLE_IDLE_MINUTES, loaded.CONSOLE_SESSION_HOURS) == (30, 8)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,9 @@ def test_good_production_settings_load() -> None:
         ("non-integer", {"RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
         ("unknown environment", {"TULAY_ENV": "staging"}, "TULAY_ENV"),
         ("relative instance path", {"INSTANCE_PATH": "instance"}, "INSTANCE_PATH"),
+        ("no idle time", {"CONSOLE_IDLE_MINUTES": "0"}, "CONSOLE_IDLE_MINUTES"),
+        ("idle longer than a session", {"CONSOLE_IDLE_MINUTES": "600"}, "CONSOLE_IDLE_MINUTES"),
+        ("session of a month", {"CONSOLE_SESSION_HOURS": "744"}, "CONSOLE_SESSION_HOURS"),
     ],
 )
 def test_bad_setting_is_named(label: str, values: dict[str, str], named: str) -> None:

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from app.db import alembic_config
@@ -85,3 +85,24 @@ def test_0009_sets_unproven_web_numbers_aside(app: Any, database_url: str) -> No
         assert (pending.contact, pending.contact_channel, pending.code_sends) == ("+15555550142", "sms", 0)
         assert session.get_one(Case, pending.case_id).reference == "WEB1-AAAA"
     engine.dispose()
+
+
+def test_existing_staff_get_their_own_session_nonce(database_url: str, database_template: dict[str, Any]) -> None:
+    config = alembic_config(database_url)
+    command.downgrade(config, "0009_contact_verification")
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        for email in ("a@tulay.test", "b@tulay.test"):
+            connection.execute(
+                text(
+                    "INSERT INTO staff_user (email, display_name, role, languages, is_supervisor, active,"
+                    " password_hash, failed_logins, created_at)"
+                    " VALUES (:email, '', 'admin', '[]', false, true, 'x', 0, CURRENT_TIMESTAMP)"
+                ),
+                {"email": email},
+            )
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        nonces = connection.execute(text("SELECT session_nonce FROM staff_user")).scalars().all()
+    engine.dispose()
+    assert len(nonces) == 2 and all(len(nonce) >= 32 for nonce in nonces) and nonces[0] != nonces[1]

@@ -43,7 +43,7 @@ from casework.models import (
     StaffUser,
     utcnow,
 )
-from tests.app.console_support import PASSWORD, staff_with_password
+from tests.app.console_support import PASSWORD, sign_in, staff_with_password
 from tests.app.public_support import REPORT
 from tests.conftest import serve_over_http
 from tests.factories import make_staff
@@ -240,9 +240,7 @@ class World:
         client = self.app.test_client()
         if who == "staff":
             # The session Flask-Login writes at sign-in, set for the host the requests go to.
-            with client.session_transaction(base_url=self.base) as flask_session:
-                flask_session["_user_id"] = str(self.admin.id)
-                flask_session["_fresh"] = True
+            sign_in(client, self.admin, base_url=self.base)
         return client
 
     def send(self, probe: Probe, who: str) -> TestResponse:

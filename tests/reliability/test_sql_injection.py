@@ -34,7 +34,7 @@ from casework.cases import hash_pin
 from casework.compliance.schema import FILTER_DIMENSIONS
 from casework.models import Case, CaseStatus, Role, Route, Urgency
 from casework.worklist import QueueFilters
-from tests.app.console_support import PASSWORD, staff_with_password
+from tests.app.console_support import PASSWORD, sign_in, staff_with_password
 from tests.closed_cases import close_case
 from tests.conftest import IsolatedClient
 from tests.factories import make_case, make_staff
@@ -293,7 +293,7 @@ TARGETS = [
 @dataclass
 class World:
     app: Flask
-    viewers: dict[str, tuple[str, Any]]  # viewer -> ("token", token) or ("user", user id)
+    viewers: dict[str, tuple[str, Any]]  # viewer -> ("token", token) or ("user", StaffUser)
     ids: dict[str, str]
     mediator_refs: set[str]
     other_refs: set[str]
@@ -302,9 +302,7 @@ class World:
         client = self.app.test_client()
         kind, who = self.viewers.get(viewer, ("anonymous", None))
         if kind == "user":
-            with client.session_transaction() as flask_session:
-                flask_session["_user_id"] = str(who)
-                flask_session["_fresh"] = True
+            sign_in(client, who)
         return client, ({"Authorization": f"Bearer {who}"} if kind == "token" else {})
 
     def ask(self, target: Target, values: Mapping[str, str]) -> TestResponse:
@@ -350,8 +348,8 @@ def world(app: Flask, session: Session, run_jobs: Any) -> World:
         session, route=Route.OMBUDSPERSON, status=CaseStatus.NEW, pin_hash=hash_pin(PIN), reference="XZZZ-0000"
     )
     viewers = {
-        "console:mediator": ("user", mine.id),
-        "console:admin": ("user", admin.id),
+        "console:mediator": ("user", mine),
+        "console:admin": ("user", admin),
         "api:mediator": ("token", issue_api_token(session, mine)),
         "api:admin": ("token", issue_api_token(session, admin)),
     }
