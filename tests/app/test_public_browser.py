@@ -158,3 +158,47 @@ def test_form_errors_keyboard_and_contrast(phone: Any, server: str) -> None:
             selector,
         )
         assert contrast(*colours) >= 4.5, (selector, colours)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [SMALL_PHONE, {"width": 1280, "height": 900}], ids=["phone", "desktop"])
+def test_a_reporter_proves_their_number_on_the_status_page(
+    browser: Any, server: str, csrf_app: Flask, viewport: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from casework.cases import hash_pin
+    from casework.models import ContactVerification
+
+    context = browser.new_context(viewport=viewport, java_script_enabled=False)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/report?lang=en")
+    page.fill("#body", "My employer keeps my passport.")
+    page.select_option("#country", "AE")
+    page.fill("#phone", "+971 50 123 4567")
+    page.check("#consent")
+    page.click("form[method=post] button[type=submit]")
+    assert "We sent a code by SMS" in page.content()
+    reference = page.locator("#reference").inner_text().strip()
+    pin = page.locator("#pin").inner_text().strip()
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-1-receipt.png"), full_page=True)
+    with csrf_app.app_context(), session_scope() as session:
+        session.exec(select(ContactVerification)).one().code_hash = hash_pin("482913")  # the code the SMS carried
+    page.goto(f"{server}/status?lang=en")
+    page.fill("#reference", reference)
+    page.fill("#pin", pin)
+    page.click("form[method=post] button[type=submit]")
+    assert page.locator("h2", has_text="Confirm your phone number").count() == 1
+    if viewport is SMALL_PHONE:
+        assert_fits_small_screen(page)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-2-code-form.png"), full_page=True)
+    page.fill("#code", "482 913")
+    page.click("input[value=verify] ~ button[type=submit]")
+    assert "Your number is confirmed" in page.locator("[role=status]").inner_text()
+    assert page.locator("#code").count() == 0
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-3-confirmed.png"), full_page=True)
+    context.close()
+    assert not problems, problems
