@@ -101,25 +101,28 @@ def planted_in(text: str) -> list[str]:
     return sorted(numbers | names)
 
 
-class AsWrittenHandler(logging.Handler):
-    """Keeps each record as the app's JSON handler would write it: redacted, then formatted."""
+class PlantedDataHandler(logging.Handler):
+    """Writes each record as the app's JSON handler would (redacted, then formatted) and keeps
+    the lines that hold planted data, with what they hold."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
+        self.leaks: list[tuple[list[str], str]] = []
         self._redactor = RedactingFilter()
         self._formatter = JsonFormatter()
 
     def emit(self, record: logging.LogRecord) -> None:
         written = copy.copy(record)  # other handlers still get the record as it was
         self._redactor.filter(written)
-        self.lines.append(self._formatter.format(written))
+        line = self._formatter.format(written)
+        if found := planted_in(line):
+            self.leaks.append((found, line[:400]))
 
 
 @pytest.fixture(autouse=True)
 def no_planted_data_in_logs(request: pytest.FixtureRequest) -> Iterator[None]:
     root = logging.getLogger()
-    handler, level = AsWrittenHandler(), root.level
+    handler, level = PlantedDataHandler(), root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
@@ -127,9 +130,8 @@ def no_planted_data_in_logs(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
-    leaks = [(found, line[:400]) for line in handler.lines if (found := planted_in(line))]
-    if leaks:
-        pytest.fail(f"{request.node.nodeid} logged planted personal data: {leaks[:5]}", pytrace=False)
+    if handler.leaks:
+        pytest.fail(f"{request.node.nodeid} logged planted personal data: {handler.leaks[:5]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
