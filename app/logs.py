@@ -5,7 +5,8 @@ anything shaped like a phone number, e-mail address or passport/ID number, also 
 (`To=whatsapp%3A%2B977…`), and drops values of keys declared sensitive (Twilio's From/To/Body,
 …), wherever they appear in a record: message, arguments, `extra=` fields, traceback, stack.
 Third-party loggers whose lines are request URLs, headers or client addresses are kept at
-WARNING (`QUIET_LOGGERS`).
+WARNING (`QUIET_LOGGERS`). No line holds a client's address, user agent or query string: the
+app writes its own request line (`init_app`), and gunicorn's log goes through `ServerLogFilter`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import json
 import logging
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
+
+from flask import Flask, Response, g, request
 
 SENSITIVE_KEYS = frozenset(
     {
@@ -132,6 +136,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# In a web server's own lines: "Invalid request from ip=203.0.113.7: …", a request line's query.
+_CLIENT_ADDRESS = re.compile(r"\bip=\S+")
+_QUERY_STRING = re.compile(r"\?[^\s'\"]*")
+
+
+class ServerLogFilter(RedactingFilter):
+    """For gunicorn's own log: redaction, and no client address or query string either (a
+    refused request's line, `GET /report?lang=ne`, says who reports from where)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        super().filter(record)
+        record.msg = _QUERY_STRING.sub("?[query]", _CLIENT_ADDRESS.sub("ip=[client]", str(record.msg)))
+        if record.exc_text:
+            record.exc_text = _QUERY_STRING.sub("?[query]", _CLIENT_ADDRESS.sub("ip=[client]", record.exc_text))
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -176,3 +197,34 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setLevel(level.upper())
     root.addHandler(handler)
     root.setLevel(min(root.level or logging.WARNING, logging.getLevelName(level.upper())))
+
+
+request_log = logging.getLogger("tulay.request")
+
+
+def init_app(app: Flask) -> None:
+    """One line per request, in place of a web server's access log: method, path (never the query
+    string), status and duration. Never the client's address or user agent: with the time of a
+    `POST /report?lang=ne`, they say who reported, and undo the rate limiter's keyed hashing."""
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.request_log_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response: Response) -> Response:
+        started = g.get("request_log_started")
+        duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            },
+        )
+        return response

@@ -149,3 +149,21 @@ def test_app_logs_are_redacted_at_creation(app, caplog: pytest.LogCaptureFixture
         logging.getLogger("anything").info("sms from %s", "+639171234567")
     assert "639171234567" not in caplog.text
     assert "[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("message", "args"),
+    [
+        ("Invalid request from ip=203.0.113.7: Invalid HTTP request line: 'GARBAGE /report?lang=ne'", ()),
+        ("Error handling request %s %s", ("POST", "/report?lang=ne&phone=%2B639171234567")),
+    ],
+)
+def test_web_server_lines_lose_client_address_and_query(message: str, args: tuple[str, ...]) -> None:
+    from app.logs import ServerLogFilter
+
+    record = logging.makeLogRecord({"name": "gunicorn.error", "msg": message, "args": args})
+    ServerLogFilter().filter(record)
+    line = record.getMessage()
+    for trace in ("203.0.113.7", "lang=ne", "639171234567", "9171234567"):
+        assert trace not in line
+    assert "/report?[query]" in line
