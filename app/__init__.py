@@ -40,16 +40,16 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["TESTING"] = settings.TULAY_ENV == "test"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from app import api, db, dispatch, errors, headers, health, i18n, public, queues, security, transparency
+    from app import api, db, dispatch, errors, headers, health, i18n, logs, public, queues, security, transparency
     from app import cli as commands
     from app.api import compliance as compliance_api
     from app.console import bp as console_bp
-    from app.logs import configure_logging
     from casework.privacy import configure_privacy
     from channels.twilio import webhooks as twilio_webhooks
 
-    configure_logging(settings.LOG_LEVEL)
+    logs.configure_logging(settings.LOG_LEVEL)
     configure_privacy(settings.DATA_ENCRYPTION_KEY)
+    logs.init_app(app)  # the request log line; first, so its clock starts before any other hook
     db.init_app(app, app.config["SQLALCHEMY_URL"])
     dispatch.init_app(app)  # the job table's hooks, on this app's session factory
     queues.init_app(app)

@@ -38,6 +38,23 @@ def development_env(instance: Path) -> dict[str, str]:
     return env
 
 
+def web_command(bind: str) -> list[str]:
+    """gunicorn serving the app on `bind`, with the Procfile's logging settings (app/gunicorn_conf.py:
+    no client address, user agent or query string in any line)."""
+    return [
+        str(BIN / "gunicorn"),
+        "--config",
+        "python:app.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "app:create_app()",
+    ]
+
+
 def wait_healthy(url: str, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,20 +89,7 @@ def main() -> int:
     subprocess.run([*flask, "demo", "seed"], env=env, check=True, cwd=ROOT)
 
     children = [
-        subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--bind",
-                f"0.0.0.0:{args.port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "app:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-        ),
+        subprocess.Popen(web_command(f"0.0.0.0:{args.port}"), env=env, cwd=ROOT),
         subprocess.Popen([*flask, "worker"], env=env, cwd=ROOT),
     ]
 

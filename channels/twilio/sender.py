@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -21,6 +22,7 @@ from channels.twilio.errors import PERMANENT_ERROR_CODES
 TWILIO_API_HOST = "api.twilio.com"
 REQUEST_TIMEOUT_SECONDS = 15
 MAX_MEDIA_BYTES = 25 * 1024 * 1024  # above WhatsApp's 16 MB media limit; anything bigger is refused
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,34 @@ class PermanentSendError(Exception):
         self.code = code
 
 
+class TwilioRequestFailed(Exception):
+    """A call to Twilio's API failed, and not as a refusal of this message: network, timeout, an
+    HTTP error (5xx, 429, bad credentials). Raised for RQ to retry the job.
+
+    Its message names only the kind of failure. The errors it replaces quote the request (requests'
+    the whole URL with its query string, a look-up's `To=whatsapp%3A%2B…`; Twilio's sometimes the
+    number itself), and a traceback of them would carry it into logs and RQ's job records.
+    """
+
+
+def _is_refusal(exc: TwilioRestException) -> bool:
+    return exc.code in PERMANENT_ERROR_CODES or (exc.status in (400, 404) and exc.code is not None)
+
+
+def _call_twilio(call: Callable[[], T], *, refusals: bool = False) -> T:
+    """`call()`; its failures raised as TwilioRequestFailed, without the URL, the number or the
+    original error chained; with `refusals`, Twilio's refusal of a message as PermanentSendError."""
+    try:
+        return call()
+    except requests.RequestException as exc:
+        failure = f"Twilio API unreachable ({type(exc).__name__})"
+    except TwilioRestException as exc:
+        if refusals and _is_refusal(exc):
+            raise PermanentSendError(str(exc.code), f"Twilio refused the message (error {exc.code})") from None
+        failure = f"Twilio API answered HTTP {exc.status} (error {exc.code})"
+    raise TwilioRequestFailed(failure)  # outside the except blocks: the original is not its __context__
+
+
 class MediaRefused(Exception):
     """The media URL is not Twilio's, or the file is too big or gone: fetching again won't help."""
 
@@ -70,8 +100,8 @@ def send_message(
 ) -> SendResult:
     """Send one message (free-form `body`, or the approved template `content_sid`).
 
-    Raises PermanentSendError for refusals no retry can fix; any other error (Twilio 5xx or
-    429, network) propagates so the job is retried.
+    Raises PermanentSendError for refusals no retry can fix; TwilioRequestFailed for any other
+    failure (Twilio 5xx or 429, network), so the job is retried.
     """
     params: dict[str, str] = {"to": f"whatsapp:{to}" if whatsapp else to}
     sender = settings.whatsapp_from if whatsapp else settings.sms_from
@@ -87,12 +117,7 @@ def send_message(
         params["body"] = body or ""
     if settings.status_callback:
         params["status_callback"] = settings.status_callback
-    try:
-        created = make_client(settings).messages.create(**params)
-    except TwilioRestException as exc:
-        if exc.code in PERMANENT_ERROR_CODES or (exc.status in (400, 404) and exc.code is not None):
-            raise PermanentSendError(str(exc.code), f"Twilio refused the message (error {exc.code})") from None
-        raise
+    created = _call_twilio(lambda: make_client(settings).messages.create(**params), refusals=True)
     return SendResult(provider_id=str(created.sid), status=str(created.status))
 
 
@@ -102,12 +127,12 @@ def find_sent(
     """The sid of a message Twilio already holds for (to, body), created at or after `since`
     and not in `known`; None if there is none. Asked before sending again after an attempt whose
     outcome is unknown (the worker died, or the database lost the result), so a retry doesn't
-    send twice: Twilio's API takes no idempotency key."""
+    send twice: Twilio's API takes no idempotency key. Raises TwilioRequestFailed (retry)."""
     params: dict[str, Any] = {"to": f"whatsapp:{to}" if whatsapp else to, "limit": 50}
     sender = settings.whatsapp_from if whatsapp else settings.sms_from
     if not sender.startswith("MG"):
         params["from_"] = sender
-    for record in make_client(settings).messages.list(**params):
+    for record in _call_twilio(lambda: make_client(settings).messages.list(**params)):
         created = record.date_created
         if record.sid not in known and record.body == body and created is not None and created >= since:
             return str(record.sid)

@@ -53,6 +53,72 @@ def test_redact_keeps_operational_values(value: str) -> None:
     assert redact(value) == value
 
 
+# As the twilio client, urllib3 and requests write a request URL (the retry path's look-up of
+# sent messages has the reporter's number in `To=`), and as a query string spells a message.
+URL_ENCODED = [
+    "GET Request: https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+    "?To=whatsapp%3A%2B9779812345678&From=whatsapp%3A%2B14155238886&PageSize=50",
+    'http://127.0.0.1:40121 "GET /2010-04-01/Accounts/AC01/Messages.json?To=%2B9779812345678 HTTP/1.1" 200 717',
+    "Max retries exceeded with url: /Messages.json?To=whatsapp%3a%2b9779812345678 (Caused by NewConnectionError)",
+    "To=9779812345678&PageSize=50",
+    "To=whatsapp%3A9779812345678",
+    "To=whatsapp%253A%252B9779812345678",  # encoded twice
+    "Body=call+me+on+981+234+5678",
+    "Body=call%20me%20on%20981-2345678",
+    "Email=maria.santos%40example.com",
+]
+
+
+@pytest.mark.parametrize("text", URL_ENCODED)
+def test_redact_masks_url_encoded_personal_values(text: str) -> None:
+    redacted = redact(text)
+    for value in ("9812345678", "981 234 5678", "981-2345678", "maria.santos", "%2B977", "%2b977"):
+        assert value not in redacted
+    assert "[redacted]" in redacted
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "GET /report?lang=ne",
+        "GET /2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json?PageSize=50",
+        "100% done",
+        "C++ and a+b",
+        "DateSent%3E=2026-11-25",
+    ],
+)
+def test_redact_keeps_operational_url_values(value: str) -> None:
+    assert redact(value) == value
+
+
+def test_exception_and_stack_text_are_redacted_url_decoded_too(app, caplog: pytest.LogCaptureFixture) -> None:
+    url = "/2010-04-01/Accounts/AC01/Messages.json?To=whatsapp%3A%2B9779812345678&PageSize=50"
+    with caplog.at_level(logging.DEBUG):
+        try:
+            raise ConnectionError(f"Max retries exceeded with url: {url}")
+        except ConnectionError:
+            logging.getLogger("anything").exception("send failed")
+    [record] = caplog.records
+    assert "Max retries exceeded" in (record.exc_text or "")
+    assert "9812345678" not in (record.exc_text or "")
+    stacked = logging.getLogger("tulay.test").makeRecord(
+        "tulay.test", logging.INFO, __file__, 1, "look-up", (), None, sinfo=f"Stack:\n  lookup({url!r})"
+    )
+    RedactingFilter().filter(stacked)
+    line = JsonFormatter().format(stacked)
+    assert "lookup(" in json.loads(line)["stack"]
+    assert "9812345678" not in line
+
+
+def test_loggers_that_write_request_urls_are_kept_at_warning(app) -> None:
+    from app.logs import QUIET_LOGGERS
+
+    assert {"twilio", "urllib3", "requests", "werkzeug"} <= set(QUIET_LOGGERS)
+    for name in ("twilio.http_client", "urllib3.connectionpool", "werkzeug"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+        assert logging.getLogger(name).isEnabledFor(logging.WARNING)
+
+
 def test_every_record_is_redacted_including_extras_and_tracebacks(app) -> None:
     record = logging.getLogger("tulay.test").makeRecord(
         "tulay.test",
@@ -83,3 +149,21 @@ def test_app_logs_are_redacted_at_creation(app, caplog: pytest.LogCaptureFixture
         logging.getLogger("anything").info("sms from %s", "+639171234567")
     assert "639171234567" not in caplog.text
     assert "[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("message", "args"),
+    [
+        ("Invalid request from ip=203.0.113.7: Invalid HTTP request line: 'GARBAGE /report?lang=ne'", ()),
+        ("Error handling request %s %s", ("POST", "/report?lang=ne&phone=%2B639171234567")),
+    ],
+)
+def test_web_server_lines_lose_client_address_and_query(message: str, args: tuple[str, ...]) -> None:
+    from app.logs import ServerLogFilter
+
+    record = logging.makeLogRecord({"name": "gunicorn.error", "msg": message, "args": args})
+    ServerLogFilter().filter(record)
+    line = record.getMessage()
+    for trace in ("203.0.113.7", "lang=ne", "639171234567", "9171234567"):
+        assert trace not in line
+    assert "/report?[query]" in line

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -24,6 +25,7 @@ from casework.outbox import TEMPLATE_KIND, queue_outbound, split_body
 from casework.privacy import decrypt_bytes
 from casework.texts import render_text
 from channels.twilio.segments import count_segments, prefer_gsm7
+from channels.twilio.sender import TwilioRequestFailed
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, load_payload
 from tests.fakes import FakeTwilio
 
@@ -340,3 +342,86 @@ def test_media_url_off_twilio_is_refused_without_a_request(
     with db() as session:
         attachment = session.exec(select(MediaAttachment)).one()
     assert attachment.fetched_at is None and attachment.url == "https://attacker.example/steal"
+
+
+# --- F4: the retry path's look-up of sent messages must not put the reporter's number in any log ---
+
+PLANTED_WHATSAPP = "+9779812345678"
+PLANTED_PROFILE_NAME = "Sunita Gurung"
+
+
+def number_forms(e164: str) -> set[str]:
+    """A number as E.164, digits only, without its country code, and URL-encoded (with or without whatsapp:)."""
+    from urllib.parse import quote, quote_plus
+
+    digits = e164.lstrip("+")
+    return {e164, digits, digits[3:], quote(e164, safe=""), quote_plus(f"whatsapp:{e164}")}
+
+
+def record_text(record: logging.LogRecord) -> str:
+    """Everything a handler can see of `record`: message, args, exception and stack text, `extra=` fields."""
+    standard = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+    parts = [record.getMessage(), repr(record.args), record.exc_text or "", record.stack_info or ""]
+    if record.exc_info:
+        parts.append(logging.Formatter().formatException(record.exc_info))
+    parts += [f"{key}={value!r}" for key, value in record.__dict__.items() if key not in standard]
+    return "\n".join(parts)
+
+
+def unused_loopback_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there now: connection refused
+
+
+def test_send_retry_look_up_logs_no_phone_number_at_debug(
+    app: Any, post_signed: Any, run_jobs: Any, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.dispatch import SEND_OUTBOUND, ensure_enqueued
+
+    caplog.set_level(logging.DEBUG)
+    form = {
+        **load_payload("whatsapp_text"),
+        "From": f"whatsapp:{PLANTED_WHATSAPP}",
+        "WaId": PLANTED_WHATSAPP[1:],
+        "ProfileName": PLANTED_PROFILE_NAME,
+    }
+    assert post_signed("/channels/twilio/whatsapp", form).status_code == 200
+    run_jobs()
+    [ack] = outbound()
+    assert fake_twilio.sent[0]["To"] == f"whatsapp:{PLANTED_WHATSAPP}"
+    # The worker died after Twilio took the message: SENDING without a provider id, so the
+    # retry asks Twilio for the messages sent to this number (GET …/Messages.json?To=…).
+    with db() as session:
+        message = session.get_one(Message, ack.id)
+        message.delivery_status, message.provider_id = DeliveryStatus.SENDING, None
+        session.add(message)
+    # First retry: Twilio is unreachable, so the look-up fails with a traceback holding its URL.
+    app.config["TWILIO_API_BASE_URL"] = unused_loopback_url()
+    ensure_enqueued(SEND_OUTBOUND, ack.id)
+    run_jobs(("outbound",))
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR and "send_outbound" in r.getMessage()]
+    assert failures and "Traceback" in record_text(failures[0])
+    assert Job.fetch(f"outbound-{ack.id}", connection=get_queues().connection).get_status() == "scheduled"
+    # The error itself (what RQ keeps in Redis once retries run out) names the failure, not the URL.
+    with pytest.raises(TwilioRequestFailed) as raised:
+        send_outbound(ack.id)
+    job_record = "".join(traceback.format_exception(raised.value))
+    assert "Twilio API unreachable (ConnectionError)" in job_record
+    # Second retry: Twilio answers; the look-up finds the earlier send.
+    app.config["TWILIO_API_BASE_URL"] = fake_twilio.base_url
+    assert send_outbound(ack.id) == "sent"
+    lookups = [r for r in fake_twilio.requests if r.method == "GET"]
+    assert lookups and lookups[0].form["To"] == f"whatsapp:{PLANTED_WHATSAPP}"
+    assert len(fake_twilio.sent) == 1
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)  # logging ran at DEBUG
+    planted = number_forms(PLANTED_WHATSAPP) | {PLANTED_PROFILE_NAME}
+    leaks = [
+        (r.name, r.getMessage()[:300], [v for v in planted if v.lower() in record_text(r).lower()])
+        for r in caplog.records
+    ]
+    assert not [leak for leak in leaks if leak[2]]
+    assert not [v for v in planted if v in job_record]
