@@ -17,7 +17,14 @@ from app.db import get_session
 from app.mt import get_translator
 from casework import cases as case_states
 from casework import worklist
-from casework.access import ALL_CASES_ROLES, CASE_ROLES, CaseAccessDenied, require_case_access
+from casework.access import (
+    ALL_CASES_ROLES,
+    CASE_ROLES,
+    REFERRAL_ROLES,
+    ActionNotAllowed,
+    CaseAccessDenied,
+    require_case_access,
+)
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
 from casework.mediation import (
@@ -50,6 +57,8 @@ class BadRequest(CaseworkError):
 def status_for(exc: Exception) -> int:
     if isinstance(exc, CaseAccessDenied | MessageNotFound):
         return 404
+    if isinstance(exc, ActionNotAllowed):
+        return 403
     if isinstance(exc, StaleCase | CaseClosed | StaleDataError):
         return 409
     return 400
@@ -362,6 +371,9 @@ def change_status(reference: str) -> Any:
         raise BadRequest(f"to must be one of {', '.join(s.value for s in CaseStatus)}") from None
     check_version(case, expected_version(body))
     session = get_session()
+    if target is CaseStatus.REFERRED:  # referral to labour inspection by another name: same rule, same audit
+        refer_to_inspection(session, case, api_user().id, text_field(body, "reason", required=False))
+        return done(case)
     detail = reason_detail(session, case, api_user().id, text_field(body, "reason", required=False))
     case_states.transition(
         session, case, target, actor_id=api_user().id, reason=detail.get("reason") or ("see_note" if detail else None)
@@ -370,10 +382,10 @@ def change_status(reference: str) -> Any:
 
 
 @bp.post("/cases/<reference>/refer")
-@token_required(*CASE_ROLES)
+@token_required(*REFERRAL_ROLES)
 @domain_errors
 def refer(reference: str) -> Any:
-    """Refer the case to mediation (to a mediator) or to the labour inspectorate."""
+    """Refer the case to mediation (to a mediator) or to the labour inspectorate (admin, ombudsperson)."""
     case = load_case(reference)
     body = json_body()
     target = text_field(body, "to")
@@ -739,7 +751,7 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/transition": {
                 "post": _operation(
-                    "Change the case's status",
+                    "Change the case's status (to referred: a referral, admin or ombudsperson)",
                     "cases",
                     _obj(["to"], to={"enum": [s.value for s in CaseStatus]}, reason=STR),
                     params=[REF],
@@ -747,7 +759,7 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/refer": {
                 "post": _operation(
-                    "Refer to mediation or to labour inspection",
+                    "Refer to mediation or to labour inspection (admin, ombudsperson)",
                     "cases",
                     _obj(["to"], to={"enum": ["mediation", "inspection"]}, mediator_id={"type": "integer"}, reason=STR),
                     params=[REF],
