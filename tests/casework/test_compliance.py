@@ -474,3 +474,20 @@ def test_no_two_downloads_differ_by_fewer_than_k(session: Session, seed: int) ->
         assert before <= after
         new_slice = sum(1 for month in months if before <= month < after)
         assert new_slice == 0 or new_slice >= K, (before, after)
+
+
+def test_a_flag_generalised_away_is_not_published_as_zero(session: Session) -> None:
+    """Sanctioned cases whose rows lost the sanction column are "not published", never "yes: 0"."""
+    closed(session, 7, closed_at=datetime(2025, 3, 10, tzinfo=UTC))  # published whole: sanction no
+    for country, sanction in (("MY", True), ("QA", True), ("LB", False), ("SA", False), ("AE", True)):
+        closed(
+            session, closed_at=datetime(2025, 4, 10, tzinfo=UTC), country=country, inspection=True, sanction=sanction
+        )
+    summary = summarize(session, Filters(), K, now=NOW)
+    assert summary["total_cases"] == 12
+    # April's five are published by month and category only: their flags are unknown, not "no".
+    assert summary["sanction_reported"] == {"yes": None, "no": 7, "not_published": 5}
+    assert summary["inspection_requested"] == {"yes": None, "no": 7, "not_published": 5}
+    # Where every published row carries the flag, a zero is a fact and is shown.
+    march = summarize(session, parse_filters({"period": "2025-03..2025-03"}), K, now=NOW)
+    assert march["sanction_reported"] == {"yes": 0, "no": 7}
