@@ -142,7 +142,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def case_summary(case: Case, assignee_name: str | None = None, overdue: bool | None = None) -> dict[str, Any]:
+def assignee_name_of(case: Case) -> str | None:
+    """The display name of the case's assignee, as the API shows it (None when unassigned)."""
+    assignee = get_session().get(StaffUser, case.assignee_id) if case.assignee_id else None
+    return assignee.display_name if assignee else None
+
+
+def case_summary(case: Case, *, assignee_name: str | None, overdue: bool | None = None) -> dict[str, Any]:
+    """A case as every API answer carries it; `assignee_name` is required (`assignee_name_of`),
+    so no answer can leave it out."""
     return {
         "reference": case.reference,
         "status": case.status,
@@ -193,11 +201,10 @@ def message_shape(message: Message) -> dict[str, Any]:
 
 def case_detail(case: Case) -> dict[str, Any]:
     session = get_session()
-    assignee = session.get(StaffUser, case.assignee_id) if case.assignee_id else None
     history = case_history(session, case)
     messages, notes, meetings, outcome = history.messages, history.notes, history.mediation_sessions, history.outcome
     return {
-        **case_summary(case, assignee.display_name if assignee else None),
+        **case_summary(case, assignee_name=assignee_name_of(case)),
         "employer_name": case.employer_name,
         "recruiter_name": case.recruiter_name,
         "messages": [message_shape(m) for m in messages],
@@ -242,10 +249,10 @@ def load_case(reference: str) -> Case:
 
 
 def done(case: Case, status: int = 200, **extra: Any) -> Any:
-    """Commit the request's work and answer with the case's new state."""
+    """Commit the request's work and answer with the case's new state (its assignee named)."""
     session = get_session()
     session.commit()
-    return jsonify(case=case_summary(case), **extra), status
+    return jsonify(case=case_summary(case, assignee_name=assignee_name_of(case)), **extra), status
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -260,7 +267,7 @@ def list_queue() -> Any:
     rows, total = list_cases(get_session(), api_user(), filters)
     get_session().commit()  # the token's last-used time
     return jsonify(
-        data=[case_summary(r.case, r.assignee_name, r.overdue) for r in rows],
+        data=[case_summary(r.case, assignee_name=r.assignee_name, overdue=r.overdue) for r in rows],
         count=total,
         page=filters.page,
         per_page=filters.per_page,
@@ -632,6 +639,7 @@ SCHEMAS: dict[str, Any] = {
             "urgency": STR,
             "route": {"type": ["string", "null"]},
             "assignee_id": {"type": ["integer", "null"]},
+            "assignee_name": {"type": ["string", "null"], "description": "the assignee's display name"},
             "language": {"type": ["string", "null"]},
             "needs_human_translation": {"type": "boolean"},
             "overdue": {"type": "boolean"},
