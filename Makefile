@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
+# The dev server prints the demo logins: this machine only, unless HOST says otherwise (0.0.0.0).
+HOST ?= 127.0.0.1
 SYSTEM_PACKAGES := apertium apertium-eng-spa chromium fonts-noto-core
 LANGS := en es fr pt ar hi bn ne tl id vi my am sw ru uk zh ur
 
@@ -42,7 +44,7 @@ extract: $(STAMP)
 	  else $(BIN)/pybabel init -i translations/messages.pot -d translations -l $$l; fi; done
 
 run: system-deps $(STAMP)
-	$(BIN)/python -m app.devserver --port $(PORT)
+	$(BIN)/python -m app.devserver --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app.config import ConfigError, database_url, load_settings
+from app.files import private_folder
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -38,7 +39,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_flask_config())
     app.config["SQLALCHEMY_URL"] = database_url(settings)
     app.config["TESTING"] = settings.TULAY_ENV == "test"
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(Path(app.instance_path))  # it holds the database, media and secrets: 0700
 
     from app import api, db, dispatch, errors, headers, health, i18n, logs, public, queues, security, transparency
     from app import cli as commands

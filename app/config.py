@@ -226,6 +226,32 @@ def _check_casework_data(s: Settings) -> None:
             raise ConfigError(f"{name}: {exc}") from None
 
 
+DEV_SERVER_HOST = "127.0.0.1"
+DEV_SERVER_PORT = 5000
+
+
+def dev_server_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Where `make run` listens: HOST and PORT from the environment (or `.env`).
+
+    HOST defaults to 127.0.0.1, this machine only: the dev server prints the demo staff's
+    passwords and runs with development secrets. Set HOST=0.0.0.0 to serve every interface.
+    Raises ConfigError naming a bad value.
+    """
+    source: dict[str, str] = {}
+    env_file = PROJECT_ROOT / ".env"
+    if environ is None and env_file.is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    host = (source.get("HOST") or "").strip() or DEV_SERVER_HOST
+    if any(c.isspace() or c in "/[]@" for c in host):
+        raise ConfigError(f"HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0; got {host!r}")
+    raw_port = (source.get("PORT") or "").strip() or str(DEV_SERVER_PORT)
+    port = _int("PORT", raw_port, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"PORT must be at most 65535, got {port}")
+    return host, port
+
+
 def database_url(s: Settings) -> str:
     """The SQLAlchemy URL: DATABASE_URL, or the embedded SQLite file under the instance folder."""
     if not s.DATABASE_URL:

@@ -14,9 +14,11 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+from app.files import private_file, tighten
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -37,11 +39,24 @@ def downgrade_database(url: str, revision: str) -> None:
     alembic_command.downgrade(alembic_config(url), revision)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 (in a 0700 folder) before SQLite does, which would follow the
+    umask; SQLite gives its -wal and -shm files the database file's mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    private_file(path)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten(companion)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout, enforced foreign keys and
     BEGIN IMMEDIATE (web and worker write concurrently; a deferred transaction that later
-    writes fails with "database is locked" instead of waiting)."""
+    writes fails with "database is locked" instead of waiting), and a private file."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

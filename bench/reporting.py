@@ -24,6 +24,8 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlmodel import Session
+
 from app import create_app, jobs
 from app.db import upgrade_database
 from app.transparency import release as compliance_cache
@@ -242,8 +244,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     export_s = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     exported = sum(1 for _ in out.open()) - 1
-    with engine.connect() as conn:
-        released = release_statement(5, embargo_month()).subquery()
+    with Session(engine) as conn:
+        released = release_statement(5, embargo_month(conn, k=5)).subquery()
         levels = conn.execute(
             select(released.c.level, func.sum(released.c.n), func.count())
             .group_by(released.c.level)

@@ -1,5 +1,6 @@
-"""Who may see which case: admins and ombudspersons see every case, a mediator only the cases
-assigned to them, an analyst no case data at all (anonymized reporting only)."""
+"""Who may see which case, and who may do what: admins and ombudspersons see every case, a
+mediator only the cases assigned to them, an analyst no case data at all (anonymized reporting
+only). Handing a case on (assignment, referral) is for admins and ombudspersons."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ Statement = TypeVar("Statement", bound=Any)
 
 CASE_ROLES = frozenset({Role.ADMIN, Role.OMBUDSPERSON, Role.MEDIATOR})
 ALL_CASES_ROLES = frozenset({Role.ADMIN, Role.OMBUDSPERSON})
+# Referral hands the case to someone else (a mediator, the labour inspectorate): a managing action.
+REFERRAL_ROLES = ALL_CASES_ROLES
 
 
 class StaffLike(Protocol):
@@ -25,6 +28,10 @@ class StaffLike(Protocol):
 
 class CaseAccessDenied(CaseworkError):
     """The user may not see this case (callers answer 404, so existence does not leak)."""
+
+
+class ActionNotAllowed(CaseworkError):
+    """The user's role may not do this to a case (callers answer 403); nothing was changed."""
 
 
 def _role(user: StaffLike) -> Role | None:
@@ -47,6 +54,14 @@ def require_case_access(user: StaffLike, case: Case) -> None:
     """Raise CaseAccessDenied unless `user` may see `case`."""
     if not can_view_case(user, case):
         raise CaseAccessDenied("case not found")
+
+
+def require_role(
+    user: StaffLike | None, roles: frozenset[Role], action: str, error: type[ActionNotAllowed] = ActionNotAllowed
+) -> None:
+    """Raise `error` unless `user` is an active staff member with one of `roles`."""
+    if user is None or getattr(user, "active", True) is False or _role(user) not in roles:
+        raise error(f"{action} is for {' or '.join(sorted(r.value for r in roles))} only")
 
 
 def restrict_to_visible(statement: Statement, user: StaffLike) -> Statement:

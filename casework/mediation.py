@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import is_currency
 from sqlmodel import Session, select
 
+from casework.access import REFERRAL_ROLES, ActionNotAllowed, require_role
 from casework.audit import record_event
 from casework.cases import LEGAL_TRANSITIONS, transition
 from casework.editing import CaseworkError, check_editable
@@ -54,6 +55,16 @@ class OutcomeError(CaseworkError):
 
 class ReferralError(CaseworkError):
     """The case cannot be referred from its current state."""
+
+
+class ReferralNotAllowed(ActionNotAllowed):
+    """The actor may not refer cases: referral is for admins and ombudspersons (`REFERRAL_ROLES`)."""
+
+
+def _require_referrer(session: Session, actor_id: int | None) -> None:
+    """Refuse a referral unless `actor_id` is an active admin or ombudsperson (the role as stored)."""
+    actor = session.get(StaffUser, actor_id) if isinstance(actor_id, int) else None
+    require_role(actor, REFERRAL_ROLES, "referral", ReferralNotAllowed)
 
 
 def _aware(name: str, value: datetime, error: type[CaseworkError]) -> datetime:
@@ -247,7 +258,11 @@ def refer_to_mediation(
     *,
     expected_version: int | None = None,
 ) -> Case:
-    """Move the case to the mediation route and hand it to `mediator_id` (status in_mediation)."""
+    """Move the case to the mediation route and hand it to `mediator_id` (status in_mediation).
+
+    Only an admin or an ombudsperson may (ReferralNotAllowed): a mediator can't pass a case on.
+    """
+    _require_referrer(session, actor_id)
     check_editable(case, expected_version)
     mediator = _mediator(session, mediator_id)
     status = CaseStatus(case.status)
@@ -283,7 +298,9 @@ def refer_to_inspection(
     *,
     expected_version: int | None = None,
 ) -> Case:
-    """Refer the case to the labour inspectorate (status referred, audited)."""
+    """Refer the case to the labour inspectorate (status referred, audited); admins and
+    ombudspersons only (ReferralNotAllowed)."""
+    _require_referrer(session, actor_id)
     check_editable(case, expected_version)
     if CaseStatus.REFERRED not in LEGAL_TRANSITIONS[CaseStatus(case.status)]:
         raise ReferralError(f"a {case.status} case cannot be referred to inspection; assign it first")

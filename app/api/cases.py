@@ -17,7 +17,14 @@ from app.db import get_session
 from app.mt import get_translator
 from casework import cases as case_states
 from casework import worklist
-from casework.access import ALL_CASES_ROLES, CASE_ROLES, CaseAccessDenied, require_case_access
+from casework.access import (
+    ALL_CASES_ROLES,
+    CASE_ROLES,
+    REFERRAL_ROLES,
+    ActionNotAllowed,
+    CaseAccessDenied,
+    require_case_access,
+)
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
 from casework.mediation import (
@@ -50,6 +57,8 @@ class BadRequest(CaseworkError):
 def status_for(exc: Exception) -> int:
     if isinstance(exc, CaseAccessDenied | MessageNotFound):
         return 404
+    if isinstance(exc, ActionNotAllowed):
+        return 403
     if isinstance(exc, StaleCase | CaseClosed | StaleDataError):
         return 409
     return 400
@@ -133,7 +142,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def case_summary(case: Case, assignee_name: str | None = None, overdue: bool | None = None) -> dict[str, Any]:
+def assignee_name_of(case: Case) -> str | None:
+    """The display name of the case's assignee, as the API shows it (None when unassigned)."""
+    assignee = get_session().get(StaffUser, case.assignee_id) if case.assignee_id else None
+    return assignee.display_name if assignee else None
+
+
+def case_summary(case: Case, *, assignee_name: str | None, overdue: bool | None = None) -> dict[str, Any]:
+    """A case as every API answer carries it; `assignee_name` is required (`assignee_name_of`),
+    so no answer can leave it out."""
     return {
         "reference": case.reference,
         "status": case.status,
@@ -184,11 +201,10 @@ def message_shape(message: Message) -> dict[str, Any]:
 
 def case_detail(case: Case) -> dict[str, Any]:
     session = get_session()
-    assignee = session.get(StaffUser, case.assignee_id) if case.assignee_id else None
     history = case_history(session, case)
     messages, notes, meetings, outcome = history.messages, history.notes, history.mediation_sessions, history.outcome
     return {
-        **case_summary(case, assignee.display_name if assignee else None),
+        **case_summary(case, assignee_name=assignee_name_of(case)),
         "employer_name": case.employer_name,
         "recruiter_name": case.recruiter_name,
         "messages": [message_shape(m) for m in messages],
@@ -233,10 +249,10 @@ def load_case(reference: str) -> Case:
 
 
 def done(case: Case, status: int = 200, **extra: Any) -> Any:
-    """Commit the request's work and answer with the case's new state."""
+    """Commit the request's work and answer with the case's new state (its assignee named)."""
     session = get_session()
     session.commit()
-    return jsonify(case=case_summary(case), **extra), status
+    return jsonify(case=case_summary(case, assignee_name=assignee_name_of(case)), **extra), status
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -251,7 +267,7 @@ def list_queue() -> Any:
     rows, total = list_cases(get_session(), api_user(), filters)
     get_session().commit()  # the token's last-used time
     return jsonify(
-        data=[case_summary(r.case, r.assignee_name, r.overdue) for r in rows],
+        data=[case_summary(r.case, assignee_name=r.assignee_name, overdue=r.overdue) for r in rows],
         count=total,
         page=filters.page,
         per_page=filters.per_page,
@@ -362,6 +378,9 @@ def change_status(reference: str) -> Any:
         raise BadRequest(f"to must be one of {', '.join(s.value for s in CaseStatus)}") from None
     check_version(case, expected_version(body))
     session = get_session()
+    if target is CaseStatus.REFERRED:  # referral to labour inspection by another name: same rule, same audit
+        refer_to_inspection(session, case, api_user().id, text_field(body, "reason", required=False))
+        return done(case)
     detail = reason_detail(session, case, api_user().id, text_field(body, "reason", required=False))
     case_states.transition(
         session, case, target, actor_id=api_user().id, reason=detail.get("reason") or ("see_note" if detail else None)
@@ -370,10 +389,10 @@ def change_status(reference: str) -> Any:
 
 
 @bp.post("/cases/<reference>/refer")
-@token_required(*CASE_ROLES)
+@token_required(*REFERRAL_ROLES)
 @domain_errors
 def refer(reference: str) -> Any:
-    """Refer the case to mediation (to a mediator) or to the labour inspectorate."""
+    """Refer the case to mediation (to a mediator) or to the labour inspectorate (admin, ombudsperson)."""
     case = load_case(reference)
     body = json_body()
     target = text_field(body, "to")
@@ -620,6 +639,7 @@ SCHEMAS: dict[str, Any] = {
             "urgency": STR,
             "route": {"type": ["string", "null"]},
             "assignee_id": {"type": ["integer", "null"]},
+            "assignee_name": {"type": ["string", "null"], "description": "the assignee's display name"},
             "language": {"type": ["string", "null"]},
             "needs_human_translation": {"type": "boolean"},
             "overdue": {"type": "boolean"},
@@ -739,7 +759,7 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/transition": {
                 "post": _operation(
-                    "Change the case's status",
+                    "Change the case's status (to referred: a referral, admin or ombudsperson)",
                     "cases",
                     _obj(["to"], to={"enum": [s.value for s in CaseStatus]}, reason=STR),
                     params=[REF],
@@ -747,7 +767,7 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/refer": {
                 "post": _operation(
-                    "Refer to mediation or to labour inspection",
+                    "Refer to mediation or to labour inspection (admin, ombudsperson)",
                     "cases",
                     _obj(["to"], to={"enum": ["mediation", "inspection"]}, mediator_id={"type": "integer"}, reason=STR),
                     params=[REF],

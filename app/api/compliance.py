@@ -172,7 +172,9 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Aggregates behind the transparency dashboard",
             "tags": ["compliance"],
             "description": "Public, no token. Every cell is 0 or at least k; smaller cells and their "
-            "complements are null.",
+            "complements are null. inspection_requested and sanction_reported count yes and no over "
+            "the rows that publish the flag and not_published for the rest; where some rows don't "
+            "publish it, a yes or no of 0 is null (not known), never 0.",
             "security": [],
             "parameters": _FILTER_PARAMETERS,
             "responses": {

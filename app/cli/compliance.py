@@ -49,7 +49,7 @@ def export(fmt: str, out: Path, period: str | None) -> None:
         eligible = session.exec(
             select(func.count())
             .select_from(ComplianceRecord)
-            .where(col(ComplianceRecord.closed_month) < embargo_month())
+            .where(col(ComplianceRecord.closed_month) < embargo_month(session, k=k))
         ).one()
         with click.progressbar(length=eligible, label="exporting records", file=sys.stderr, show_pos=True) as bar:
 

@@ -15,7 +15,7 @@ from app.console import bp
 from app.db import get_session
 from app.mt import get_translator
 from app.security import role_required
-from casework.access import ALL_CASES_ROLES, CASE_ROLES, can_view_case
+from casework.access import ALL_CASES_ROLES, CASE_ROLES, REFERRAL_ROLES, ActionNotAllowed, can_view_case
 from casework.audit import record_event
 from casework.cases import LEGAL_TRANSITIONS, transition
 from casework.editing import CaseworkError, StaleCase, check_version
@@ -207,6 +207,9 @@ def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anc
     except (StaleCase, StaleDataError):
         db.rollback()
         return _refuse(db, case, STALE_MESSAGE, 409)
+    except ActionNotAllowed:  # the domain's own role check, behind the route's
+        db.rollback()
+        abort(403)
     except ValueError as exc:  # the domain's refusals (CaseworkError, IllegalTransition, …): nothing written
         db.rollback()
         return _refuse(db, case, str(exc), 400)
@@ -248,6 +251,9 @@ def case_status(reference: str) -> Any:
             target = CaseStatus(raw)
         except ValueError:
             raise CaseworkError(f"unknown status {raw!r}") from None
+        if target is CaseStatus.REFERRED:  # referral to labour inspection by another name: same rule
+            refer_to_inspection(db, case, current_user.id)
+            return "Referred to labour inspection."
         transition(db, case, target, actor_id=current_user.id)
         return f"Status changed to {target.value}."
 
@@ -306,7 +312,7 @@ def case_triage(reference: str) -> Any:
 
 
 @bp.route("/cases/<reference>/refer", methods=["POST"])
-@role_required(*ALL_CASES_ROLES)
+@role_required(*REFERRAL_ROLES)
 def case_refer(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         target = request.form.get("to", "")

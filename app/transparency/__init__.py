@@ -83,6 +83,17 @@ def bars(
     return [{"code": key, "label": label(key, names), "value": cells[key]} for key in keys]
 
 
+def flag_bars(cells: dict[str, int | None]) -> list[dict[str, Any]]:
+    """Yes / no / not published rows of a flag. A yes or no that isn't known (some rows don't
+    publish the flag) reads "not published", not "suppressed (fewer than k cases)"."""
+    rows = bars(cells, ["yes", "no", "not_published"])
+    if "not_published" in cells:
+        for row in rows:
+            if row["value"] is None and row["code"] in ("yes", "no"):
+                row["note"] = label("not_published")
+    return rows
+
+
 def sector_names() -> dict[str, str]:
     """Sector codes as the report form names them, in the page's language."""
     return {code: _(text) for code, text in SECTOR_TEXTS.items()}
@@ -154,8 +165,8 @@ def dashboard() -> tuple[str, int] | str:
             bars(amounts, amount_order(amounts), names={key: amount_label(key) for key in amounts}),
             item,
         ),
-        (_("Referred to labour inspection"), bars(summary["inspection_requested"], ["yes", "no"]), item),
-        (_("Sanction reported"), bars(summary["sanction_reported"], ["yes", "no"]), item),
+        (_("Referred to labour inspection"), flag_bars(summary["inspection_requested"]), item),
+        (_("Sanction reported"), flag_bars(summary["sanction_reported"]), item),
         (
             _("Days to first response"),
             bars(summary["by"]["days_to_first_response_band"], BAND_ORDER["days_to_first_response_band"]),

@@ -4,8 +4,9 @@ Computing the release is a GROUP BY cascade over every record (seconds at a mill
 records), so the job `app.jobs.refresh_compliance_release` recomputes it every
 COMPLIANCE_CACHE_SECONDS and web processes only read it: once per version from Redis, then
 from process memory, with the summaries of recent filter sets memoized beside it. Serving
-it a little stale is safe: the current month is embargoed, so the release only changes
-when a month ends or a late record for a past month is written.
+it a little stale is safe: months are published only once they have ended (in batches of at
+least k closures), so the release changes when a month ends, or when a record is written
+late for a past month.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlmodel import Session
 from app.db import new_session
 from app.queues import get_queues
 from casework.compliance.filters import Filters
-from casework.compliance.release import Pattern, embargo_month, release
+from casework.compliance.release import Pattern, current_month, release
 from casework.compliance.schema import PUBLIC_COLUMNS
 from casework.compliance.summary import summarize
 
@@ -37,7 +38,8 @@ _memo: dict[str, Any] = {"version": None, "patterns": [], "summaries": OrderedDi
 
 
 def _keys(k: int) -> tuple[str, str]:
-    base = f"tulay:compliance:release:v2:{k}:{embargo_month()}"
+    # Per calendar month: a copy computed before a month ended is never served after it.
+    base = f"tulay:compliance:release:v3:{k}:{current_month()}"
     return base, base + ":version"
 
 

@@ -108,8 +108,8 @@ def summarize(
         "remedies": protect_table(remedies, k),
         "amounts_recovered": protect_table(amounts, k),
         "monthly": dict(sorted(protect_table(months, k, total).items())),
-        "inspection_requested": _flag_cells(flags["inspection_requested"], known["inspection_requested"], k),
-        "sanction_reported": _flag_cells(flags["sanction_reported"], known["sanction_reported"], k),
+        "inspection_requested": _flag_cells(flags["inspection_requested"], known["inspection_requested"], total, k),
+        "sanction_reported": _flag_cells(flags["sanction_reported"], known["sanction_reported"], total, k),
         "median_days_to_first_response_band": _published_median(
             tables["days_to_first_response_band"], "days_to_first_response_band", k
         ),
@@ -118,8 +118,19 @@ def summarize(
     return summary
 
 
-def _flag_cells(yes: int, known: int, k: int) -> dict[str, int | None]:
-    return protect_table({"yes": yes, "no": known - yes}, k, known)
+def _flag_cells(yes: int, known: int, total: int, k: int) -> dict[str, int | None]:
+    """yes / no over the rows that publish the flag, and `not_published` for the rows that don't.
+
+    Where some rows don't publish the flag (generalized away), a yes or no of 0 would be false:
+    those rows may hold any number of them. Such a cell is None (not published), never 0.
+    """
+    cells = {"yes": yes, "no": known - yes}
+    if total > known:
+        cells["not_published"] = total - known
+    protected = protect_table(cells, k, total)
+    if total > known:
+        protected.update({key: None for key in ("yes", "no") if cells[key] == 0})
+    return protected
 
 
 def _published_median(counter: Counter[str], band_name: str, k: int) -> str | None:

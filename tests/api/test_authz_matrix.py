@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from casework.mediation import schedule_mediation
-from casework.models import CaseStatus, Direction, Message, Route, utcnow
+from casework.models import Case, CaseEvent, CaseStatus, Direction, Message, Route, utcnow
 from tests.api.conftest import Api
 from tests.factories import make_case
 
@@ -56,7 +56,7 @@ MATRIX = [
     ("reply", "POST", "/api/v1/cases/{ref}/reply", "reply", CASE_WORK),
     ("assign", "POST", "/api/v1/cases/{ref}/assign", "assign", MANAGERS),
     ("transition", "POST", "/api/v1/cases/{ref}/transition", "transition", CASE_WORK),
-    ("refer", "POST", "/api/v1/cases/{ref}/refer", "refer", CASE_WORK),
+    ("refer", "POST", "/api/v1/cases/{ref}/refer", "refer", MANAGERS),
     ("notes", "POST", "/api/v1/cases/{ref}/notes", "notes", CASE_WORK),
     ("schedule mediation", "POST", "/api/v1/cases/{ref}/mediation-sessions", "mediation-sessions", CASE_WORK),
     ("mediation result", "POST", "/api/v1/cases/{ref}/mediation-sessions/{sid}/result", "result", CASE_WORK),
@@ -121,6 +121,44 @@ def test_authorization(
         assert response.is_json and response.json["error"]
     if wanted == HIDDEN:
         assert response.json == {"error": "case not found"}  # same answer as a case that does not exist
+
+
+@pytest.mark.parametrize("target", ["mediation", "inspection"])
+def test_a_mediator_cannot_refer_their_own_case(api: Api, session: Session, target: str) -> None:
+    """Referral hands a case on (to another mediator, or to the inspectorate): a managing action."""
+    mediator, other = api.actors["mediator"], api.actors["other_mediator"]
+    case = make_case(session, route=Route.MEDIATION, assignee_id=mediator.id, status=CaseStatus.ASSIGNED)
+    session.commit()
+    before = (case.version, case.assignee_id, case.status, case.route)
+    events_before = len(session.exec(select(CaseEvent)).all())
+    url, case_id = f"/api/v1/cases/{case.reference}/refer", case.id
+    body = {"to": target, "mediator_id": other.id, "expected_version": case.version}
+    session.rollback()  # SQLite: a transaction left open here would lock out the request's writes
+    response = api.call("POST", url, "mediator", body)
+    assert response.status_code == 403 and response.json["error"]
+    fresh = session.get_one(Case, case_id)
+    assert (fresh.version, fresh.assignee_id, fresh.status, fresh.route) == before
+    assert len(session.exec(select(CaseEvent)).all()) == events_before
+    session.rollback()
+    # The managing roles may.
+    allowed = api.call("POST", url, "ombudsperson", body)
+    assert allowed.status_code == 200, allowed.json
+
+
+def test_a_status_change_to_referred_is_a_referral(api: Api, session: Session) -> None:
+    """`/transition` to `referred` is referral to labour inspection under another name: same rule."""
+    case = make_case(session, route=Route.MEDIATION, assignee_id=api.actors["mediator"].id, status=CaseStatus.ASSIGNED)
+    session.commit()
+    url, case_id = f"/api/v1/cases/{case.reference}/transition", case.id
+    session.rollback()
+    refused = api.call("POST", url, "mediator", {"to": "referred"})
+    assert refused.status_code == 403 and refused.json["error"]
+    assert session.get_one(Case, case_id).status == CaseStatus.ASSIGNED
+    session.rollback()
+    allowed = api.call("POST", url, "ombudsperson", {"to": "referred"})
+    assert allowed.status_code == 200 and allowed.json["case"]["status"] == "referred"
+    actions = session.exec(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
+    assert "referred_to_inspection" in actions
 
 
 def test_unknown_case_and_foreign_case_look_the_same(api: Api, session: Session) -> None:

@@ -365,3 +365,35 @@ def test_urgent_route_check_mediator_cannot_take_critical(api: Api, session: Ses
     session.commit()
     r = api.call("POST", case_path(case, "/assign"), "admin", {"assignee_id": api.actors["mediator"].id})
     assert r.status_code == 400 and "role is mediator" in r.json["error"]
+
+
+def test_every_answer_carrying_a_case_names_its_assignee(api: Api, session: Session) -> None:
+    ombud, mediator = api.actors["ombudsperson"], api.actors["mediator"]
+    case = make_case(session, language="en")
+    session.commit()
+    ombud_name, mediator_name = ombud.user.display_name, mediator.user.display_name
+    when = (utcnow() + timedelta(days=1)).isoformat()
+    steps: list[tuple[str, str, str, dict[str, Any], str]] = [
+        ("admin", "POST", "/assign", {"assignee_id": ombud.id}, ombud_name),
+        ("ombudsperson", "POST", "/notes", {"body": "called the employer"}, ombud_name),
+        ("ombudsperson", "POST", "/reply", {"text": "We are on it."}, ombud_name),
+        ("ombudsperson", "POST", "/triage", {"urgency": "high"}, ombud_name),
+        ("ombudsperson", "POST", "/transition", {"to": "investigating"}, ombud_name),
+        ("ombudsperson", "POST", "/refer", {"to": "mediation", "mediator_id": mediator.id}, mediator_name),
+        (
+            "mediator",
+            "POST",
+            "/mediation-sessions",
+            {"mediator_id": mediator.id, "scheduled_at": when, "parties": "worker"},
+            mediator_name,
+        ),
+        ("mediator", "POST", "/outcome", {"resolution_type": "withdrawn"}, mediator_name),
+        ("mediator", "GET", "", {}, mediator_name),
+    ]
+    for who, method, tail, body, name in steps:
+        response = api.call(method, case_path(case, tail), who, body or None)
+        assert response.status_code in (200, 201), (tail, response.json)
+        shown = response.json.get("case", response.json)
+        assert shown["assignee_name"] == name, tail
+    listed = api.call("GET", "/api/v1/cases", "mediator").json["data"]
+    assert [row["assignee_name"] for row in listed] == [mediator_name]

@@ -133,3 +133,24 @@ def test_analyst_sees_an_explanation_and_no_case_data(web: Any, db: Session) -> 
     db.commit()
     page = sign_in(web, analyst).get("/console/")
     assert page.status_code == 200 and "anonymized data only" in page.text and case.reference not in page.text
+
+
+def test_a_mediator_cannot_refer_through_the_status_form(web: Any, db: Session) -> None:
+    """Moving a case to `referred` is referral to labour inspection: admins and ombudspersons only."""
+    mediator = make_staff(db, Role.MEDIATOR)
+    case = make_case(db, status=CaseStatus.ASSIGNED, assignee_id=mediator.id)
+    db.commit()
+    version = reload(db, case).version
+    response = sign_in(web, mediator).post(
+        f"/console/cases/{case.reference}/status", data={"to": "referred", "version": str(version)}
+    )
+    assert response.status_code == 403
+    assert (reload(db, case).status, case.version) == (CaseStatus.ASSIGNED, version)
+    ombudsperson = make_staff(db, Role.OMBUDSPERSON)
+    db.commit()
+    allowed = sign_in(web, ombudsperson).post(
+        f"/console/cases/{case.reference}/status", data={"to": "referred", "version": str(version)}
+    )
+    assert allowed.status_code == 303 and reload(db, case).status == CaseStatus.REFERRED
+    actions = fetch(db, select(CaseEvent.action).where(CaseEvent.case_id == case.id))
+    assert "referred_to_inspection" in actions

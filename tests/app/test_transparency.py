@@ -168,3 +168,21 @@ def test_dashboard_fits_a_320_px_screen(browser: Any, live_server: str, publishe
     assert page.locator("svg[role=img] title").count() >= 5
     assert outside == []
     context.close()
+
+
+def test_sanctions_generalised_away_read_not_published_never_zero(
+    client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
+    for _ in range(7):
+        close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
+    for country in ("MY", "QA", "LB", "SA", "AE"):  # sanctioned, each alone in its country
+        close_case(
+            session, closed_at=datetime(2025, 4, 10, tzinfo=UTC), country=country, inspection=True, sanction=True
+        )
+    session.rollback()
+    run_jobs(("reports",))
+    page = client.get("/transparency?lang=en").get_data(as_text=True)
+    section = page.split("<h2>Sanction reported</h2>")[1].split("</section>")[0]
+    cells = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", section)
+    assert cells == [("Yes", "Not published (too few cases)"), ("No", "7"), ("Not published (too few cases)", "5")]
+    assert ">0<" not in section

@@ -42,7 +42,7 @@ def procfile_web(port: int) -> list[str]:
 
 def make_run_web(port: int) -> list[str]:
     """The gunicorn command `make run` (app/devserver.py) starts, bound to loopback."""
-    return devserver.web_command(f"127.0.0.1:{port}")
+    return devserver.web_command("127.0.0.1", port)
 
 
 def request(port: int, method: str, target: str, body: bytes = b"") -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,8 @@ from sqlmodel import Session, select
 
 from casework.compliance import anonymize, review
 from casework.compliance.filters import Filters, InvalidFilter, parse_filters
-from casework.compliance.release import release
+from casework.compliance.release import embargo_month, release
+from casework.compliance.schema import PUBLIC_COLUMNS
 from casework.compliance.summary import protect_table, summarize
 from casework.models import CaseStatus, ComplianceRecord, EmployerDisclosure
 from casework.privacy import employer_key
@@ -296,7 +299,20 @@ def test_rare_people_are_generalized_or_withheld_not_published(session: Session)
 def test_current_month_is_embargoed(session: Session) -> None:
     closed(session, 6, closed_at=datetime(2025, 12, 1, tzinfo=UTC))
     assert summarize(session, Filters(), K, now=NOW)["total_cases"] == 0
-    assert summarize(session, Filters(), K, now=datetime(2026, 1, 1, tzinfo=UTC))["total_cases"] == 6
+    # Published a day after the month ends: its last closures may still be being recorded.
+    assert summarize(session, Filters(), K, now=datetime(2026, 1, 1, 12, tzinfo=UTC))["total_cases"] == 0
+    assert summarize(session, Filters(), K, now=datetime(2026, 1, 2, tzinfo=UTC))["total_cases"] == 6
+
+
+def test_a_month_under_k_waits_for_the_next_until_their_closures_reach_k(session: Session) -> None:
+    closed(session, 6, closed_at=datetime(2025, 9, 10, tzinfo=UTC))
+    closed(session, 1, closed_at=datetime(2025, 10, 10, tzinfo=UTC), category="forced_labour")
+    closed(session, 3, closed_at=datetime(2025, 11, 10, tzinfo=UTC))
+    closed(session, 1, closed_at=datetime(2025, 12, 10, tzinfo=UTC))
+    assert embargo_month(session, k=K, now=datetime(2025, 12, 20, tzinfo=UTC)) == "2025-10"  # 1 + 3 < k
+    assert embargo_month(session, k=K, now=datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01"  # 1 + 3 + 1 = k
+    assert embargo_month(session, k=K, now=datetime(2025, 10, 1, 23, tzinfo=UTC)) == "2025-09"
+    assert embargo_month(session, k=6, now=datetime(2026, 1, 2, tzinfo=UTC)) == "2025-10"
 
 
 def test_employer_named_only_when_disclosed(session: Session) -> None:
@@ -345,3 +361,133 @@ def test_review_lists_indicators_past_their_revision_trigger(session: Session) -
     assert results["sanction_share"].status == "revision_trigger"
     empty = review.review(session, parse_filters({"period": "2020-01..2020-12"}), targets, K)
     assert {r.status for r in empty} == {"insufficient_data"}
+
+
+# --- the release over time: what two downloads, a month apart, can tell ------------------------
+
+
+def record_counts(patterns: list[Any]) -> dict[str, int]:
+    """Records per value of every published column, the published patterns themselves, and the total."""
+    counts: Counter[str] = Counter()
+    for row, n in patterns:
+        counts["total"] += n
+        counts[f"pattern {json.dumps(row, sort_keys=True)}"] += n
+        for column in PUBLIC_COLUMNS:
+            counts[f"{column}={json.dumps(row[column])}"] += n
+    return dict(counts)
+
+
+def small_differences(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Every count that two downloads both publish (absent: 0) and that moved by 1..k-1."""
+    return [
+        (where, before.get(where, 0), after.get(where, 0))
+        for where in before.keys() | after.keys()
+        if before.get(where, 0) is not None
+        and after.get(where, 0) is not None
+        and 0 < abs(after.get(where, 0) - before.get(where, 0)) < K
+    ]
+
+
+def downloads(session: Session, moments: list[datetime], filters: list[Filters]) -> list[dict[str, Any]]:
+    """What a visitor could save at each moment: the records, and the summary for each filter."""
+    saved = []
+    for moment in moments:
+        patterns = list(release(session, k=K, now=moment))
+        answer = {f"records: {where}": n for where, n in record_counts(patterns).items()}
+        for f in filters:
+            summary = summarize(None, f, K, patterns=patterns)
+            answer.update({f"summary {f}: {where}": n for where, n in cells_of(summary)})
+        saved.append(answer)
+    return saved
+
+
+def test_a_lone_closure_never_shows_between_two_downloads(session: Session) -> None:
+    """Five forced-labour cases in earlier months, then December's only closure: when December
+    ends, nothing published may move by fewer than k (here: by that one case)."""
+    closed(session, 16, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
+    for month in range(4, 9):
+        closed(session, closed_at=datetime(2025, month, 12, tzinfo=UTC), category="forced_labour")
+    closed(session, closed_at=datetime(2025, 12, 5, tzinfo=UTC), category="forced_labour", country="LB")
+    moments = [
+        datetime(2025, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 2, 0, 1, tzinfo=UTC),
+        datetime(2026, 2, 2, tzinfo=UTC),
+        datetime(2026, 7, 2, tzinfo=UTC),
+    ]
+    filters = [Filters(), parse_filters({"category": "forced_labour"}), parse_filters({"country": "LB"})]
+    saved = downloads(session, moments, filters)
+    assert saved[0]["summary " + str(Filters()) + ": total_cases"] == 21
+    for (i, first), (j, second) in itertools.combinations(enumerate(saved), 2):
+        assert small_differences(first, second) == [], (moments[i], moments[j])
+
+
+def synthetic_records(session: Session, seed: int) -> None:
+    """Two years of records, written directly: busy months, quiet months, lone cases, empty months."""
+    rng = random.Random(seed)
+    busy = [0, 0, 1, 2, 2, 2, 4, 5, 7, 7, 8, 9, 11, 12, 13, 15, 17, 18, 19, 22]
+    quiet = [3, 6, 10, 10, 14, 16, 16, 16, 20, 20, 20, 21, 23]  # months with 1 to 3 closures
+    for index, offset in enumerate([rng.choice(busy) for _ in range(420)] + quiet):
+        year, month = divmod(offset, 12)
+        category = rng.choice(["wage_theft"] * 6 + ["document_confiscation"] * 3 + ["forced_labour", "housing"])
+        session.add(
+            ComplianceRecord(
+                source_key=f"synthetic-{seed}-{index}",
+                opened_month=f"{2024 + year}-{month + 1:02d}",
+                closed_month=f"{2024 + year}-{month + 1:02d}",
+                category=category,
+                urgency=rng.choice(["normal", "normal", "high"]),
+                route="ombudsperson",
+                channel=rng.choice(["sms", "sms", "whatsapp", "web"]),
+                language_group=rng.choice(["south_asian", "southeast_asian"]),
+                country=rng.choice(["MY", "MY", "QA", "LB"]),
+                sector=rng.choice(["construction", "domestic_work"]),
+                resolution_type=rng.choice(["remedied", "not_remedied"]),
+                remedies=rng.choice([[], ["wages_paid"]]),
+                days_to_first_response_band=rng.choice(["0", "1_2"]),
+                case_age_band="30_89",
+                inspection_requested=rng.random() < 0.3,
+                sanction_reported=rng.random() < 0.1,
+                employer_pseudonym=rng.choice(["E1", "E2", None]),
+            )
+        )
+    session.commit()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_two_downloads_differ_by_fewer_than_k(session: Session, seed: int) -> None:
+    """Downloads taken around every month boundary over two years, and mid-month: any count in
+    one minus the same count in another is 0 or at least k, and nothing published is taken back."""
+    synthetic_records(session, seed)
+    moments = [datetime(2024 + m // 12, m % 12 + 1, day, tzinfo=UTC) for m in range(26) for day in (1, 2, 20)]
+    filters = [Filters(), parse_filters({"country": "LB"}), parse_filters({"period": "2024-01..2024-06"})]
+    saved = downloads(session, moments, filters)
+    assert saved[-1]["records: total"] > 300  # the data is published in the end
+    for (i, first), (j, second) in itertools.combinations(enumerate(saved), 2):
+        assert small_differences(first, second) == [], (moments[i], moments[j])
+        patterns = {where: n for where, n in first.items() if where.startswith("records: pattern")}
+        assert all(second.get(where, 0) >= n for where, n in patterns.items()), "a published row shrank"
+    # Each change comes from a new slice of at least k closures, never from one month's lone case.
+    bounds = [embargo_month(session, k=K, now=moment) for moment in moments]
+    months = [record.closed_month for record in session.exec(select(ComplianceRecord)).all()]
+    for before, after in itertools.pairwise(bounds):
+        assert before <= after
+        new_slice = sum(1 for month in months if before <= month < after)
+        assert new_slice == 0 or new_slice >= K, (before, after)
+
+
+def test_a_flag_generalised_away_is_not_published_as_zero(session: Session) -> None:
+    """Sanctioned cases whose rows lost the sanction column are "not published", never "yes: 0"."""
+    closed(session, 7, closed_at=datetime(2025, 3, 10, tzinfo=UTC))  # published whole: sanction no
+    for country, sanction in (("MY", True), ("QA", True), ("LB", False), ("SA", False), ("AE", True)):
+        closed(
+            session, closed_at=datetime(2025, 4, 10, tzinfo=UTC), country=country, inspection=True, sanction=sanction
+        )
+    summary = summarize(session, Filters(), K, now=NOW)
+    assert summary["total_cases"] == 12
+    # April's five are published by month and category only: their flags are unknown, not "no".
+    assert summary["sanction_reported"] == {"yes": None, "no": 7, "not_published": 5}
+    assert summary["inspection_requested"] == {"yes": None, "no": 7, "not_published": 5}
+    # Where every published row carries the flag, a zero is a fact and is shown.
+    march = summarize(session, parse_filters({"period": "2025-03..2025-03"}), K, now=NOW)
+    assert march["sanction_reported"] == {"yes": 0, "no": 7}

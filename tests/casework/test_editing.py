@@ -17,6 +17,7 @@ from casework.mediation import (
     MediationError,
     OutcomeError,
     ReferralError,
+    ReferralNotAllowed,
     record_mediation_result,
     record_outcome,
     refer_to_inspection,
@@ -294,6 +295,30 @@ def test_bad_mediation_input_is_refused(session: Session) -> None:
     with pytest.raises(MediationError, match="in the future"):
         record_mediation_result(session, meeting, datetime(2999, 1, 1, tzinfo=UTC), None, "agreement", ombud.id)
     assert meeting.result is None
+
+
+@pytest.mark.parametrize("role", [Role.MEDIATOR, Role.ANALYST])
+def test_only_admins_and_ombudspersons_may_refer(session: Session, role: Role) -> None:
+    """Referral hands the case to someone else; the domain refuses it to any other role."""
+    actor = make_staff(session, role)
+    other_mediator = make_staff(session, Role.MEDIATOR)
+    case = make_case(session, route=Route.MEDIATION, assignee_id=actor.id, status=CaseStatus.ASSIGNED)
+    session.commit()
+    before = (case.version, case.assignee_id, case.status, case.route, count(session, CaseEvent))
+    with pytest.raises(ReferralNotAllowed, match="admin or ombudsperson"):
+        refer_to_mediation(session, case, other_mediator.id, actor.id)
+    with pytest.raises(ReferralNotAllowed, match="admin or ombudsperson"):
+        refer_to_inspection(session, case, actor.id)
+    with pytest.raises(ReferralNotAllowed):
+        refer_to_inspection(session, case, None)  # nobody named: nobody allowed
+    assert (case.version, case.assignee_id, case.status, case.route, count(session, CaseEvent)) == before
+    for manager in (make_staff(session, Role.ADMIN), make_staff(session, Role.OMBUDSPERSON)):
+        other = make_case(session, route=Route.MEDIATION, assignee_id=actor.id, status=CaseStatus.ASSIGNED)
+        refer_to_mediation(session, other, other_mediator.id, manager.id)
+        assert other.assignee_id == other_mediator.id
+    inactive = make_staff(session, Role.ADMIN, active=False)
+    with pytest.raises(ReferralNotAllowed):
+        refer_to_inspection(session, case, inactive.id)
 
 
 def test_referral_to_inspection(session: Session) -> None:
