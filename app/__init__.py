@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app.config import ConfigError, database_url, load_settings
@@ -67,4 +68,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     compliance_api.init_app(app)
     app.register_blueprint(transparency.bp)
     commands.init_app(app)
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops:
+        # The client's address, scheme and host as the trusted proxies saw them: the rate limit
+        # tells reporters behind one router apart, and only the last `hops` values are believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

@@ -21,6 +21,8 @@ DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 - refused outsi
 KNOWN_PLACEHOLDERS = {"", "changeme", "changethis", "secret", "dev", DEVELOPMENT_SECRET_KEY}
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Integer settings are at least 1, except these.
+MINIMUMS = {"TRUSTED_PROXY_HOPS": 0}
 
 
 class ConfigError(Exception):
@@ -54,6 +56,8 @@ class Settings:
     LOG_LEVEL: str = "INFO"
     # Per client address, on POST /report and POST /status (limits' syntax, ";" between limits).
     PUBLIC_RATE_LIMIT: str = "10 per minute;60 per hour"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0: none).
+    TRUSTED_PROXY_HOPS: int = 0
     ROUTING_RULES_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "routing_rules.yaml")
     SLA_POLICY_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "sla.yaml")
     TRIAGE_LEXICON_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "triage_lexicon.yaml")
@@ -140,7 +144,7 @@ def load_settings(
         if name.endswith("_PATH") and isinstance(raw, str) and not raw.strip():
             continue  # an empty path (as in .env.example) means the default
         if spec.type == "int" and not isinstance(raw, int):
-            values[name] = _int(name, str(raw).strip(), minimum=1)
+            values[name] = _int(name, str(raw).strip(), minimum=MINIMUMS.get(name, 1))
         else:
             values[name] = raw.strip() if isinstance(raw, str) else raw
     extra = {k: v for k, v in (overrides or {}).items() if k not in known}

@@ -40,12 +40,15 @@ def downgrade_database(url: str, revision: str) -> None:
 
 
 def _private_sqlite_file(url: str) -> None:
-    """Create the database file 0600 (in a 0700 folder) before SQLite does, which would follow the
-    umask; SQLite gives its -wal and -shm files the database file's mode."""
+    """Create the database file 0600 before SQLite does, which would follow the umask; SQLite
+    gives its -wal and -shm files the database file's mode. A missing folder is not created: a
+    mistyped DATABASE_URL must fail (and /healthz say so), not start an empty database."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
+    if not path.parent.is_dir():
+        return
     private_file(path)
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         tighten(companion)

@@ -53,7 +53,9 @@ FETCH_MEDIA = JobSpec("outbound", "app.jobs.fetch_inbound_media", "media")  # (a
 STAFF_ALERT = JobSpec("outbound", "app.jobs.send_staff_alert", "alert")  # args (case_id, kind), key (kind, case_id)
 # args (case_id,), key (case_id, closure time): a case reopened and closed again is recorded again.
 RECORD_COMPLIANCE = JobSpec("reports", "app.jobs.record_compliance", "compliance")
-JOBS = (PROCESS_INBOUND, SEND_OUTBOUND, FETCH_MEDIA, STAFF_ALERT, RECORD_COMPLIANCE)
+# No args, no key (one id): asked for by web requests that find no release published.
+REFRESH_RELEASE = JobSpec("reports", "app.jobs.refresh_compliance_release", "compliance-release")
+JOBS = (PROCESS_INBOUND, SEND_OUTBOUND, FETCH_MEDIA, STAFF_ALERT, RECORD_COMPLIANCE, REFRESH_RELEASE)
 
 # Periodic jobs the worker's cron thread enqueues: (function, queue, seconds or a config key).
 PERIODIC_JOBS: tuple[tuple[str, str, str | int], ...] = (

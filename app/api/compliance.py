@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from app.api.openapi import add_paths
-from app.transparency.release import published_patterns, published_summary
+from app.transparency.release import ReleaseNotReady, published_patterns, published_summary
 from casework.compliance.filters import Filters, InvalidFilter, parse_filters
 from casework.compliance.opendata import csv_chunks
 from casework.compliance.release import Pattern
@@ -58,6 +58,13 @@ def matching_records(filters: Filters) -> Iterator[dict[str, Any]]:
 @bp.errorhandler(BadRequest)
 def _bad_request(exc: ValueError) -> tuple[Response, int]:
     return jsonify(error=str(exc)), 400
+
+
+@bp.errorhandler(ReleaseNotReady)
+def _not_ready(exc: ReleaseNotReady) -> tuple[Response, int, dict[str, str]]:
+    # Fast, and nothing computed here: the worker publishes the release (app/transparency/release.py).
+    body = jsonify(error="the compliance release is being prepared; try again after Retry-After seconds")
+    return body, 503, {"Retry-After": str(exc.retry_after)}
 
 
 @bp.get("/records")
@@ -108,6 +115,11 @@ _FILTER_PARAMETERS: list[dict[str, Any]] = [
 ]
 _ERROR = {
     "description": "Unknown filter or malformed value",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_NOT_READY = {
+    "description": "No release published yet (a worker is computing it); try again after Retry-After seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 _RECORD_SCHEMA: dict[str, Any] = {
@@ -164,6 +176,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     },
                 },
                 "400": _ERROR,
+                "503": _NOT_READY,
             },
         }
     },
@@ -203,6 +216,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     },
                 },
                 "400": _ERROR,
+                "503": _NOT_READY,
             },
         }
     },

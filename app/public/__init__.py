@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, make_response, render_template, request
 from flask_babel import format_date, format_number, gettext
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.db import get_session
@@ -46,6 +47,22 @@ bp = Blueprint("public", __name__)
 
 # How long the page shown after a right PIN may be used to add a message.
 STATUS_VIEW_SECONDS = 30 * 60
+# What a reporter refused by the rate limit reads above the form they sent, kept as they typed it.
+TOO_MANY_TEXT = N_("Too many tries from this connection. Wait a few minutes and try again.")
+KEPT_TEXT = N_("Nothing was sent yet. What you wrote is kept below.")
+
+
+def count_against_limit() -> None:
+    """Make this POST count against PUBLIC_RATE_LIMIT: a stored report or message, or a wrong PIN.
+
+    Refused input (a 400) stores nothing and does not count, so one client's bad posts can't
+    use up the limit of everyone behind the same address.
+    """
+    g.tulay_counts_against_limit = True
+
+
+def _counts_against_limit(_response: Response) -> bool:
+    return bool(g.get("tulay_counts_against_limit", False))
 
 
 def _translated_errors(errors: dict[str, FieldError]) -> dict[str, str]:
@@ -61,12 +78,15 @@ def _private(response: Response) -> Response:
     return response
 
 
-def _report_form(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+def _report_form(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200, notice: list[str] | None = None
+) -> tuple[str, int]:
     language = page_language()
     return render_template(
         "public/report.html",
         values=values,
         errors=errors,
+        notice=notice or [],
         countries=country_choices(language, country_codes()),
         sectors=[(code, gettext(text)) for code, text in SECTOR_TEXTS.items()],
         limits={"body": MAX_BODY_CHARS, "employer": MAX_EMPLOYER_CHARS, "name": MAX_NAME_CHARS},
@@ -96,6 +116,7 @@ def report() -> Any:
         contact_channel=parsed.contact_channel,
     )
     session.commit()
+    count_against_limit()
     page = render_template(
         "public/report_done.html",
         reference=case.reference,
@@ -134,8 +155,8 @@ def _case_for_token(token: str) -> Case | None:
     return case
 
 
-def _status_form(error: str | None = None, status: int = 200) -> Response:
-    response = make_response(render_template("public/status.html", error=error), status)
+def _status_form(error: str | None = None, status: int = 200, reference: str = "") -> Response:
+    response = make_response(render_template("public/status.html", error=error, reference=reference), status)
     return _private(response)
 
 
@@ -156,8 +177,9 @@ def _case_page(
     errors: dict[str, str] | None = None,
     added: bool = False,
     body: str = "",
-    notice: str | None = None,
     status: int = 200,
+    notice: list[str] | None = None,
+    verify_outcome: str | None = None,
 ) -> Response:
     replies = [
         {"body": m.body, "date": format_date(m.created_at, "long")} for m in staff_replies(get_session(), case.id or 0)
@@ -172,8 +194,11 @@ def _case_page(
         errors=errors or {},
         added=added,
         body=body,
+        notice=notice or [],
         verifying=pending_verification(get_session(), case) is not None,
-        notice=None if notice is None else (VERIFY_NOTICES[notice][0], gettext(VERIFY_NOTICES[notice][1])),
+        verify_notice=None
+        if verify_outcome is None
+        else (VERIFY_NOTICES[verify_outcome][0], gettext(VERIFY_NOTICES[verify_outcome][1])),
     )
     return _private(make_response(page, status))
 
@@ -193,6 +218,7 @@ def status() -> Any:
 def _open_case() -> Response:
     opened = open_case_with_pin(get_session(), request.form.get("reference", "")[:32], request.form.get("pin", "")[:32])
     if opened is None:
+        count_against_limit()  # a guess: the limit is what slows guessing across many cases
         return _status_form(
             gettext(
                 "We could not open a case with this number and PIN. Check both and try "
@@ -213,12 +239,12 @@ def _case_action() -> Response:
         outcome = verify_contact(get_session(), case, request.form.get("code", "")[:32])
         if outcome is VerifyOutcome.NOTHING_PENDING:
             return _case_page(case)
-        return _case_page(case, notice=outcome, status=200 if outcome is VerifyOutcome.VERIFIED else 400)
+        return _case_page(case, verify_outcome=outcome, status=200 if outcome is VerifyOutcome.VERIFIED else 400)
     if action == "resend":
         resent = resend_code(get_session(), case)
         if resent is ResendOutcome.NOTHING_PENDING:
             return _case_page(case)
-        return _case_page(case, notice=resent, status=200 if resent is ResendOutcome.SENT else 429)
+        return _case_page(case, verify_outcome=resent, status=200 if resent is ResendOutcome.SENT else 429)
     if action != "add":
         return _case_page(case, status=400)
     try:
@@ -228,13 +254,33 @@ def _case_action() -> Response:
             case, errors=_translated_errors(invalid.errors), body=request.form.get("body", ""), status=400
         )
     add_followup(get_session(), case, inbound)
+    count_against_limit()
     return _case_page(case, added=True)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(_exc: RateLimitExceeded) -> Response:
+    """429: the page the reporter posted from, in their language, with what they typed kept.
+
+    Nothing of the post is stored; Flask-Limiter adds Retry-After.
+    """
+    form = request.form
+    if request.endpoint == "public.report":
+        notice = [gettext(TOO_MANY_TEXT), gettext(KEPT_TEXT)]
+        return _private(make_response(*_report_form(form.to_dict(), {}, 429, notice)))
+    if "token" in form:
+        case = _case_for_token(form.get("token", ""))
+        if case is not None:
+            notice = [gettext(TOO_MANY_TEXT), gettext(KEPT_TEXT)]
+            return _case_page(case, body=form.get("body", ""), status=429, notice=notice)
+    return _status_form(gettext(TOO_MANY_TEXT), 429, reference=form.get("reference", "")[:32])
 
 
 def client_key() -> str:
     """The rate-limit key for this client: a keyed hash, so Redis never holds a reporter's address.
 
-    Behind a reverse proxy, wrap the app in werkzeug's ProxyFix or every client shares one key.
+    Behind a reverse proxy, TRUSTED_PROXY_HOPS makes this the client's address (werkzeug's
+    ProxyFix, `create_app`); otherwise every client behind the proxy shares one key.
     """
     return lookup_hash("client", request.remote_addr or "unknown")
 
@@ -254,6 +300,7 @@ def init_app(app: Flask) -> None:
         strategy="moving-window",
         storage_options={"connection_pool": app.extensions["tulay.queues"].connection.connection_pool},
     )
-    limiter.limit(app.config["PUBLIC_RATE_LIMIT"], methods=["POST"])(bp)
+    # Checked before each POST, counted after it only when the page says so (count_against_limit).
+    limiter.limit(app.config["PUBLIC_RATE_LIMIT"], methods=["POST"], deduct_when=_counts_against_limit)(bp)
     limiter.init_app(app)
     app.extensions["tulay.limiter"] = limiter

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.i18n import country_choices, page_language
-from app.transparency.release import published_summary
+from app.transparency.release import ReleaseNotReady, published_summary
 from casework.compliance.filters import InvalidFilter, parse_filters
 from casework.compliance.schema import AMOUNT_BANDS, BAND_ORDER
 from casework.texts import SECTOR_TEXTS
@@ -129,6 +129,19 @@ def amount_order(keys: Iterable[str]) -> list[str]:
         return currency, bands.index(band_code) if band_code in bands else len(bands)
 
     return sorted(keys, key=position)
+
+
+@bp.errorhandler(ReleaseNotReady)
+def _not_ready(exc: ReleaseNotReady) -> tuple[str, int, dict[str, str]]:
+    """503 while a worker computes the first release: the page says so in the reader's language."""
+    page = render_template(
+        "transparency/dashboard.html",
+        error=_("The figures are being prepared. Please try again in a minute."),
+        unavailable=True,
+        summary=None,
+        filters=None,
+    )
+    return page, 503, {"Retry-After": str(exc.retry_after)}
 
 
 @bp.get("/transparency")

@@ -1,12 +1,14 @@
 """The public compliance release, computed by a worker and shared through Redis.
 
 Computing the release is a GROUP BY cascade over every record (seconds at a million
-records), so the job `app.jobs.refresh_compliance_release` recomputes it every
-COMPLIANCE_CACHE_SECONDS and web processes only read it: once per version from Redis, then
-from process memory, with the summaries of recent filter sets memoized beside it. Serving
-it a little stale is safe: months are published only once they have ended (in batches of at
-least k closures), so the release changes when a month ends, or when a record is written
-late for a past month.
+records), so it never runs in a web request: the job `app.jobs.refresh_compliance_release`
+recomputes it every COMPLIANCE_CACHE_SECONDS (and when a web request finds none published),
+and web processes only read it: once per version from Redis, then from process memory, with
+the summaries of recent filter sets memoized beside it. With no release to serve (none
+published yet, or Redis unreachable before this process read one) a request gets
+`ReleaseNotReady`, a fast 503 with Retry-After. Serving it a little stale is safe: months are
+published only once they have ended (in batches of at least k closures), so the release
+changes when a month ends, or when a record is written late for a past month.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -24,6 +27,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.db import new_session
+from app.dispatch import REFRESH_RELEASE, ensure_enqueued
 from app.queues import get_queues
 from casework.compliance.filters import Filters
 from casework.compliance.release import Pattern, current_month, release
@@ -32,9 +36,30 @@ from casework.compliance.summary import summarize
 
 log = logging.getLogger(__name__)
 MEMOIZED_SUMMARIES = 256
+# What a 503 tells clients to wait: about what the worker takes to compute a release.
+RETRY_AFTER_SECONDS = 30
+MEMO_KEY = "tulay.compliance_release"
 
-_lock = threading.Lock()
-_memo: dict[str, Any] = {"version": None, "patterns": [], "summaries": OrderedDict()}
+
+class ReleaseNotReady(Exception):
+    """No release to serve yet; the worker is asked to compute one. Answered 503 + Retry-After."""
+
+    retry_after = RETRY_AFTER_SECONDS
+
+
+@dataclass
+class _Memo:
+    """This process's copy of the release (per app: tests build many apps in one process)."""
+
+    version: str | None = None
+    patterns: list[Pattern] = field(default_factory=list)
+    summaries: OrderedDict[Any, dict[str, Any]] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _memo() -> _Memo:
+    memo: _Memo = current_app.extensions.setdefault(MEMO_KEY, _Memo())
+    return memo
 
 
 def _keys(k: int) -> tuple[str, str]:
@@ -52,8 +77,9 @@ def _k() -> int:
 
 
 def _remember(version: str | None, patterns: list[Pattern]) -> None:
-    with _lock:
-        _memo.update(version=version, patterns=patterns, summaries=OrderedDict())
+    memo = _memo()
+    with memo.lock:
+        memo.version, memo.patterns, memo.summaries = version, patterns, OrderedDict()
 
 
 def forget() -> None:
@@ -94,25 +120,43 @@ def refresh_release() -> int:
     return len(patterns)
 
 
-def published_patterns() -> tuple[str | None, list[Pattern]]:
-    """(version, release) for this request: memory, else Redis, else computed now and shared.
+def request_refresh() -> None:
+    """Ask a worker to compute the release now: one job however many requests ask."""
+    try:
+        ensure_enqueued(REFRESH_RELEASE)
+    except RedisError:
+        log.warning("compliance release refresh not requested: Redis unreachable")
 
-    If Redis is unreachable the release is computed from the database (version None).
+
+def _last_known() -> tuple[str, list[Pattern]]:
+    """What this process served last, or ReleaseNotReady when it never read a release."""
+    memo = _memo()
+    if memo.version is None:
+        raise ReleaseNotReady
+    return memo.version, memo.patterns
+
+
+def published_patterns() -> tuple[str, list[Pattern]]:
+    """(version, release) for this request: memory, else Redis. Never computed here.
+
+    With nothing published (first start, Redis flushed, a month just ended) a refresh job is
+    enqueued and the release this process served last is served meanwhile; without one,
+    ReleaseNotReady. While Redis is unreachable, the last one is served the same way.
     """
-    k = _k()
-    payload_key, version_key = _keys(k)
+    memo = _memo()
+    payload_key, version_key = _keys(_k())
     connection = get_queues().connection
     try:
         version = connection.get(version_key)
-        if version is not None and _text(version) == _memo["version"]:
-            return _memo["version"], _memo["patterns"]
+        if version is not None and _text(version) == memo.version:
+            return memo.version, memo.patterns
         version, payload = connection.mget(version_key, payload_key)
     except RedisError:
-        log.warning("compliance release read from the database: Redis unreachable")
-        return None, compute_release(k)
+        log.warning("compliance release served from process memory: Redis unreachable")
+        return _last_known()
     if version is None or payload is None:
-        refresh_release()
-        return _memo["version"], _memo["patterns"]
+        request_refresh()
+        return _last_known()
     patterns = [(dict(zip(PUBLIC_COLUMNS, values, strict=True)), count) for values, count in json.loads(payload)]
     _remember(_text(version), patterns)
     return _text(version), patterns
@@ -121,16 +165,16 @@ def published_patterns() -> tuple[str | None, list[Pattern]]:
 def published_summary(filters: Filters) -> dict[str, Any]:
     """The summary for `filters`, memoized per release version."""
     version, patterns = published_patterns()
+    memo = _memo()
     key = (filters.start, filters.end, tuple(sorted(filters.dimensions.items())))
-    summaries: OrderedDict[Any, dict[str, Any]] = _memo["summaries"]
-    if version is not None and _memo["version"] == version and key in summaries:
-        with _lock:
-            summaries.move_to_end(key)
-        return summaries[key]
+    with memo.lock:
+        if memo.version == version and key in memo.summaries:
+            memo.summaries.move_to_end(key)
+            return memo.summaries[key]
     result = summarize(None, filters, _k(), patterns=patterns)
-    if version is not None and _memo["version"] == version:
-        with _lock:
-            summaries[key] = result
-            while len(summaries) > MEMOIZED_SUMMARIES:
-                summaries.popitem(last=False)
+    with memo.lock:
+        if memo.version == version:
+            memo.summaries[key] = result
+            while len(memo.summaries) > MEMOIZED_SUMMARIES:
+                memo.summaries.popitem(last=False)
     return result

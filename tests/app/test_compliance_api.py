@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import jobs
@@ -25,7 +29,8 @@ from tests.closed_cases import close_case
 K = 5
 
 
-def build(session: Session, run_jobs: Any) -> None:
+def build(session: Session, run_jobs: Any, publish: bool = True) -> None:
+    """Twelve closed cases, anonymized by the worker; published as the refresh job does unless told not to."""
     for _ in range(6):
         close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
     for _ in range(5):
@@ -46,6 +51,31 @@ def build(session: Session, run_jobs: Any) -> None:
     run_jobs(("reports",))
     assert len(session.exec(select(ComplianceRecord)).all()) == 12
     session.rollback()
+    if publish:
+        jobs.refresh_compliance_release()
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement sent on `engine` inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+COLD_URLS = (
+    "/api/v1/compliance/summary",
+    "/api/v1/compliance/summary?period=2025-03..2025-03",
+    "/api/v1/compliance/records",
+    "/api/v1/compliance/records?format=csv",
+)
 
 
 def test_closing_a_case_enqueues_its_anonymization(session: Session, run_jobs: Any) -> None:
@@ -170,16 +200,39 @@ def test_release_is_shared_through_redis_and_refreshed_by_the_job(
     assert client.get("/api/v1/compliance/summary?period=2025-05..2025-05").get_json()["total_cases"] == 5
 
 
-def test_release_is_computed_when_redis_is_unreachable(
-    client: FlaskClient, session: Session, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
+def test_a_cold_release_is_a_fast_503_and_the_worker_publishes_it(
+    app: Any, client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
+    build(session, run_jobs, publish=False)  # records stored; no release published yet
+    with statements(app.extensions["tulay.engine"]) as sent:
+        answers = [client.get(url) for url in COLD_URLS]
+    for url, response in zip(COLD_URLS, answers, strict=True):
+        assert response.status_code == 503 and response.is_json, url
+        assert "being prepared" in response.get_json()["error"], url
+        assert int(response.headers["Retry-After"]) > 0, url
+    assert sent == [], "a web request computed the release"  # no GROUP BY, no query at all
+    assert get_queues()["reports"].job_ids == ["compliance-release"]  # one refresh, however many asked
+    run_jobs(("reports",))
+    answer = client.get("/api/v1/compliance/summary")
+    assert answer.status_code == 200 and answer.get_json()["total_cases"] == 11
+
+
+def test_release_is_served_from_memory_while_redis_is_unreachable_never_computed(
+    app: Any, client: FlaskClient, session: Session, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(session, run_jobs)
-    compliance_cache.forget()
+    assert client.get("/api/v1/compliance/summary").get_json()["total_cases"] == 11  # read once from Redis
     connection = get_queues().connection
 
     def unreachable(*_args: Any, **_kwargs: Any) -> None:
         raise RedisConnectionError("down")
 
-    monkeypatch.setattr(connection, "get", unreachable)
-    response = client.get("/api/v1/compliance/summary")
-    assert response.status_code == 200 and response.get_json()["total_cases"] == 11
+    for name in ("get", "mget", "pipeline"):
+        monkeypatch.setattr(connection, name, unreachable)
+    response = client.get("/api/v1/compliance/summary?country=MY")
+    assert response.status_code == 200 and response.get_json()["total_cases"] == 6  # the copy in memory
+    compliance_cache.forget()  # a process that never read a release
+    with statements(app.extensions["tulay.engine"]) as sent:
+        cold = client.get("/api/v1/compliance/summary")
+    assert cold.status_code == 503 and int(cold.headers["Retry-After"]) > 0
+    assert sent == []

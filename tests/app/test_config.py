@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
 from app.config import ConfigError, database_url, load_settings
@@ -51,6 +53,8 @@ def test_good_production_settings_load() -> None:
         ("no idle time", {"CONSOLE_IDLE_MINUTES": "0"}, "CONSOLE_IDLE_MINUTES"),
         ("idle longer than a session", {"CONSOLE_IDLE_MINUTES": "600"}, "CONSOLE_IDLE_MINUTES"),
         ("session of a month", {"CONSOLE_SESSION_HOURS": "744"}, "CONSOLE_SESSION_HOURS"),
+        ("negative proxy hops", {"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
+        ("non-integer proxy hops", {"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_bad_setting_is_named(label: str, values: dict[str, str], named: str) -> None:
@@ -74,6 +78,15 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     loaded = load_settings(environ={"WORKING_LANGUAGE": "es"}, dotenv_path=env_file)
     assert loaded.SECRET_KEY == "from-dotenv-file-secret"
     assert loaded.WORKING_LANGUAGE == "es"
+
+
+def test_trusted_proxy_hops_default_to_none_and_apply_proxyfix(make_app: Any) -> None:
+    assert settings().TRUSTED_PROXY_HOPS == 0
+    assert settings(TRUSTED_PROXY_HOPS="0").TRUSTED_PROXY_HOPS == 0  # as the environment spells it
+    assert not isinstance(make_app().wsgi_app, ProxyFix)  # no proxy trusted: X-Forwarded-* are ignored
+    fixed = make_app(TRUSTED_PROXY_HOPS="2").wsgi_app
+    assert isinstance(fixed, ProxyFix)
+    assert (fixed.x_for, fixed.x_proto, fixed.x_host) == (2, 2, 2)
 
 
 def test_postgres_urls_use_psycopg3() -> None:

@@ -11,6 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
+from app import jobs
+from app.queues import get_queues
 from app.transparency import amount_label, amount_order
 from tests.closed_cases import close_case
 
@@ -29,6 +31,7 @@ def published(session: Session, run_jobs: Any) -> None:
         )
     session.rollback()
     run_jobs(("reports",))
+    jobs.refresh_compliance_release()  # what the worker does every COMPLIANCE_CACHE_SECONDS
 
 
 def test_dashboard_is_public_with_svg_charts_and_no_script(client: FlaskClient, published: None) -> None:
@@ -181,8 +184,27 @@ def test_sanctions_generalised_away_read_not_published_never_zero(
         )
     session.rollback()
     run_jobs(("reports",))
+    jobs.refresh_compliance_release()  # what the worker does every COMPLIANCE_CACHE_SECONDS
     page = client.get("/transparency?lang=en").get_data(as_text=True)
     section = page.split("<h2>Sanction reported</h2>")[1].split("</section>")[0]
     cells = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", section)
     assert cells == [("Yes", "Not published (too few cases)"), ("No", "7"), ("Not published (too few cases)", "5")]
     assert ">0<" not in section
+
+
+def test_before_a_release_is_published_the_dashboard_says_so_in_the_visitors_language(
+    client: FlaskClient, session: Session, run_jobs: Any
+) -> None:
+    for _ in range(5):
+        close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
+    session.rollback()
+    run_jobs(("reports",))  # records written, no release computed yet
+    response = client.get("/transparency?lang=es")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    page = response.get_data(as_text=True)
+    assert "Las cifras se están preparando." in page and 'lang="es"' in page
+    assert "<script" not in page
+    assert get_queues()["reports"].job_ids == ["compliance-release"]  # the refresh the request asked for
+    run_jobs(("reports",))
+    assert client.get("/transparency?lang=es").status_code == 200

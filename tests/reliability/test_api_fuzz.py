@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlmodel import Session
 
+from app import jobs
 from app.security import issue_api_token
 from casework.models import Role
 from tests.factories import make_staff
@@ -22,6 +23,7 @@ def test_api_never_answers_5xx_and_conforms_to_its_openapi_document(app: Any, se
     admin = make_staff(session, Role.ADMIN, languages=["en", "tl"])
     headers = {"Authorization": f"Bearer {issue_api_token(session, admin)}"}
     session.commit()
+    jobs.refresh_compliance_release()  # published, as the worker does: the open data answers, not a 503
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 5  # the document lists the API, not an empty shell

@@ -286,6 +286,9 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
         last_month = (utcnow().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         db.execute(update(ComplianceRecord).values(opened_month=last_month, closed_month=last_month))
         db.commit()
+        # Nothing published yet: the request asks a worker, which computes and publishes the release.
+        assert public.get("/api/v1/compliance/summary").status_code == 503
+        worker_output += run_worker(env, "reports", log=worker_log)
 
         published = {
             "records JSON": public.get("/api/v1/compliance/records"),

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, SQLModel
 from werkzeug.test import TestResponse
 
+from app import jobs
 from app.api.cases import QUEUE_PARAMS
 from app.api.compliance import OPENAPI_PATHS
 from app.db import get_engine
@@ -324,6 +325,7 @@ def world(app: Flask, session: Session, run_jobs: Any) -> World:
     for _ in range(6):  # enough alike closed cases to be published (k = 5)
         close_case(session, closed_at=datetime(2025, 3, 10, tzinfo=UTC))
     run_jobs(("reports",))
+    jobs.refresh_compliance_release()  # published, as the worker does
     admin = staff_with_password(session, Role.ADMIN, "admin@tulay.test")
     mine, other = make_staff(session, Role.MEDIATOR), make_staff(session, Role.MEDIATOR)
     # References start with X, which no hostile value becomes as a reference prefix ("0", "NaN" and
