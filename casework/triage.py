@@ -125,6 +125,23 @@ def country_codes() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class UrgencyRule:
+    """Indicators → urgency: matches when any of `any` is found, or at least `at_least` indicators."""
+
+    name: str
+    urgency: Urgency
+    any: frozenset[str] = frozenset()
+    at_least: int | None = None
+
+    def matches(self, indicators: set[str]) -> bool:
+        if self.any and self.any & indicators:
+            return True
+        if self.at_least is not None and len(indicators) >= self.at_least:
+            return True
+        return not self.any and self.at_least is None
+
+
+@dataclass(frozen=True)
 class Lexicon:
     categories: TermSet
     indicators: TermSet
@@ -134,23 +151,99 @@ class Lexicon:
     employer_patterns: list[re.Pattern[str]]
     recruiter_patterns: list[re.Pattern[str]]
     languages: list[str] = field(default_factory=list)
+    cancels: TermSet = field(default_factory=lambda: TermSet({}))
+    indicator_names: dict[str, str] = field(default_factory=dict)  # name → what it means
+    urgency_rules: tuple[UrgencyRule, ...] = ()
+    covered: frozenset[str] = frozenset()  # languages with terms of their own
 
 
-def parse_lexicon(data: Any) -> Lexicon:
-    """Validate and compile a lexicon mapping; raise LexiconError naming the first bad entry."""
+TERM_SECTIONS = ("categories", "indicators", "urgency", "sectors")
+
+
+def parse_rules(data: Any) -> tuple[dict[str, str], tuple[UrgencyRule, ...]]:
+    """Validate the indicator list and urgency rules; raise LexiconError naming the bad entry."""
+    if not isinstance(data, Mapping):
+        raise LexiconError("triage rules: must be a mapping with 'indicators' and 'urgency_rules'")
+    names = data.get("indicators")
+    if not isinstance(names, Mapping) or not names:
+        raise LexiconError("triage rules: 'indicators' must map each indicator to what it means")
+    rules: list[UrgencyRule] = []
+    for index, raw in enumerate(data.get("urgency_rules") or []):
+        where = f"urgency_rules[{index}]"
+        if not isinstance(raw, Mapping):
+            raise LexiconError(f"{where}: must be a mapping")
+        try:
+            urgency = Urgency(raw.get("urgency"))
+        except ValueError:
+            raise LexiconError(f"{where}: unknown urgency {raw.get('urgency')!r}") from None
+        wanted = raw.get("any") or []
+        unknown = [name for name in wanted if name not in names]
+        if unknown:
+            raise LexiconError(f"{where}: unknown indicator(s) {', '.join(map(str, unknown))}")
+        at_least = raw.get("at_least")
+        if at_least is not None and (not isinstance(at_least, int) or at_least < 1):
+            raise LexiconError(f"{where}: at_least must be a positive integer")
+        rules.append(UrgencyRule(str(raw.get("name") or where), urgency, frozenset(wanted), at_least))
+    if not rules or rules[-1].any or rules[-1].at_least is not None:
+        raise LexiconError("urgency_rules: the last rule must have no conditions (every case gets an urgency)")
+    return {str(k): str(v) for k, v in names.items()}, tuple(rules)
+
+
+def _merge_sections(
+    data: Mapping[str, Any], language_files: Mapping[str, Any], langs: set[str]
+) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The term sections of the main mapping and of every language file, as name → key → language → terms."""
+    merged: dict[str, dict[str, Any]] = {name: {} for name in (*TERM_SECTIONS, "cancels")}
+    for name in merged:
+        raw = data.get(name)
+        if raw is None:
+            continue
+        if not isinstance(raw, Mapping):
+            raise LexiconError(f"'{name}' must be a mapping")
+        for key, terms in raw.items():
+            merged[name][str(key)] = dict(terms) if isinstance(terms, Mapping) else terms
+    covered: set[str] = set()
+    for language, sections in language_files.items():
+        if language not in langs:
+            raise LexiconError(f"triage/{language}.yaml: language not listed under 'languages'")
+        if not isinstance(sections, Mapping):
+            raise LexiconError(f"triage/{language}.yaml: must be a mapping of sections")
+        unknown = sorted(set(sections) - set(merged))
+        if unknown:
+            raise LexiconError(f"triage/{language}.yaml: unknown section(s) {', '.join(unknown)}")
+        for name, groups in sections.items():
+            if name == "cancels":
+                groups = {"cancels": groups} if groups else {}
+            if not isinstance(groups, Mapping):
+                raise LexiconError(f"triage/{language}.yaml: '{name}' must map names to lists of terms")
+            for key, terms in groups.items():
+                if terms:
+                    target = merged[name].setdefault(str(key), {})
+                    if not isinstance(target, dict):
+                        raise LexiconError(f"{name}.{key}: a list for any language can't take {language} terms")
+                    target[language] = terms
+                    covered.add(language)
+    return merged, covered
+
+
+def parse_lexicon(data: Any, language_files: Mapping[str, Any] | None = None, rules: Any | None = None) -> Lexicon:
+    """Validate and compile a lexicon: the main mapping, the per-language term files (language →
+    mapping of sections) and the rules; raise LexiconError naming the first bad entry."""
     if not isinstance(data, Mapping):
         raise LexiconError("the lexicon must be a mapping")
     languages = data.get("languages")
     if not isinstance(languages, list) or "en" not in languages:
         raise LexiconError("'languages' must list the covered languages, English included")
     langs = set(languages)
+    indicator_names, urgency_rules = parse_rules(rules) if rules is not None else ({}, ())
+    merged, covered = _merge_sections(data, language_files or {}, langs)
 
-    def section(name: str, allowed: Iterable[str] | None = None) -> TermSet:
-        raw = data.get(name)
-        if not isinstance(raw, Mapping) or not raw:
+    def section(name: str, allowed: Iterable[str] | None = None, required: bool = True) -> TermSet:
+        raw = merged.get(name, data.get(name))
+        if required and (not isinstance(raw, Mapping) or not raw):
             raise LexiconError(f"'{name}' must be a non-empty mapping")
         groups = {}
-        for key, terms in raw.items():
+        for key, terms in (raw or {}).items():
             if allowed is not None and key not in allowed:
                 raise LexiconError(f"{name}.{key}: unknown; expected one of {', '.join(sorted(allowed))}")
             groups[str(key)] = _terms(f"{name}.{key}", terms, None if name == "countries" else langs)
@@ -178,20 +271,46 @@ def parse_lexicon(data: Any) -> Lexicon:
 
     return Lexicon(
         categories=categories,
-        indicators=section("indicators"),
+        indicators=section("indicators", indicator_names or None),
         urgency=urgency,
         countries=countries,
         sectors=section("sectors"),
         employer_patterns=patterns("employer"),
         recruiter_patterns=patterns("recruiter"),
         languages=list(languages),
+        cancels=section("cancels", required=False),
+        indicator_names=indicator_names,
+        urgency_rules=urgency_rules,
+        covered=frozenset(covered),
     )
 
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: str | Path = DEFAULT_LEXICON) -> Lexicon:
-    """Load and compile the lexicon at `path` (cached per process); raises LexiconError."""
-    return parse_lexicon(read_yaml(path, LexiconError, "triage lexicon"))
+    """Load and compile the lexicon at `path`, with the term files and rules it names (cached per
+    process); raises LexiconError."""
+    main = read_yaml(path, LexiconError, "triage lexicon")
+    folder = Path(path).parent
+    files: dict[str, Any] = {}
+    rules = None
+    if isinstance(main, Mapping):
+        if main.get("terms"):
+            for language in main.get("languages") or []:
+                file = folder / str(main["terms"]) / f"{language}.yaml"
+                if file.exists():
+                    files[str(language)] = read_yaml(file, LexiconError, f"triage terms {language}") or {}
+        if main.get("rules"):
+            rules = read_yaml(folder / str(main["rules"]), LexiconError, "triage rules")
+    return parse_lexicon(main, files, rules)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A danger indicator and the words that showed it, in the original or in its translation."""
+
+    indicator: str
+    phrase: str
+    source: str  # "original" or "translation"
 
 
 @dataclass(frozen=True)
@@ -205,6 +324,14 @@ class TriageResult:
     recruiter: str | None
     indicators: tuple[str, ...]
     evidence: dict[str, int]  # category → number of distinct matching terms (no text)
+    findings: tuple[Finding, ...] = ()
+    urgency_rule: str | None = None  # the rule (or "urgency words") that set the urgency
+    needs_human_triage: bool = False  # nothing to go on, or a language triage can't read
+
+
+# Below this share of the evidence (a three-way tie) a person should look.
+LOW_CONFIDENCE = 0.25
+_SENTENCE_END = re.compile(r"[.!?;\n\u0964\u0965\u06d4\u1362\u104b\u3002\uff01\uff1f]+")
 
 
 def _first_name(patterns: list[re.Pattern[str]], texts: Iterable[str]) -> str | None:
@@ -224,21 +351,56 @@ def _most_mentioned(found: dict[str, set[str]]) -> str | None:
     return max(sorted(found), key=lambda key: len(found[key]))
 
 
-def triage_text(texts: Iterable[str | None], lexicon: Lexicon) -> TriageResult:
-    """Triage from one or more texts (the original and its translation), pooling the evidence.
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of `text` around [start, end)."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return text[(before[-1] if before else 0) : (after.start() if after else len(text))]
+
+
+def find_indicators(originals: list[str], lexicon: Lexicon) -> list[Finding]:
+    """Each indicator's first matching phrase per text, unless its sentence cancels it (a past
+    event now resolved, someone else's story: the `cancels` terms of each language)."""
+    findings: list[Finding] = []
+    for index, text in enumerate(originals):
+        source = "original" if index == 0 else "translation"
+        folded = {False: fold(text), True: fold(text, strip_accents=False)}
+        for indicator, terms in lexicon.indicators.groups.items():
+            for _term, pattern, accents in terms:
+                haystack = folded[accents]
+                match = pattern.search(haystack)
+                if match is None:
+                    continue
+                sentence = Folded(
+                    plain=_sentence(folded[False], *match.span()), accented=_sentence(haystack, *match.span())
+                )
+                if lexicon.cancels.matches(sentence):
+                    continue
+                findings.append(Finding(indicator, match.group(0).strip(), source))
+                break
+    return findings
+
+
+def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str | None = None) -> TriageResult:
+    """Triage from one or more texts (the original, then its translation), pooling the evidence.
 
     Confidence is the winning category's share of the matched evidence, n / (total + 1): one
     clear term gives 0.5, three agreeing terms 0.75, a tie between two categories 0.33, and
-    no evidence at all 0.0 (category "other").
+    no evidence at all 0.0 (category "other"). Urgency comes from the indicator rules
+    (`triage_rules.yaml`), raised by urgency words. A result with nothing to go on, or for a
+    language the lexicon has no terms for and no translation, says `needs_human_triage`.
     """
-    originals = [t for t in texts if t and t.strip()]
+    given = list(texts)
+    originals = [t for t in given if t and t.strip()]
     folded = Folded.of(originals)
     found = lexicon.categories.matches(folded)
-    indicators = tuple(sorted(lexicon.indicators.matches(folded)))
+    findings = tuple(find_indicators(originals, lexicon))
+    indicators = tuple(sorted({f.indicator for f in findings}))
     evidence = Counter({name: len(hits) for name, hits in found.items()})
-    # Three ILO forced-labour indicators together, or confinement with another, are forced
-    # labour whatever else is said; two (e.g. unpaid wages + a held passport) raise urgency only.
-    if len(indicators) >= 3 or ("confinement" in indicators and len(indicators) >= 2):
+    # Three ILO forced-labour indicators together, or restricted movement with another, are
+    # forced labour whatever else is said; two (e.g. unpaid wages + a held passport) raise urgency only.
+    confined = "restriction_of_movement" in indicators
+    if len(indicators) >= 3 or (confined and len(indicators) >= 2):
         evidence[Category.FORCED_LABOUR.value] += len(indicators)
     if evidence:
         ranked = sorted(evidence.items(), key=lambda item: (-item[1], item[0]))
@@ -246,21 +408,21 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon) -> TriageResult:
         confidence = round(top / (sum(evidence.values()) + 1), 3)
     else:
         category, confidence = Category.OTHER, 0.0
+    urgency, rule = Urgency.NORMAL, None
+    for candidate in lexicon.urgency_rules:
+        if candidate.matches(set(indicators)):
+            urgency, rule = candidate.urgency, candidate.name
+            break
     levels = lexicon.urgency.matches(folded)
-    if (
-        Urgency.CRITICAL.value in levels
-        or len(indicators) >= 3
-        or ("confinement" in indicators and len(indicators) >= 2)
-    ):
-        urgency = Urgency.CRITICAL
-    elif (
-        Urgency.HIGH.value in levels
-        or len(indicators) >= 2
-        or category in (Category.FORCED_LABOUR, Category.HARASSMENT_VIOLENCE)
-    ):
-        urgency = Urgency.HIGH
-    else:
-        urgency = Urgency.NORMAL
+    if Urgency.CRITICAL.value in levels and urgency is not Urgency.CRITICAL:
+        urgency, rule = Urgency.CRITICAL, "urgency words"
+    elif Urgency.HIGH.value in levels and URGENCY_RANK[urgency] < URGENCY_RANK[Urgency.HIGH]:
+        urgency, rule = Urgency.HIGH, "urgency words"
+    elif category in (Category.FORCED_LABOUR, Category.HARASSMENT_VIOLENCE) and urgency is Urgency.NORMAL:
+        urgency, rule = Urgency.HIGH, f"category {category.value}"
+    has_translation = len(given) > 1 and bool(given[1] and given[1].strip())
+    unreadable = language is not None and language not in lexicon.covered and not has_translation
+    needs_human = not originals or category is Category.OTHER or confidence < LOW_CONFIDENCE or unreadable
     return TriageResult(
         category=category,
         confidence=confidence,
@@ -271,6 +433,9 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon) -> TriageResult:
         recruiter=_first_name(lexicon.recruiter_patterns, originals),
         indicators=indicators,
         evidence=dict(evidence),
+        findings=findings,
+        urgency_rule=rule,
+        needs_human_triage=needs_human,
     )
 
 
