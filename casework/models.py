@@ -221,6 +221,8 @@ class CaseBase(SQLModel):
     channel: ChannelKind = Field(sa_type=String(16))
     language: str | None = _code(8, index=True)
     needs_human_translation: bool = Field(default=False, index=True)
+    # Triage had nothing to go on (or can't read the language): a person triages it, first.
+    needs_human_triage: bool = Field(default=False, index=True)
 
 
 _CASE_VERSION = Column("version", Integer, nullable=False)
@@ -334,6 +336,19 @@ class Note(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id", index=True)
     author_id: int = Field(foreign_key="staff_user.id")
     body: str | None = _secret()
+    created_at: datetime = _created()
+
+
+class TriageFinding(SQLModel, table=True):
+    """A danger indicator triage found in a message, with the words that showed it (encrypted)."""
+
+    __tablename__ = "triage_finding"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True, ondelete="CASCADE")
+    message_id: int = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    indicator: str = Field(sa_type=String(40))
+    phrase: str | None = _secret()  # the reporter's words; erased with the case's other text
+    source: str = Field(sa_type=String(16))  # original | translation
     created_at: datetime = _created()
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from casework.alerts import raise_urgent_alert
 from casework.intake import IntakeServices, IntakeStep
-from casework.models import Case, CaseStatus, Message
+from casework.models import Case, CaseStatus, Message, Urgency
 from casework.routing import current_rules, route_case
 from casework.sla import SlaPolicy, set_deadlines
 from casework.translation import TranslationService, detect_and_translate
@@ -25,8 +25,11 @@ def triage_step(session: Session, message: Message, case: Case, *, lexicon: Lexi
     """Category, urgency, country, sector and names from the message; then the SLA clocks."""
     if case.status == CaseStatus.CLOSED:
         return
+    before = case.urgency
     apply_triage(session, case, message, lexicon)
     set_deadlines(case, policy)
+    if case.urgency == Urgency.CRITICAL and before != Urgency.CRITICAL:
+        raise_urgent_alert(session, case)  # a follow-up that reveals danger alerts at once too
 
 
 def routing_step(session: Session, message: Message, case: Case, *, rules_path: str | Path) -> None:

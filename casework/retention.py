@@ -22,6 +22,7 @@ from casework.models import (
     Message,
     Note,
     Reporter,
+    TriageFinding,
     utcnow,
 )
 
@@ -75,6 +76,9 @@ def erase_case(
         mediation.parties = None
         mediation.notes = None
         session.add(mediation)
+    for finding in session.exec(select(TriageFinding).where(TriageFinding.case_id == case.id)):
+        finding.phrase = None  # the reporter's words
+        session.add(finding)
     for pending in session.exec(select(ContactVerification).where(ContactVerification.case_id == case.id)):
         pending.contact, pending.code_hash = None, None  # a number never proven is forgotten too
         session.add(pending)

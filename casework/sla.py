@@ -98,13 +98,19 @@ def load_sla_policy(path: str | Path = DEFAULT_SLA_POLICY) -> SlaPolicy:
     return parse_sla_policy(read_yaml(path, SlaPolicyError, "SLA policy"))
 
 
+URGENCY_ORDER = (Urgency.LOW, Urgency.NORMAL, Urgency.HIGH, Urgency.CRITICAL)
+
+
 def set_deadlines(case: Case, policy: SlaPolicy) -> None:
     """Set the case's deadlines from its category and urgency, counted from when it was opened.
 
     A deadline only ever moves earlier (a follow-up raising the urgency tightens it; nothing
     automatic loosens a promise already made).
     """
-    clock = policy.clock_for(case.category, case.urgency)
+    urgency = case.urgency
+    if case.needs_human_triage and URGENCY_ORDER.index(Urgency(urgency)) < URGENCY_ORDER.index(Urgency.HIGH):
+        urgency = Urgency.HIGH  # nobody knows yet how urgent it is: at least the high clock
+    clock = policy.clock_for(case.category, urgency)
     first_due = case.created_at + clock.first_response
     resolution_due = case.created_at + clock.resolution
     if case.first_response_due_at is None or first_due < case.first_response_due_at:

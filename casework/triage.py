@@ -22,7 +22,7 @@ from casework.audit import record_event
 from casework.cases import transition
 from casework.datafiles import read_yaml
 from casework.editing import CaseworkError, check_editable
-from casework.models import Case, CaseEvent, CaseStatus, Category, Message, Urgency, utcnow
+from casework.models import Case, CaseEvent, CaseStatus, Category, Message, TriageFinding, Urgency, utcnow
 from casework.privacy import employer_key
 
 DEFAULT_LEXICON = Path(__file__).with_name("data") / "triage_lexicon.yaml"
@@ -173,7 +173,7 @@ def parse_rules(data: Any) -> tuple[dict[str, str], tuple[UrgencyRule, ...]]:
         if not isinstance(raw, Mapping):
             raise LexiconError(f"{where}: must be a mapping")
         try:
-            urgency = Urgency(raw.get("urgency"))
+            urgency = Urgency(str(raw.get("urgency")))
         except ValueError:
             raise LexiconError(f"{where}: unknown urgency {raw.get('urgency')!r}") from None
         wanted = raw.get("any") or []
@@ -449,15 +449,17 @@ def apply_triage(
 ) -> TriageResult:
     """Triage `message` into `case` (audited). A first triage sets everything; a follow-up only
     raises the urgency and fills what is still unknown, and never undoes a staff override."""
-    result = triage_text([message.body, message.translation], lexicon)
+    result = triage_text([message.body, message.translation], lexicon, language=message.language)
     first = case.category is None
+    human = not first and _human_triaged(session, case)
     changed: dict[str, Any] = {}
-    if first or (
-        case.category == Category.OTHER and result.category is not Category.OTHER and not _human_triaged(session, case)
-    ):
+    if first or (case.category == Category.OTHER and result.category is not Category.OTHER and not human):
         changed["category"] = result.category.value
         case.category = result.category
         case.category_confidence = result.confidence
+        if not human and case.needs_human_triage != result.needs_human_triage:
+            case.needs_human_triage = result.needs_human_triage
+            changed["needs_human_triage"] = result.needs_human_triage
     if first or URGENCY_RANK[result.urgency] > URGENCY_RANK[Urgency(case.urgency)]:
         changed["urgency"] = result.urgency.value
         case.urgency = result.urgency
@@ -478,6 +480,17 @@ def apply_triage(
     if message.needs_human_translation and not case.needs_human_translation:
         case.needs_human_translation = True
         changed["needs_human_translation"] = True
+    assert case.id is not None and message.id is not None
+    for finding in result.findings:
+        session.add(
+            TriageFinding(
+                case_id=case.id,
+                message_id=message.id,
+                indicator=finding.indicator,
+                phrase=finding.phrase,
+                source=finding.source,
+            )
+        )
     if changed:  # an unchanged case keeps its version, so nobody's open edit turns stale for nothing
         case.updated_at = now or utcnow()
         session.add(case)
@@ -491,6 +504,8 @@ def apply_triage(
         confidence=case.category_confidence,
         urgency=case.urgency,
         indicators=list(result.indicators),
+        rule=result.urgency_rule,
+        needs_human_triage=case.needs_human_triage,
         evidence=result.evidence,
         changed=sorted(changed),
         used_translation=bool(message.translation),
@@ -501,6 +516,23 @@ def apply_triage(
 
 
 OVERRIDABLE = ("category", "urgency", "country", "sector")
+
+
+def confirm_triage(session: Session, case: Case, actor_id: int, *, expected_version: int | None = None) -> None:
+    """A person agrees with triage as it stands: the case leaves the needs-human-triage queue (audited)."""
+    check_editable(case, expected_version)
+    case.needs_human_triage = False
+    case.updated_at = utcnow()
+    session.add(case)
+    record_event(
+        session,
+        action="triage_confirmed",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff",
+        category=case.category,
+        urgency=case.urgency,
+    )
 
 
 def override_triage(
@@ -547,6 +579,7 @@ def override_triage(
     original_confidence = case.category_confidence
     for name, change in changes.items():
         setattr(case, name, change["to"])
+    case.needs_human_triage = False  # a person has triaged it
     if "category" in changes:
         case.category_confidence = 1.0  # a person decided
     case.updated_at = utcnow()

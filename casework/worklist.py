@@ -189,7 +189,8 @@ def filtered_cases(user: StaffLike, filters: QueueFilters, now: datetime | None 
 def list_cases(
     session: Session, user: StaffLike, filters: QueueFilters, now: datetime | None = None
 ) -> tuple[list[QueueRow], int]:
-    """One page of the queue, newest first, and the total matching count (two queries)."""
+    """One page of the queue, cases waiting for a person's triage first, then newest first, and
+    the total matching count (two queries)."""
     moment = now or utcnow()
     base = filtered_cases(user, filters, moment)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
@@ -197,7 +198,7 @@ def list_cases(
     page = (
         base.add_columns(assignee.display_name)
         .outerjoin(assignee, assignee.id == Case.assignee_id)
-        .order_by(col(Case.created_at).desc(), col(Case.id).desc())
+        .order_by(col(Case.needs_human_triage).desc(), col(Case.created_at).desc(), col(Case.id).desc())
         .offset((filters.page - 1) * filters.per_page)
         .limit(filters.per_page)
     )

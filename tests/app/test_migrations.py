@@ -9,10 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import SQLModel
 
 from app.db import alembic_config
-from casework.models import Case, ContactVerification, MediaAttachment, Message, Reporter
 
 
 def test_single_head() -> None:
@@ -44,46 +43,65 @@ def _at_revision(database_url: str, revision: str) -> Any:
     return create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
-def test_0008_makes_old_media_paths_relative_to_the_media_folder(app: Any, database_url: str) -> None:
+def test_0008_makes_old_media_paths_relative_to_the_media_folder(database_url: str) -> None:
+    # Raw SQL: the models describe the newest schema, not revision 0007's.
     engine = _at_revision(database_url, "0007_web_contact")
-    with Session(engine) as session:
-        reporter = Reporter(contact="+639171234567", contact_hash="h1")
-        session.add(reporter)
-        session.flush()
-        message = Message(reporter_id=reporter.id, direction="inbound", channel="whatsapp", body="photo")
-        session.add(message)
-        session.flush()
-        session.add(MediaAttachment(message_id=message.id, content_type="image/jpeg", stored_path="media/1/2.bin"))
-        session.commit()
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO reporter (opted_out, created_at) VALUES (false, CURRENT_TIMESTAMP)"))
+        connection.execute(
+            text(
+                "INSERT INTO message (reporter_id, direction, channel, kind, processing_state, needs_human_translation,"
+                " send_attempts, created_at) VALUES (1, 'inbound', 'whatsapp', 'report', 'processed', false, 0,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO media_attachment (message_id, content_type, stored_path, created_at)"
+                " VALUES (1, 'image/jpeg', 'media/1/2.bin', CURRENT_TIMESTAMP)"
+            )
+        )
     command.upgrade(alembic_config(database_url), "head")
-    with Session(engine) as session:
-        assert session.exec(select(MediaAttachment.stored_path)).one() == "1/2.bin"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT stored_path FROM media_attachment")).scalar_one() == "1/2.bin"
     engine.dispose()
 
 
-def test_0009_sets_unproven_web_numbers_aside(app: Any, database_url: str) -> None:
+def test_0009_sets_unproven_web_numbers_aside(database_url: str) -> None:
     engine = _at_revision(database_url, "0008_media_paths")
-    with Session(engine) as session:
-        typed = Reporter(contact="+15555550142", contact_hash="typed", contact_channel="sms")
-        texted = Reporter(contact="+15555550143", contact_hash="texted", contact_channel="whatsapp")
-        session.add_all([typed, texted])
-        session.flush()
-        for reference, reporter, channel in (
-            ("WEB1-AAAA", typed, "web"),
-            ("WEB2-BBBB", texted, "web"),
-            ("SMS1-CCCC", texted, "sms"),
+    with engine.begin() as connection:
+        for contact, key, channel in (("token-typed", "typed", "sms"), ("token-texted", "texted", "whatsapp")):
+            connection.execute(
+                text(
+                    "INSERT INTO reporter (contact, contact_hash, contact_channel, opted_out, created_at)"
+                    " VALUES (:c, :k, :ch, false, CURRENT_TIMESTAMP)"
+                ),
+                {"c": contact, "k": key, "ch": channel},
+            )
+        for reference, reporter_id, channel in (
+            ("WEB1-AAAA", 1, "web"),
+            ("WEB2-BBBB", 2, "web"),
+            ("SMS1-CCCC", 2, "sms"),
         ):
-            session.add(Case(reference=reference, reporter_id=reporter.id, channel=channel))
-        session.commit()
-        typed_id, texted_id = typed.id, texted.id
+            connection.execute(
+                text(
+                    'INSERT INTO "case" (reference, status, urgency, channel, needs_human_translation, reporter_id,'
+                    " pin_failures, created_at, updated_at, version) VALUES (:r, 'new', 'normal', :ch, false, :rid, 0,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+                ),
+                {"r": reference, "rid": reporter_id, "ch": channel},
+            )
     command.upgrade(alembic_config(database_url), "head")
-    with Session(engine) as session:
-        typed, texted = session.get_one(Reporter, typed_id), session.get_one(Reporter, texted_id)
-        assert (typed.contact, typed.contact_hash) == (None, None)
-        assert (texted.contact, texted.contact_hash) == ("+15555550143", "texted")  # proven by their own SMS
-        [pending] = session.exec(select(ContactVerification)).all()
-        assert (pending.contact, pending.contact_channel, pending.code_sends) == ("+15555550142", "sms", 0)
-        assert session.get_one(Case, pending.case_id).reference == "WEB1-AAAA"
+    with engine.connect() as connection:
+        reporters = connection.execute(text("SELECT id, contact, contact_hash FROM reporter ORDER BY id")).all()
+        assert [tuple(r) for r in reporters] == [(1, None, None), (2, "token-texted", "texted")]  # 2 texted us
+        pending = connection.execute(
+            text(
+                "SELECT c.reference, v.contact, v.contact_channel, v.code_sends FROM contact_verification v"
+                ' JOIN "case" c ON c.id = v.case_id'
+            )
+        ).all()
+        assert [tuple(p) for p in pending] == [("WEB1-AAAA", "token-typed", "sms", 0)]  # ciphertext moved as is
     engine.dispose()
 
 

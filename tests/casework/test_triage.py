@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Urgency
+from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, TriageFinding, Urgency
 from casework.privacy import employer_key, lookup_hash
 from casework.triage import (
     LexiconError,
@@ -273,3 +273,73 @@ def test_bad_override_is_refused(session: Session, label: str, kwargs: dict[str,
 def test_bad_lexicon_names_the_entry(label: str, data: object, message: str) -> None:
     with pytest.raises(LexiconError, match=message):
         parse_lexicon(data)
+
+
+def test_a_language_triage_cannot_read_needs_a_person_unless_a_translation_helps() -> None:
+    kurdish = "Xwediyê kar pasaporta min girt"  # Kurdish: no terms, no engine
+    assert triage_text([kurdish], LEXICON, language="ku").needs_human_triage
+    translated = triage_text([kurdish, "My employer took my passport"], LEXICON, language="ku")
+    assert not translated.needs_human_triage and translated.category == Category.DOCUMENT_CONFISCATION
+    for label, text_in in (("empty", ""), ("emoji", "🙏🙏😢"), ("digits", "0917 123 4567"), ("long", "a " * 2048)):
+        result = triage_text([text_in], LEXICON, language="en")
+        assert result.needs_human_triage and result.category == Category.OTHER, label
+
+
+def test_indicators_are_stored_with_their_words_encrypted_and_the_rule_that_decided(session: Session) -> None:
+    case = make_case(session, language="en")
+    message = inbound(session, case, "They took my passport. Now they locked me in the house.")
+    message.language = "en"
+    apply_triage(session, case, message, LEXICON)
+    session.commit()
+    findings = session.exec(select(TriageFinding).where(TriageFinding.case_id == case.id)).all()
+    assert {f.indicator for f in findings} >= {"retention_of_identity_documents", "restriction_of_movement"}
+    assert all(f.phrase and f.source == "original" for f in findings)
+    raw = session.execute(text("SELECT phrase FROM triage_finding")).scalars().all()
+    assert not any("locked" in value for value in raw), "the reporter's words are encrypted"
+    assert case.urgency == Urgency.CRITICAL
+    [event] = session.exec(select(CaseEvent).where(CaseEvent.action == "triaged")).all()
+    assert event.detail["rule"] == "danger-now" and "locked" not in str(event.detail)
+
+
+def test_a_resolved_past_event_does_not_count_as_danger_now() -> None:
+    result = triage_text(["They took my passport last year but they gave it back."], LEXICON, language="en")
+    assert "retention_of_identity_documents" not in result.indicators
+
+
+def test_needs_human_triage_gets_the_high_clock_and_leaves_when_a_person_triages(session: Session) -> None:
+    from casework.sla import load_sla_policy, set_deadlines
+    from casework.triage import confirm_triage
+
+    staff = make_staff(session)
+    unclear, clear = make_case(session, language="en"), make_case(session, language="en")
+    apply_triage(session, unclear, inbound(session, unclear, "hello? please"), LEXICON)
+    apply_triage(session, clear, inbound(session, clear, "I have not been paid for 3 months"), LEXICON)
+    policy = load_sla_policy()
+    for case in (unclear, clear):
+        set_deadlines(case, policy)
+    assert unclear.needs_human_triage and not clear.needs_human_triage
+    assert unclear.first_response_due_at < clear.first_response_due_at  # the high clock, not the normal one
+    confirm_triage(session, unclear, staff.id)
+    assert not unclear.needs_human_triage
+    again = make_case(session, language="en")
+    apply_triage(session, again, inbound(session, again, "hello?"), LEXICON)
+    override_triage(session, again, staff.id, category="housing")
+    assert not again.needs_human_triage
+    actions = set(session.exec(select(CaseEvent.action)).all())
+    assert {"triage_confirmed", "triage_overridden"} <= actions
+
+
+def test_a_follow_up_that_reveals_danger_raises_an_alert(session: Session) -> None:
+    from casework.pipeline import triage_step
+    from casework.sla import load_sla_policy
+
+    case = make_case(session, language="en")
+    policy = load_sla_policy()
+    triage_step(session, inbound(session, case, "they do not pay my salary"), case, lexicon=LEXICON, policy=policy)
+    assert case.urgency != Urgency.CRITICAL
+    triage_step(
+        session, inbound(session, case, "now he beats me and locked me in"), case, lexicon=LEXICON, policy=policy
+    )
+    assert case.urgency == Urgency.CRITICAL
+    alerts = session.exec(select(CaseEvent).where(CaseEvent.action == "alert_raised")).all()
+    assert len(alerts) == 1 and alerts[0].case_id == case.id
