@@ -280,7 +280,14 @@ def test_a_language_triage_cannot_read_needs_a_person_unless_a_translation_helps
     assert triage_text([kurdish], LEXICON, language="ku").needs_human_triage
     translated = triage_text([kurdish, "My employer took my passport"], LEXICON, language="ku")
     assert not translated.needs_human_triage and translated.category == Category.DOCUMENT_CONFISCATION
-    for label, text_in in (("empty", ""), ("emoji", "🙏🙏😢"), ("digits", "0917 123 4567"), ("long", "a " * 2048)):
+    inputs = (
+        ("empty", ""),
+        ("emoji", "🙏🙏😢"),
+        ("digits", "0917 123 4567"),
+        ("4,096 characters", "a " * 2048),
+        ("mixed scripts", "Hola 你好 नमस्ते ሰላም"),
+    )
+    for label, text_in in inputs:
         result = triage_text([text_in], LEXICON, language="en")
         assert result.needs_human_triage and result.category == Category.OTHER, label
 
