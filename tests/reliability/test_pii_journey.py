@@ -283,8 +283,10 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
         records = fetch(db, select(ComplianceRecord))
         assert len(records) == 3
         record_dump = json.dumps([r.model_dump() for r in records], default=str, ensure_ascii=False)
-        last_month = (utcnow().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-        db.execute(update(ComplianceRecord).values(opened_month=last_month, closed_month=last_month))
+        # Two months back: a month is published a day after it ends, so "last month" is not yet
+        # published on the 1st.
+        month_before_last = (utcnow().replace(day=1) - timedelta(days=32)).strftime("%Y-%m")
+        db.execute(update(ComplianceRecord).values(opened_month=month_before_last, closed_month=month_before_last))
         db.commit()
         # Nothing published yet: the request asks a worker, which computes and publishes the release.
         assert public.get("/api/v1/compliance/summary").status_code == 503
