@@ -44,8 +44,14 @@ class TriageError(CaseworkError):
 KEEP_ACCENTS = frozenset({"vi"})
 
 
+# Apostrophes phones type in place of ' (U+2019, U+2018, U+02BC and the backtick).
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
 def fold(text: str, strip_accents: bool = True) -> str:
-    """Lower-case, NFKC, and strip diacritics from Latin letters only (Indic vowel signs are letters)."""
+    """Lower-case, NFKC, one apostrophe, and strip diacritics from Latin letters only (Indic vowel
+    signs are letters)."""
+    text = text.translate(_APOSTROPHES)
     if not strip_accents:
         return unicodedata.normalize("NFKC", text.casefold())
     out: list[str] = []
@@ -80,30 +86,42 @@ class Folded:
 
 
 @dataclass(frozen=True)
+class Term:
+    text: str
+    pattern: re.Pattern[str]
+    accents: bool
+    language: str
+
+
+@dataclass(frozen=True)
 class TermSet:
     """Named groups of terms (a category, an urgency level, a country…), each a compiled regex."""
 
-    groups: dict[str, list[tuple[str, re.Pattern[str], bool]]]
+    groups: dict[str, list[Term]]
 
-    def matches(self, text: Folded) -> dict[str, set[str]]:
+    def matches(self, text: Folded, languages: frozenset[str] | None = None) -> dict[str, set[str]]:
+        """Group → matching terms; only terms of `languages` (and language-neutral ones) if given."""
         found: dict[str, set[str]] = {}
         for name, terms in self.groups.items():
             hits = {
-                term for term, pattern, accents in terms if pattern.search(text.accented if accents else text.plain)
+                term.text
+                for term in terms
+                if (languages is None or term.language in languages or term.language == "any")
+                and term.pattern.search(text.accented if term.accents else text.plain)
             }
             if hits:
                 found[name] = hits
         return found
 
 
-def _terms(where: str, raw: Any, languages: set[str] | None) -> list[tuple[str, re.Pattern[str], bool]]:
+def _terms(where: str, raw: Any, languages: set[str] | None) -> list[Term]:
     if isinstance(raw, Mapping):
         items: list[tuple[str, Any]] = list(raw.items())
     elif isinstance(raw, list):
         items = [("any", raw)]
     else:
         raise LexiconError(f"{where}: expected a list of terms or a mapping language → terms")
-    out: list[tuple[str, re.Pattern[str], bool]] = []
+    out: list[Term] = []
     for language, terms in items:
         if languages is not None and language not in languages and language != "any":
             raise LexiconError(f"{where}.{language}: language not listed under 'languages'")
@@ -113,8 +131,10 @@ def _terms(where: str, raw: Any, languages: set[str] | None) -> list[tuple[str, 
             bare = term.strip().rstrip("*").strip() if isinstance(term, str) else ""
             if len(bare) < (1 if _UNSPACED.search(bare) else 2):
                 raise LexiconError(f"{where}.{language}: bad term {term!r}")
+            if "*" in bare:
+                raise LexiconError(f"{where}.{language}: {term!r}: * is allowed only at the end of a term")
             accents = language in KEEP_ACCENTS
-            out.append((term, re.compile(_term_pattern(term, not accents)), accents))
+            out.append(Term(term, re.compile(_term_pattern(term, not accents)), accents, str(language)))
     return out
 
 
@@ -358,27 +378,60 @@ def _sentence(text: str, start: int, end: int) -> str:
     return text[(before[-1] if before else 0) : (after.start() if after else len(text))]
 
 
-def find_indicators(originals: list[str], lexicon: Lexicon) -> list[Finding]:
+def find_indicators(
+    originals: list[str], lexicon: Lexicon, scopes: list[frozenset[str] | None] | None = None
+) -> list[Finding]:
     """Each indicator's first matching phrase per text, unless its sentence cancels it (a past
-    event now resolved, someone else's story: the `cancels` terms of each language)."""
+    event now resolved, someone else's story: the `cancels` terms of each language).
+
+    `scopes[i]` limits text i to the terms of those languages (None: every language's terms).
+    """
     findings: list[Finding] = []
     for index, text in enumerate(originals):
         source = "original" if index == 0 else "translation"
+        scope = scopes[index] if scopes else None
         folded = {False: fold(text), True: fold(text, strip_accents=False)}
         for indicator, terms in lexicon.indicators.groups.items():
-            for _term, pattern, accents in terms:
-                haystack = folded[accents]
-                match = pattern.search(haystack)
+            for term in terms:
+                if scope is not None and term.language not in scope and term.language != "any":
+                    continue
+                haystack = folded[term.accents]
+                match = term.pattern.search(haystack)
                 if match is None:
                     continue
                 sentence = Folded(
                     plain=_sentence(folded[False], *match.span()), accented=_sentence(haystack, *match.span())
                 )
-                if lexicon.cancels.matches(sentence):
+                if lexicon.cancels.matches(sentence, scope):
                     continue
                 findings.append(Finding(indicator, match.group(0).strip(), source))
                 break
     return findings
+
+
+def _merged(*found: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for each in found:
+        for name, hits in each.items():
+            out.setdefault(name, set()).update(hits)
+    return out
+
+
+# The category an indicator points to when no category term matched at all.
+INDICATOR_CATEGORY = {
+    "retention_of_identity_documents": Category.DOCUMENT_CONFISCATION,
+    "withholding_of_wages": Category.WAGE_THEFT,
+    "debt_bondage": Category.RECRUITMENT_FEES,
+    "deception": Category.CONTRACT_SUBSTITUTION,
+    "physical_sexual_violence": Category.HARASSMENT_VIOLENCE,
+    "intimidation_threats": Category.HARASSMENT_VIOLENCE,
+    "threat_to_life": Category.HARASSMENT_VIOLENCE,
+    "injury": Category.UNSAFE_WORK,
+    "medical_emergency": Category.UNSAFE_WORK,
+    "restriction_of_movement": Category.FORCED_LABOUR,
+    "isolation": Category.FORCED_LABOUR,
+    "abusive_conditions": Category.HOUSING,
+}
 
 
 def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str | None = None) -> TriageResult:
@@ -393,8 +446,13 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
     given = list(texts)
     originals = [t for t in given if t and t.strip()]
     folded = Folded.of(originals)
-    found = lexicon.categories.matches(folded)
-    findings = tuple(find_indicators(originals, lexicon))
+    # The original is read with its own language's terms (and English, which workers mix in);
+    # a translation, or a text in a language without terms, with every language's.
+    own: frozenset[str] | None = frozenset({language, "en"}) if language in lexicon.covered else None
+    parts = [Folded.of(originals[:1]), Folded.of(originals[1:])]
+    scopes: list[frozenset[str] | None] = [own, None]
+    found = _merged(*(lexicon.categories.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
+    findings = tuple(find_indicators(originals, lexicon, [own] + [None] * (len(originals) - 1)))
     indicators = tuple(sorted({f.indicator for f in findings}))
     evidence = Counter({name: len(hits) for name, hits in found.items()})
     # Three ILO forced-labour indicators together, or restricted movement with another, are
@@ -402,6 +460,10 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
     confined = "restriction_of_movement" in indicators
     if len(indicators) >= 3 or (confined and len(indicators) >= 2):
         evidence[Category.FORCED_LABOUR.value] += len(indicators)
+    if not evidence:
+        for indicator in indicators:
+            if indicator in INDICATOR_CATEGORY:
+                evidence[INDICATOR_CATEGORY[indicator].value] += 1
     if evidence:
         ranked = sorted(evidence.items(), key=lambda item: (-item[1], item[0]))
         category, top = Category(ranked[0][0]), ranked[0][1]
@@ -413,7 +475,7 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
         if candidate.matches(set(indicators)):
             urgency, rule = candidate.urgency, candidate.name
             break
-    levels = lexicon.urgency.matches(folded)
+    levels = _merged(*(lexicon.urgency.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
     if Urgency.CRITICAL.value in levels and urgency is not Urgency.CRITICAL:
         urgency, rule = Urgency.CRITICAL, "urgency words"
     elif Urgency.HIGH.value in levels and URGENCY_RANK[urgency] < URGENCY_RANK[Urgency.HIGH]:
@@ -428,7 +490,9 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
         confidence=confidence,
         urgency=urgency,
         country=_most_mentioned(lexicon.countries.matches(folded)),
-        sector=_most_mentioned(lexicon.sectors.matches(folded)),
+        sector=_most_mentioned(
+            _merged(*(lexicon.sectors.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
+        ),
         employer=_first_name(lexicon.employer_patterns, originals),
         recruiter=_first_name(lexicon.recruiter_patterns, originals),
         indicators=indicators,
