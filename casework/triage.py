@@ -66,7 +66,10 @@ def _term_pattern(term: str, strip_accents: bool) -> str:
     folded = fold(term.strip(), strip_accents)
     prefix = folded.endswith("*")
     body = folded.rstrip("*").strip()
-    escaped = r"\s+".join(re.escape(word) for word in body.split())
+    # A * inside a phrase ends that word with any ending ("devuelve* el pasaporte").
+    escaped = r"\s+".join(
+        re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word) for word in body.split()
+    )
     if _UNSPACED.search(body):
         return escaped
     return rf"(?<!\w){escaped}" + (r"\w*" if prefix else r"(?!\w)")
@@ -131,8 +134,8 @@ def _terms(where: str, raw: Any, languages: set[str] | None) -> list[Term]:
             bare = term.strip().rstrip("*").strip() if isinstance(term, str) else ""
             if len(bare) < (1 if _UNSPACED.search(bare) else 2):
                 raise LexiconError(f"{where}.{language}: bad term {term!r}")
-            if "*" in bare:
-                raise LexiconError(f"{where}.{language}: {term!r}: * is allowed only at the end of a term")
+            if any("*" in word.rstrip("*") for word in bare.split()):
+                raise LexiconError(f"{where}.{language}: {term!r}: * is allowed only at the end of a word")
             accents = language in KEEP_ACCENTS
             out.append(Term(term, re.compile(_term_pattern(term, not accents)), accents, str(language)))
     return out
@@ -417,6 +420,10 @@ def _merged(*found: dict[str, set[str]]) -> dict[str, set[str]]:
     return out
 
 
+# Signs of danger now that are not forced-labour indicators: they raise urgency, not the
+# forced-labour category (a beating with a death threat is violence, not forced labour).
+IMMEDIATE_DANGER = frozenset({"injury", "medical_emergency", "threat_to_life", "child"})
+
 # The category an indicator points to when no category term matched at all.
 INDICATOR_CATEGORY = {
     "retention_of_identity_documents": Category.DOCUMENT_CONFISCATION,
@@ -458,8 +465,9 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
     # Three ILO forced-labour indicators together, or restricted movement with another, are
     # forced labour whatever else is said; two (e.g. unpaid wages + a held passport) raise urgency only.
     confined = "restriction_of_movement" in indicators
-    if len(indicators) >= 3 or (confined and len(indicators) >= 2):
-        evidence[Category.FORCED_LABOUR.value] += len(indicators)
+    ilo = [indicator for indicator in indicators if indicator not in IMMEDIATE_DANGER]
+    if len(ilo) >= 3 or (confined and len(ilo) >= 2):
+        evidence[Category.FORCED_LABOUR.value] += len(ilo)
     if not evidence:
         for indicator in indicators:
             if indicator in INDICATOR_CATEGORY:
