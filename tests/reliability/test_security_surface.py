@@ -189,6 +189,7 @@ PROBES = [
     ),
     api("outcome", "POST", f"{API_CASE}/outcome", {"resolution_type": "withdrawn"}),
     api("triage", "POST", f"{API_CASE}/triage", {"urgency": "high"}),
+    api("triage confirmed", "POST", f"{API_CASE}/triage/confirm", {}),
     api("read routing rules", "GET", "/api/v1/routing-rules"),
     api("save routing rules", "PUT", "/api/v1/routing-rules", {"yaml": "rules:\n- {name: all, route: ombudsperson}\n"}),
     Probe("openapi document", "api", "GET", "/api/v1/openapi.json", "/api/v1/openapi.json"),
