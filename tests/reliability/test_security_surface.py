@@ -150,6 +150,8 @@ PROBES = [
     console("status change", "POST", f"{CASE}/status", {"to": "investigating", **V}),
     console("assign", "POST", f"{CASE}/assign", {"assignee_id": "{mediator}", **V}),
     console("triage", "POST", f"{CASE}/triage", {"urgency": "high", **V}),
+    console("triage confirmed", "POST", f"{CASE}/triage/confirm", V),
+    console("triage accuracy", "GET", "/console/triage-accuracy"),
     console("refer", "POST", f"{CASE}/refer", {"to": "inspection", **V}),
     console(
         "schedule mediation",
