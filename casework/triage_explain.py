@@ -16,9 +16,6 @@ from sqlmodel import Session, col, select
 from casework.models import Case, CaseEvent, TriageFinding
 from casework.triage import _UNSPACED, Lexicon, fold
 
-TRIAGE_ACTIONS = ("triaged", "triage_overridden", "triage_confirmed")
-
-
 # --- marking the matched words in a message ----------------------------------------------------
 
 
