@@ -10,16 +10,19 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.cases import transition
+from casework.compliance.filters import InvalidFilter, parse_filters
+from casework.compliance.summary import protect_table
 from casework.datafiles import read_yaml
 from casework.editing import CaseworkError, check_editable
 from casework.models import Case, CaseEvent, CaseStatus, Category, Message, TriageFinding, Urgency, utcnow
@@ -591,8 +594,11 @@ OVERRIDABLE = ("category", "urgency", "country", "sector")
 
 
 def confirm_triage(session: Session, case: Case, actor_id: int, *, expected_version: int | None = None) -> None:
-    """A person agrees with triage as it stands: the case leaves the needs-human-triage queue (audited)."""
+    """A person agrees with triage as it stands: the case leaves the needs-human-triage queue (audited).
+    A case triage has not run on yet has nothing to confirm (TriageError)."""
     check_editable(case, expected_version)
+    if case.category is None:
+        raise TriageError("nothing to confirm: triage has not run on this case yet")
     case.needs_human_triage = False
     case.updated_at = utcnow()
     session.add(case)
@@ -685,4 +691,123 @@ def triage_accuracy(session: Session) -> dict[str, Any]:
         "triaged": total,
         "category_corrected": len(corrected),
         "category_accuracy": None if total == 0 else round(1 - len(corrected) / total, 3),
+    }
+
+
+# --- accuracy from live use: automatic triage against what staff made of it ---------------------
+
+CONFUSION_FIELDS: dict[str, tuple[str, ...]] = {
+    "category": tuple(c.value for c in Category),
+    "urgency": tuple(u.value for u in Urgency),
+}
+UNKNOWN_LANGUAGE = "unknown"
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """`YYYY-MM..YYYY-MM` as [first instant of the first month, first instant after the last), UTC;
+    raises TriageError naming what is wrong."""
+    try:
+        filters = parse_filters({"period": period})
+    except InvalidFilter as exc:
+        raise TriageError(str(exc)) from None
+    if not filters.start or not filters.end:
+        raise TriageError("period must be YYYY-MM..YYYY-MM")
+    year, month = (int(part) for part in filters.end.split("-"))
+    start_year, start_month = (int(part) for part in filters.start.split("-"))
+    since = datetime(start_year, start_month, 1, tzinfo=UTC)
+    until = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return since, until
+
+
+def _matrix(pairs: list[tuple[str, str]], labels: tuple[str, ...], k: int) -> dict[str, Any]:
+    """One confusion matrix (automatic → final) with cell suppression as in the public data."""
+    counts = Counter(pairs)
+    total = sum(counts.values())
+    if 0 < total < k:  # nothing at all, not even which values occur
+        return {"labels": [], "cells": {}, "total": None, "kept": None, "accuracy": None}
+    seen = {value for pair in counts for value in pair}
+    shown = [label for label in labels if label in seen]
+    cells = {f"{a}\x00{b}": counts.get((a, b), 0) for a in shown for b in shown}
+    protected = protect_table(cells, k, total)
+    diagonal = [protected[f"{label}\x00{label}"] for label in shown]
+    kept = None if None in diagonal else sum(v or 0 for v in diagonal)
+    return {
+        "labels": shown,
+        "cells": {a: {b: protected[f"{a}\x00{b}"] for b in shown} for a in shown},
+        "total": total,
+        "kept": kept,
+        "accuracy": None if kept is None or not total else round(kept / total, 3),
+    }
+
+
+def triage_confusion(
+    session: Session, *, since: datetime | None = None, until: datetime | None = None, k: int = 5
+) -> dict[str, Any]:
+    """Automatic triage against what staff made of it, per language and overall.
+
+    For each case first triaged in [since, until): the automatic value is its first "triaged"
+    event's category and urgency; the final value is the `to` of the latest "triage_overridden"
+    change of that field, or the automatic value where staff never changed it (kept). Each
+    matrix (rows automatic, columns final, only values that occur) suppresses every cell of 1..k-1
+    cases (None), and complementary cells so that none can be worked out from the total
+    (`casework.compliance.summary.protect_table`). A group of 1..k-1 cases shows nothing (no
+    total, no labels, no cells), and `kept` and `accuracy` are given only where every cell of the
+    diagonal is shown. Zeros are shown.
+    """
+    first = (
+        select(func.min(CaseEvent.id).label("id"))
+        .where(CaseEvent.action == "triaged", col(CaseEvent.case_id).is_not(None))
+        .group_by(col(CaseEvent.case_id))
+        .subquery()
+    )
+    statement = (
+        select(CaseEvent.case_id, CaseEvent.detail, Case.language)
+        .join(first, first.c.id == CaseEvent.id)
+        .join(Case, col(Case.id) == CaseEvent.case_id)
+    )
+    if since is not None:
+        statement = statement.where(CaseEvent.created_at >= since)
+    if until is not None:
+        statement = statement.where(CaseEvent.created_at < until)
+    automatic: dict[int, tuple[str, Mapping[str, Any]]] = {
+        case_id: (language or UNKNOWN_LANGUAGE, detail or {})
+        for case_id, detail, language in session.exec(statement).all()
+        if case_id is not None
+    }
+    final: dict[int, dict[str, str]] = {}
+    overrides = select(CaseEvent.case_id, CaseEvent.detail).where(CaseEvent.action == "triage_overridden")
+    for case_id, detail in session.exec(overrides.order_by(col(CaseEvent.id))).all():
+        if case_id not in automatic:
+            continue
+        for name, change in ((detail or {}).get("changes") or {}).items():
+            if name in CONFUSION_FIELDS and isinstance(change, Mapping) and change.get("to"):
+                final.setdefault(case_id, {})[name] = str(change["to"])
+    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for case_id, (language, detail) in automatic.items():
+        for name, labels in CONFUSION_FIELDS.items():
+            auto = detail.get(name)
+            if auto is None or str(auto) not in labels:
+                continue
+            end = final.get(case_id, {}).get(name, str(auto))
+            if end not in labels:
+                continue
+            pair = (str(auto), end)
+            for key in (language, ""):
+                groups.setdefault(key, {}).setdefault(name, []).append(pair)
+    counts = Counter(language for language, _ in automatic.values())
+
+    def table(key: str, cases: int) -> dict[str, Any]:
+        pairs = groups.get(key, {})
+        return {
+            "cases": None if 0 < cases < k else cases,
+            **{name: _matrix(pairs.get(name, []), labels, k) for name, labels in CONFUSION_FIELDS.items()},
+        }
+
+    ordered = sorted(counts, key=lambda code: (code == UNKNOWN_LANGUAGE, code))
+    return {
+        "k": k,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "overall": table("", len(automatic)),
+        "languages": {code: table(code, counts[code]) for code in ordered},
     }

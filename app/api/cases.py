@@ -46,7 +46,8 @@ from casework.notes import add_note, reason_detail
 from casework.replies import prepare_reply, queue_staff_reply
 from casework.routing import RoutingRulesError, assign_case, current_rules_text, save_rules
 from casework.translation import MessageNotFound, TranslationResult, correct_case_message
-from casework.triage import override_triage
+from casework.triage import confirm_triage, override_triage
+from casework.triage_explain import case_findings
 from casework.worklist import QueueFilters, case_history, find_case, is_overdue, list_cases
 
 
@@ -164,6 +165,7 @@ def case_summary(case: Case, *, assignee_name: str | None, overdue: bool | None 
         "channel": case.channel,
         "language": case.language,
         "needs_human_translation": case.needs_human_translation,
+        "needs_human_triage": case.needs_human_triage,
         "assignee_id": case.assignee_id,
         "assignee_name": assignee_name,
         "created_at": _iso(case.created_at),
@@ -208,6 +210,12 @@ def case_detail(case: Case) -> dict[str, Any]:
         "employer_name": case.employer_name,
         "recruiter_name": case.recruiter_name,
         "messages": [message_shape(m) for m in messages],
+        # Which danger indicators triage found, in which message and text; never the matched words
+        # (the reporter's own, personal data: the message itself is above for whoever needs them).
+        "indicators": [
+            {"indicator": f.indicator, "source": f.source, "message_id": f.message_id}
+            for f in case_findings(session, case)
+        ],
         "notes": [
             {"id": n.id, "author_id": n.author_id, "body": n.body, "created_at": _iso(n.created_at)} for n in notes
         ],
@@ -512,6 +520,19 @@ def triage(reference: str) -> Any:
     return done(case, changed=sorted(changes))
 
 
+@bp.post("/cases/<reference>/triage/confirm")
+@token_required(*ALL_CASES_ROLES)
+@domain_errors
+def confirm(reference: str) -> Any:
+    """Triage is right as it stands: the case leaves the needs-human-triage list (audited)."""
+    case = load_case(reference)
+    body = request.get_json(silent=True) if request.get_data().strip() else {}
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object (Content-Type: application/json), or no body at all")
+    confirm_triage(get_session(), case, api_user().id or 0, expected_version=expected_version(body))
+    return done(case)
+
+
 @bp.get("/cases/<reference>/audit")
 @token_required(Role.ADMIN)
 def audit_trail(reference: str) -> Any:
@@ -642,6 +663,11 @@ SCHEMAS: dict[str, Any] = {
             "assignee_name": {"type": ["string", "null"], "description": "the assignee's display name"},
             "language": {"type": ["string", "null"]},
             "needs_human_translation": {"type": "boolean"},
+            "needs_human_triage": {
+                "type": "boolean",
+                "description": "triage had too little to go on (or can't read the language): a person must "
+                "triage it; such cases come first in the queue",
+            },
             "overdue": {"type": "boolean"},
             "version": {"type": "integer"},
         },
@@ -676,9 +702,22 @@ SCHEMAS: dict[str, Any] = {
             {"$ref": "#/components/schemas/CaseSummary"},
             {
                 "type": "object",
-                "properties": {"messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}},
+                "properties": {
+                    "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+                    "indicators": {"type": "array", "items": {"$ref": "#/components/schemas/Indicator"}},
+                },
             },
         ]
+    },
+    "Indicator": {
+        "type": "object",
+        "description": "a danger indicator triage found; the words that matched are not given (personal data)",
+        "required": ["indicator", "source", "message_id"],
+        "properties": {
+            "indicator": {"type": "string", "description": "a name from triage_rules.yaml, e.g. debt_bondage"},
+            "source": {"enum": ["original", "translation"], "description": "the text it was found in"},
+            "message_id": {"type": "integer"},
+        },
     },
     "ReplyResult": {
         "type": "object",
@@ -701,6 +740,17 @@ SCHEMAS: dict[str, Any] = {
     "RoutingRules": {"type": "object", "properties": {"yaml": STR, "version": {"type": ["integer", "null"]}}},
     "AuditTrail": {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}}}},
 }
+
+
+def _confirm_operation() -> dict[str, Any]:
+    operation = _operation(
+        "Confirm the automatic triage as right (clears needs_human_triage; audited)",
+        "cases",
+        _obj([]),
+        params=[REF],
+    )
+    operation["requestBody"]["required"] = False  # no body at all is fine
+    return operation
 
 
 def register_openapi(app: Flask) -> None:
@@ -828,6 +878,7 @@ def register_openapi(app: Flask) -> None:
                     params=[REF],
                 )
             },
+            f"{case}/triage/confirm": {"post": _confirm_operation()},
             f"{case}/audit": {
                 "get": _operation("Read the case's audit trail (admin)", "cases", params=[REF], ok_schema="AuditTrail")
             },

@@ -12,6 +12,7 @@ from app.cli.mt import mt_cli
 from app.cli.reporter import reporter_cli
 from app.cli.routing_rules import routing_cli
 from app.cli.translate import translate_cli
+from app.cli.triage import triage_cli
 from app.cli.users import api_token, users_cli
 from app.cli.worker import worker_command
 
@@ -27,6 +28,7 @@ COMMANDS = (
     demo_cli,
     translate_cli,
     routing_cli,
+    triage_cli,
 )
 
 

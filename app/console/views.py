@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from babel import Locale
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,7 +44,8 @@ from casework.notes import add_note
 from casework.replies import ReplyDraft, prepare_reply, queue_staff_reply, reply_provenance
 from casework.routing import assign_case
 from casework.translation import TranslationResult, correct_case_message
-from casework.triage import override_triage
+from casework.triage import TriageError, confirm_triage, load_lexicon, override_triage, period_bounds, triage_confusion
+from casework.triage_explain import Marked, case_findings, describe_event, explain_triage, mark_phrases
 from casework.worklist import InvalidFilter, QueueFilters, audit_trail, case_history, find_case, is_overdue, list_cases
 
 STALE_MESSAGE = (
@@ -132,13 +134,34 @@ def _load_case(db: Session, reference: str) -> Case:
     return case
 
 
+def _triage_marks(messages: list[Any], why: Any) -> dict[int, dict[str, Marked]]:
+    """Per message, its original and translation cut around the words triage matched there."""
+    marks: dict[int, dict[str, Marked]] = {}
+    for message in messages:
+        if message.id is None or message.id not in why.findings:
+            continue
+        texts = {"original": message.body, "translation": message.translation}
+        marks[message.id] = {
+            source: mark_phrases(text, why.phrases(message.id, source))
+            for source, text in texts.items()
+            if why.phrases(message.id, source)
+        }
+    return marks
+
+
 def _case_context(db: Session, case: Case) -> dict[str, Any]:
     history = case_history(db, case)
     staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
     assignees = [u for u in staff if _can_take_cases(u)]
     status = CaseStatus(case.status)
+    lexicon = load_lexicon(current_app.config["TRIAGE_LEXICON_PATH"])
+    why = explain_triage(case, history.events, case_findings(db, case), lexicon)
     return {
         "case": case,
+        "why": why,
+        "marks": _triage_marks(history.messages, why),
+        "event_words": {e.id: describe_event(e, lexicon) for e in history.events},
+        "message_times": {m.id: m.created_at.strftime("%Y-%m-%d %H:%M") for m in history.messages},
         "messages": history.messages,
         "notes": history.notes,
         "events": history.events,
@@ -309,6 +332,41 @@ def case_triage(reference: str) -> Any:
         return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
 
     return _apply(reference, change, anchor="#triage")
+
+
+@bp.route("/cases/<reference>/triage/confirm", methods=["POST"])
+@role_required(*ALL_CASES_ROLES)
+def case_triage_confirm(reference: str) -> Any:
+    """ "Triage is right": the case leaves the needs-human-triage list (audited, `confirm_triage`)."""
+
+    def change(db: Session, case: Case) -> str:
+        confirm_triage(db, case, current_user.id, expected_version=_form_version())
+        return "Triage confirmed as right."
+
+    return _apply(reference, change, anchor="#why")
+
+
+def language_name(code: str) -> str:
+    """`tl` → "Tagalog" (CLDR, in English); an unknown code is shown as it is."""
+    name = Locale("en").languages.get(code.split("-")[0]) if code.replace("-", "").isalpha() else None
+    return f"{code} ({name})" if name else code
+
+
+@bp.route("/triage-accuracy")
+@role_required(Role.ADMIN)
+def triage_accuracy_page() -> Any:
+    """Automatic triage against staff corrections, per language, cells under k suppressed (admins)."""
+    period = request.args.get("period", "").strip()
+    k = int(current_app.config["COMPLIANCE_K"])
+    try:
+        since, until = period_bounds(period) if period else (None, None)
+    except TriageError as exc:
+        return render_template("console/triage_accuracy.html", report=None, period=period, k=k, error=str(exc)), 400
+    report = triage_confusion(get_session(), since=since, until=until, k=k)
+    groups = [("All languages", report["overall"])] + [
+        (language_name(code), group) for code, group in report["languages"].items()
+    ]
+    return render_template("console/triage_accuracy.html", report=report, groups=groups, period=period, k=k)
 
 
 @bp.route("/cases/<reference>/refer", methods=["POST"])

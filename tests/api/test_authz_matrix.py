@@ -11,7 +11,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from casework.mediation import schedule_mediation
-from casework.models import Case, CaseEvent, CaseStatus, Direction, Message, Route, utcnow
+from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Route, utcnow
 from tests.api.conftest import Api
 from tests.factories import make_case
 
@@ -62,6 +62,7 @@ MATRIX = [
     ("mediation result", "POST", "/api/v1/cases/{ref}/mediation-sessions/{sid}/result", "result", CASE_WORK),
     ("outcome", "POST", "/api/v1/cases/{ref}/outcome", "outcome", CASE_WORK),
     ("triage override", "POST", "/api/v1/cases/{ref}/triage", "triage", MANAGERS),
+    ("triage confirm", "POST", "/api/v1/cases/{ref}/triage/confirm", None, MANAGERS),
     ("correct translation", "POST", "/api/v1/cases/{ref}/messages/{mid}/translation", "translation", CASE_WORK),
     ("audit trail", "GET", "/api/v1/cases/{ref}/audit", None, ADMIN_ONLY),
     ("read routing rules", "GET", "/api/v1/routing-rules", None, ADMIN_ONLY),
@@ -96,7 +97,13 @@ def test_authorization(
     api: Api, session: Session, who: str, label: str, method: str, path: str, body: str | None, expect: dict[str, Any]
 ) -> None:
     mediator = api.actors["mediator"]
-    case = make_case(session, route=Route.MEDIATION, assignee_id=mediator.id, status=CaseStatus.ASSIGNED)
+    case = make_case(
+        session,
+        route=Route.MEDIATION,
+        assignee_id=mediator.id,
+        status=CaseStatus.ASSIGNED,
+        category=Category.WAGE_THEFT,
+    )
     meeting = schedule_mediation(session, case, mediator.id, utcnow() + timedelta(days=1), "worker", mediator.id)
     message = Message(
         case_id=case.id,

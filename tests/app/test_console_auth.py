@@ -172,6 +172,8 @@ def test_csrf_every_console_form_without_token_is_refused(csrf_app: Flask) -> No
         f"/console/cases/{reference}/notes",
         f"/console/cases/{reference}/status",
         f"/console/cases/{reference}/assign",
+        f"/console/cases/{reference}/triage",
+        f"/console/cases/{reference}/triage/confirm",
         f"/console/cases/{reference}/refer",
         f"/console/cases/{reference}/mediation",
         f"/console/cases/{reference}/mediation/1",

@@ -24,6 +24,8 @@ ROUTES = {
     "console.case_status": ("POST", "/console/cases/{ref}/status"),
     "console.case_assign": ("POST", "/console/cases/{ref}/assign"),
     "console.case_triage": ("POST", "/console/cases/{ref}/triage"),
+    "console.case_triage_confirm": ("POST", "/console/cases/{ref}/triage/confirm"),
+    "console.triage_accuracy_page": ("GET", "/console/triage-accuracy"),
     "console.case_refer": ("POST", "/console/cases/{ref}/refer"),
     "console.case_mediation_schedule": ("POST", "/console/cases/{ref}/mediation"),
     "console.case_mediation_result": ("POST", "/console/cases/{ref}/mediation/{session_id}"),
@@ -41,27 +43,26 @@ WORK = {
     "console.case_reply",
     "console.case_translation",
 }
-MANAGE = {"console.case_assign", "console.case_triage", "console.case_refer"}
+MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
 ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
+ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
 ALLOWED = "allowed"
 
 EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
     "admin": dict.fromkeys(ROUTES, ALLOWED),
-    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), "console.case_audit": 403},
+    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403)},
     "mediator-own": {
         **dict.fromkeys(ANY_STAFF | WORK, ALLOWED),
-        **dict.fromkeys(MANAGE, 403),
-        "console.case_audit": 403,
+        **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
     "mediator-other": {
         **dict.fromkeys(ANY_STAFF, ALLOWED),
         **dict.fromkeys(WORK, 404),
-        **dict.fromkeys(MANAGE, 403),
-        "console.case_audit": 403,
+        **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
-    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE, 403), "console.case_audit": 403},
+    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY, 403)},
 }
 
 

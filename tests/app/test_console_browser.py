@@ -13,6 +13,8 @@ from casework.models import CaseStatus, Message, Note, Role, Urgency
 from casework.translation import TranslationService
 from tests.app.console_support import PASSWORD, add_message, fetch, make_case, staff_with_password
 from tests.app.test_console_views import FakeEngine
+from tests.conftest import ARTIFACTS
+from tests.triage_support import triaged_case
 
 
 @pytest.fixture
@@ -92,3 +94,88 @@ def test_keyboard_skip_link_and_visible_focus(page: Any, live_server: str, seede
     assert page.url.endswith("#main")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "q", "the first control of the queue is its search"
+
+
+# --- why triage decided, "Triage is right", and the accuracy page ----------------------------
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+def watch_console(page: Any) -> list[str]:
+    """Every console error and uncaught page error (a CSP violation included) is collected."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def screenshots(page: Any, name: str, *parts: str) -> None:
+    """The whole page at 360 px and on a desktop, and each of `parts` (selectors) alone at 360 px."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for label, size in (("360", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    for index, selector in enumerate(parts, start=1):
+        page.locator(selector).first.screenshot(path=str(ARTIFACTS / f"{name}-360-part{index}.png"))
+
+
+@pytest.mark.browser
+def test_why_triage_decided_and_triage_is_right(page: Any, live_server: str, session: Session) -> None:
+    user = staff_with_password(session, Role.OMBUDSPERSON, "ombud@tulay.test", display_name="Rosa Ombud")
+    danger = triaged_case(session, "<script>alert(1)</script> They took my passport. Now they LOCKED ME in the house.")
+    unclear = triaged_case(session, "hello? please")
+    session.commit()
+    errors = watch_console(page)
+    sign_in_through_the_form(page, live_server)
+    first_row = page.locator("tbody tr").first
+    assert unclear.reference in first_row.inner_text() and "needs human triage" in first_row.inner_text()
+    screenshots(page, "triage-queue", "table")
+
+    page.goto(f"{live_server}/console/cases/{danger.reference}")
+    why = page.locator("#why")
+    assert "restriction of movement" in why.inner_text() and "danger-now" in why.inner_text()
+    assert page.locator(".message mark").all_inner_texts() == ["passport", "LOCKED ME"]
+    assert "<script>alert(1)</script>" in page.locator(".message .body").first.inner_text()  # shown, as text
+    screenshots(page, "triage-why", "#why", ".message", "#history", "#triage")
+
+    page.goto(f"{live_server}/console/cases/{unclear.reference}")
+    assert "needs human triage" in page.locator("h1").inner_text()
+    screenshots(page, "triage-needs-person", "h1", "#why")
+    page.click("button:has-text('Triage is right')")
+    page.wait_for_url("**#why")
+    assert "Triage confirmed as right." in page.content()
+    assert "needs human triage" not in page.locator("h1").inner_text()
+    assert f"confirmed as right by {user.display_name}" in page.locator("#why").inner_text()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_admin_reads_triage_accuracy(page: Any, live_server: str, session: Session) -> None:
+    admin = staff_with_password(session, Role.ADMIN, "admin@tulay.test", display_name="Ana Admin")
+    for _ in range(6):
+        triaged_case(session, "They took my passport")
+    for _ in range(5):
+        triaged_case(session, "They took my passport", corrected_by=admin.id, category="recruitment_fees")
+    triaged_case(session, "They took my passport", corrected_by=admin.id, category="housing", urgency="critical")
+    for _ in range(2):
+        triaged_case(session, "Kinuha ng amo ang pasaporte ko", language="tl", translation="My boss took my passport")
+    session.commit()
+    errors = watch_console(page)
+    page.goto(f"{live_server}/console/login")
+    page.fill("#email", "admin@tulay.test")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{live_server}/console/")
+    page.click("text=Triage accuracy")
+    page.wait_for_url("**/console/triage-accuracy")
+    assert page.locator("table.confusion").count() == 4  # overall and English, category and urgency
+    assert "fewer than 5 cases" in page.locator("section").nth(2).inner_text()
+    screenshots(page, "triage-accuracy", "main")
+    assert errors == []
+    page.fill("input[name=period]", "2026-13..2026-14")
+    page.click("button:has-text('Show')")
+    assert "period bounds must be YYYY-MM" in page.locator(".flash-error").inner_text()
+    # A refused period is a 400 on purpose (Chromium reports it); nothing else may go wrong.
+    assert errors == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]

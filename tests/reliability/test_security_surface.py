@@ -150,6 +150,8 @@ PROBES = [
     console("status change", "POST", f"{CASE}/status", {"to": "investigating", **V}),
     console("assign", "POST", f"{CASE}/assign", {"assignee_id": "{mediator}", **V}),
     console("triage", "POST", f"{CASE}/triage", {"urgency": "high", **V}),
+    console("triage confirmed", "POST", f"{CASE}/triage/confirm", V),
+    console("triage accuracy", "GET", "/console/triage-accuracy"),
     console("refer", "POST", f"{CASE}/refer", {"to": "inspection", **V}),
     console(
         "schedule mediation",
@@ -189,6 +191,7 @@ PROBES = [
     ),
     api("outcome", "POST", f"{API_CASE}/outcome", {"resolution_type": "withdrawn"}),
     api("triage", "POST", f"{API_CASE}/triage", {"urgency": "high"}),
+    api("triage confirmed", "POST", f"{API_CASE}/triage/confirm", {}),
     api("read routing rules", "GET", "/api/v1/routing-rules"),
     api("save routing rules", "PUT", "/api/v1/routing-rules", {"yaml": "rules:\n- {name: all, route: ombudsperson}\n"}),
     Probe("openapi document", "api", "GET", "/api/v1/openapi.json", "/api/v1/openapi.json"),
