@@ -48,7 +48,18 @@ KEEP_ACCENTS = frozenset({"vi"})
 
 
 # Apostrophes phones type in place of ' (U+2019, U+2018, U+02BC and the backtick).
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_APOSTROPHES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "`": "'",
+        # Urdu typed on an Arabic keyboard: yeh, kaf and heh as Urdu writes them.
+        "\u064a": "\u06cc",
+        "\u0643": "\u06a9",
+        "\u0647": "\u06c1",
+    }
+)
 
 
 def fold(text: str, strip_accents: bool = True) -> str:
@@ -357,7 +368,7 @@ class TriageResult:
 
 # Below this share of the evidence (a three-way tie) a person should look.
 LOW_CONFIDENCE = 0.25
-_SENTENCE_END = re.compile(r"[.!?;\n\u0964\u0965\u06d4\u1362\u104b\u3002\uff01\uff1f]+")
+_SENTENCE_END = re.compile(r"[.!?;\n\u0964\u0965\u06d4\u061f\u1362\u104b\u3002\uff01\uff1f]+")
 
 
 def _first_name(patterns: list[re.Pattern[str]], texts: Iterable[str]) -> str | None:
