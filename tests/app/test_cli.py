@@ -106,11 +106,12 @@ def test_demo_seed_saves_rules_and_runs_sample_reports_through_the_pipeline_once
     assert [c.channel for c in cases] == ["sms", "whatsapp", "sms", "sms", "whatsapp"]
     assert [c.category for c in cases] == [
         "wage_theft",
-        "document_confiscation",
+        "forced_labour",  # Riyadh: passport held and not allowed out of the house
         "wage_theft",
         "recruitment_fees",
         "unsafe_work",
     ], "the real triage ran on each report"
+    assert cases[1].urgency == "critical", "documents held plus confinement is danger now"
     assert all(c.route is not None and c.first_response_due_at for c in cases)
     no_spanish_mt = "spa-eng" not in installed_modes()
     assert [c.needs_human_translation for c in cases] == [no_spanish_mt, True, True, False, no_spanish_mt], (

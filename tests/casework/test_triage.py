@@ -96,7 +96,15 @@ CASES = [
         "TW",
         None,
     ),
-    ("ar: threat to kill", "الكفيل قال سيقتلني إذا هربت", None, Category.OTHER, Urgency.CRITICAL, None, None),
+    (
+        "ar: a threat to kill is violence, critical",
+        "الكفيل قال سيقتلني إذا هربت",
+        None,
+        Category.HARASSMENT_VIOLENCE,
+        Urgency.CRITICAL,
+        None,
+        None,
+    ),
     (
         "am with an English translation only",
         "ደሞዜን አልከፈሉኝም",
