@@ -31,6 +31,7 @@ from app.db import upgrade_database
 from app.transparency import release as compliance_cache
 from bench.scratch import scratch_database
 from casework.compliance.release import embargo_month, release_statement
+from casework.compliance.schema import TABLE_DIMENSIONS
 from casework.models import ComplianceRecord
 
 CATEGORIES = (
@@ -199,18 +200,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         response = client.get("/api/v1/compliance/summary?period=2025-01..2025-06&country=QA")
         assert response.status_code == 200
 
-    dims = [
-        "category",
-        "sector",
-        "country",
-        "channel",
-        "language_group",
-        "resolution_type",
-        "days_to_first_response_band",
-        "days_to_remedy_band",
-        "case_age_band",
-        "closed_month",
-    ]
+    dims = [*TABLE_DIMENSIONS, "closed_month"]  # the summary's tables and its monthly trend
     grouping_sets = ", ".join(f"({d})" for d in dims)
 
     def bare_group_by() -> None:
