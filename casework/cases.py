@@ -71,8 +71,9 @@ def normalize_reference(text: str) -> str | None:
     return format_reference(cleaned)
 
 
-def new_pin() -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
+def new_pin(digits: int = PIN_DIGITS) -> str:
+    """A random code of `digits` decimal digits (a case's PIN, a number's verification code)."""
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
 
 
 def hash_pin(pin: str) -> str:

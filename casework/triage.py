@@ -426,10 +426,11 @@ def find_indicators(
     return findings
 
 
-def _merged(*found: dict[str, set[str]]) -> dict[str, set[str]]:
+def _matches_in(terms: TermSet, parts: list[Folded], scopes: list[frozenset[str] | None]) -> dict[str, set[str]]:
+    """Group → matching terms over several texts, each read with the terms of its scope."""
     out: dict[str, set[str]] = {}
-    for each in found:
-        for name, hits in each.items():
+    for part, scope in zip(parts, scopes, strict=True):
+        for name, hits in terms.matches(part, scope).items():
             out.setdefault(name, set()).update(hits)
     return out
 
@@ -472,7 +473,7 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
     own: frozenset[str] | None = frozenset({language, "en"}) if language in lexicon.covered else None
     parts = [Folded.of(originals[:1]), Folded.of(originals[1:])]
     scopes: list[frozenset[str] | None] = [own, None]
-    found = _merged(*(lexicon.categories.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
+    found = _matches_in(lexicon.categories, parts, scopes)
     findings = tuple(find_indicators(originals, lexicon, [own] + [None] * (len(originals) - 1)))
     indicators = tuple(sorted({f.indicator for f in findings}))
     evidence = Counter({name: len(hits) for name, hits in found.items()})
@@ -497,7 +498,7 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
         if candidate.matches(set(indicators)):
             urgency, rule = candidate.urgency, candidate.name
             break
-    levels = _merged(*(lexicon.urgency.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
+    levels = _matches_in(lexicon.urgency, parts, scopes)
     if Urgency.CRITICAL.value in levels and urgency is not Urgency.CRITICAL:
         urgency, rule = Urgency.CRITICAL, "urgency words"
     elif Urgency.HIGH.value in levels and URGENCY_RANK[urgency] < URGENCY_RANK[Urgency.HIGH]:
@@ -512,9 +513,7 @@ def triage_text(texts: Iterable[str | None], lexicon: Lexicon, *, language: str 
         confidence=confidence,
         urgency=urgency,
         country=_most_mentioned(lexicon.countries.matches(folded)),
-        sector=_most_mentioned(
-            _merged(*(lexicon.sectors.matches(part, scope) for part, scope in zip(parts, scopes, strict=True)))
-        ),
+        sector=_most_mentioned(_matches_in(lexicon.sectors, parts, scopes)),
         employer=_first_name(lexicon.employer_patterns, originals),
         recruiter=_first_name(lexicon.recruiter_patterns, originals),
         indicators=indicators,

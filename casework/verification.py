@@ -9,7 +9,6 @@ only, and SMS from that number never attach to it. Nothing here commits; the cal
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -17,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from casework.audit import record_event
-from casework.cases import hash_pin, pin_matches
+from casework.cases import hash_pin, new_pin, pin_matches
 from casework.intake import contact_key, find_reporter
 from casework.models import (
     Case,
@@ -59,13 +58,14 @@ def pending_verification(session: Session, case: Case) -> ContactVerification | 
 
 
 def _send_code(session: Session, case: Case, row: ContactVerification, now: datetime) -> Message:
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    code = new_pin(CODE_DIGITS)
     row.code_hash = hash_pin(code)
     row.code_expires_at = now + CODE_LIFETIME
     row.code_sends += 1
     row.failed_attempts = 0
     session.add(row)
     reporter = session.get_one(Reporter, case.reporter_id)
+    record_event(session, action="contact_code_sent", case_id=case.id, actor_kind="reporter", sends=row.code_sends)
     # Always by SMS: a code must reach the number even outside WhatsApp's 24-hour window.
     return queue_outbound(
         session,
@@ -87,7 +87,6 @@ def start_verification(
     session.add(row)
     session.flush()
     _send_code(session, case, row, moment)
-    record_event(session, action="contact_code_sent", case_id=case.id, actor_kind="reporter", sends=row.code_sends)
     return row
 
 
@@ -103,7 +102,6 @@ def resend_code(session: Session, case: Case, *, now: datetime | None = None) ->
     if sent_at is not None and moment - sent_at < RESEND_AFTER:
         return ResendOutcome.TOO_SOON
     _send_code(session, case, row, moment)
-    record_event(session, action="contact_code_sent", case_id=case.id, actor_kind="reporter", sends=row.code_sends)
     return ResendOutcome.SENT
 
 
