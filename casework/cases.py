@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
-from casework.models import Case, CaseStatus, ChannelKind, Reporter, utcnow
+from casework.editing import CaseworkError
+from casework.models import Case, CaseStatus, ChannelKind, DeliveryStatus, Direction, Message, Reporter, utcnow
 
 # Crockford's base32 without I, L, O, U: nothing a reporter can misread or mistype on a keypad.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -170,3 +171,53 @@ def transition(
         **{"from": current.value, "to": to.value},
         reason=reason,
     )
+
+
+# A reply that never reached the worker is no answer.
+NOT_DELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED, DeliveryStatus.SUPPRESSED)
+
+
+class UnansweredClose(CaseworkError):
+    """Closing a case whose reporter never got a reply, without confirming it."""
+
+
+def reporter_answered(session: Session, case: Case) -> bool:
+    """Whether a staff reply on the case is on its way to, or has reached, the reporter."""
+    statement = select(Message.id).where(
+        Message.case_id == case.id,
+        Message.direction == Direction.OUTBOUND,
+        Message.kind == "reply",
+        col(Message.delivery_status).is_(None) | col(Message.delivery_status).not_in(NOT_DELIVERED),
+    )
+    return session.exec(statement.limit(1)).first() is not None
+
+
+def close_case(
+    session: Session,
+    case: Case,
+    *,
+    actor_id: int | None,
+    confirm_unanswered: bool = False,
+    reason: str | None = None,
+) -> bool:
+    """Close the case. A worker who never got a reply would be left without a word: that needs
+    `confirm_unanswered`, and is audited as `closed_without_reply`. Returns whether it was.
+
+    Raises UnansweredClose or IllegalTransition, changing nothing.
+    """
+    answered = reporter_answered(session, case)
+    if not answered and not confirm_unanswered:
+        raise UnansweredClose(
+            "the worker has never received a reply on this case: send one first, "
+            "or confirm that you are closing it without a reply"
+        )
+    transition(session, case, CaseStatus.CLOSED, actor_id=actor_id, reason=reason)
+    if not answered:
+        record_event(
+            session,
+            action="closed_without_reply",
+            case_id=case.id,
+            actor_id=actor_id,
+            actor_kind="staff" if actor_id else "system",
+        )
+    return not answered

@@ -173,15 +173,15 @@ def _amount(value: Decimal | int | str | None) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, float):
-        raise OutcomeError('amount_recovered must be a decimal string such as "1250.00", not a float')
+        raise OutcomeError('the amount recovered must be a decimal string such as "1250.00", not a float')
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise OutcomeError(f"amount_recovered is not a number: {value!r}") from None
+        raise OutcomeError(f"the amount recovered is not a number: {value!r}") from None
     if not amount.is_finite() or amount < 0:
-        raise OutcomeError("amount_recovered must be zero or more")
+        raise OutcomeError("the amount recovered must be zero or more")
     if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise OutcomeError("amount_recovered must have at most 2 decimals and 12 digits before them")
+        raise OutcomeError("the amount recovered must have at most 2 decimals and 12 digits before them")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -201,7 +201,9 @@ def record_outcome(
     """Record (or correct) the case's outcome; raises OutcomeError, CaseClosed or StaleCase."""
     check_editable(case, expected_version)
     if resolution_type not in RESOLUTION_TYPES:
-        raise OutcomeError(f"resolution_type must be one of {', '.join(RESOLUTION_TYPES)}; got {resolution_type!r}")
+        if not resolution_type:
+            raise OutcomeError("choose a resolution")
+        raise OutcomeError(f"unknown resolution {resolution_type!r}; choose one of {', '.join(RESOLUTION_TYPES)}")
     if isinstance(remedies, str):
         raise OutcomeError("remedies must be a list")
     chosen = list(dict.fromkeys(remedies))
@@ -217,7 +219,7 @@ def record_outcome(
     if code is not None and amount is None:
         raise OutcomeError("a currency was given without an amount")
     if not isinstance(inspection_requested, bool) or not isinstance(sanction_reported, bool):
-        raise OutcomeError("inspection_requested and sanction_reported must be true or false")
+        raise OutcomeError("inspection requested and sanction reported must be true or false")
     outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()
     action = "outcome_corrected" if outcome is not None else "outcome_recorded"
     assert case.id is not None

@@ -60,7 +60,7 @@ def status_for(exc: Exception) -> int:
         return 404
     if isinstance(exc, ActionNotAllowed):
         return 403
-    if isinstance(exc, StaleCase | CaseClosed | StaleDataError):
+    if isinstance(exc, StaleCase | CaseClosed | StaleDataError | case_states.UnansweredClose):
         return 409
     return 400
 
@@ -390,9 +390,14 @@ def change_status(reference: str) -> Any:
         refer_to_inspection(session, case, api_user().id, text_field(body, "reason", required=False))
         return done(case)
     detail = reason_detail(session, case, api_user().id, text_field(body, "reason", required=False))
-    case_states.transition(
-        session, case, target, actor_id=api_user().id, reason=detail.get("reason") or ("see_note" if detail else None)
-    )
+    reason = detail.get("reason") or ("see_note" if detail else None)
+    if target is CaseStatus.CLOSED:
+        confirm = body.get("confirm_unanswered", False)
+        if not isinstance(confirm, bool):
+            raise BadRequest("confirm_unanswered must be true or false")
+        case_states.close_case(session, case, actor_id=api_user().id, confirm_unanswered=confirm, reason=reason)
+        return done(case)
+    case_states.transition(session, case, target, actor_id=api_user().id, reason=reason)
     return done(case)
 
 
@@ -809,9 +814,15 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/transition": {
                 "post": _operation(
-                    "Change the case's status (to referred: a referral, admin or ombudsperson)",
+                    "Change the case's status (to referred: a referral, admin or ombudsperson; to closed, when "
+                    "the worker never got a reply: 409 unless confirm_unanswered is true)",
                     "cases",
-                    _obj(["to"], to={"enum": [s.value for s in CaseStatus]}, reason=STR),
+                    _obj(
+                        ["to"],
+                        to={"enum": [s.value for s in CaseStatus]},
+                        reason=STR,
+                        confirm_unanswered={"type": "boolean"},
+                    ),
                     params=[REF],
                 )
             },

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from babel import Locale
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,7 +20,7 @@ from app.mt import get_translator
 from app.security import role_required
 from casework.access import ALL_CASES_ROLES, CASE_ROLES, REFERRAL_ROLES, ActionNotAllowed, can_view_case
 from casework.audit import record_event
-from casework.cases import LEGAL_TRANSITIONS, transition
+from casework.cases import LEGAL_TRANSITIONS, close_case, reporter_answered, transition
 from casework.editing import CaseworkError, StaleCase, check_version
 from casework.mediation import (
     MEDIATION_RESULTS,
@@ -183,6 +185,8 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
         "resolution_types": RESOLUTION_TYPES,
         "remedies": REMEDIES,
         "working_language": current_app.config["WORKING_LANGUAGE"],
+        "reporter_answered": reporter_answered(db, case),
+        "typed": {},  # what a refused form held, to show it again
     }
 
 
@@ -235,7 +239,7 @@ def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anc
         abort(403)
     except ValueError as exc:  # the domain's refusals (CaseworkError, IllegalTransition, …): nothing written
         db.rollback()
-        return _refuse(db, case, str(exc), 400)
+        return _refuse(db, case, str(exc), 400, typed=request.form, open_form=anchor.lstrip("#"))
     if done:
         flash(done, "info")
     return redirect(url_for("console.case_page", reference=case.reference) + anchor, code=303)
@@ -252,7 +256,7 @@ def _refuse(db: Session, case: Case, message: str, status: int, **extra: Any) ->
     fresh = db.get(Case, case.id)
     assert fresh is not None
     _audited_view(db, fresh)
-    return render_template("console/case.html", error=message, **_case_context(db, fresh), **extra), status
+    return render_template("console/case.html", **{**_case_context(db, fresh), "error": message, **extra}), status
 
 
 @bp.route("/cases/<reference>/notes", methods=["POST"])
@@ -277,6 +281,11 @@ def case_status(reference: str) -> Any:
         if target is CaseStatus.REFERRED:  # referral to labour inspection by another name: same rule
             refer_to_inspection(db, case, current_user.id)
             return "Referred to labour inspection."
+        if target is CaseStatus.CLOSED:
+            confirmed = request.form.get("confirm_unanswered") == "yes"
+            if close_case(db, case, actor_id=current_user.id, confirm_unanswered=confirmed):
+                return "Case closed without a reply to the worker (recorded in the history)."
+            return "Case closed."
         transition(db, case, target, actor_id=current_user.id)
         return f"Status changed to {target.value}."
 
@@ -426,6 +435,26 @@ def case_mediation_result(reference: str, session_id: int) -> Any:
     return _apply(reference, change, anchor="#mediation")
 
 
+def _amount_field(name: str, label: str) -> Decimal | None:
+    """A number typed as the console's locale writes it ("1,500.50" in English, "1.500,50" in
+    Spanish), or None when empty."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    locale = current_app.config["WORKING_LANGUAGE"]
+    try:
+        return parse_decimal(raw, locale=locale, strict=True)
+    except NumberFormatError:
+        example = amount_filter(Decimal("1500.50"))
+        raise FormError(f"{label} is not a number as written here (for example {example}): {raw!r}") from None
+
+
+@bp.app_template_filter("amount")
+def amount_filter(value: Decimal) -> str:
+    """An amount as the console's locale writes it, so the form reads back what it shows."""
+    return format_decimal(value, format="#,##0.00", locale=current_app.config["WORKING_LANGUAGE"])
+
+
 @bp.route("/cases/<reference>/outcome", methods=["POST"])
 @role_required(*CASE_ROLES)
 def case_outcome(reference: str) -> Any:
@@ -435,7 +464,7 @@ def case_outcome(reference: str) -> Any:
             case,
             resolution_type=request.form.get("resolution_type", ""),
             remedies=request.form.getlist("remedies"),
-            amount_recovered=request.form.get("amount_recovered", "").strip() or None,
+            amount_recovered=_amount_field("amount_recovered", "The amount recovered"),
             currency=request.form.get("currency", "").strip().upper() or None,
             inspection_requested=request.form.get("inspection_requested") == "yes",
             sanction_reported=request.form.get("sanction_reported") == "yes",

@@ -214,9 +214,19 @@ def test_assign_transition_notes_mediation_outcome_and_close(api: Api, session: 
         },
     )
     assert r.status_code == 201
-    for status in ("resolved", "closed"):
-        r = api.call("POST", case_path(case, "/transition"), "mediator", {"to": status})
-        assert r.status_code == 200 and r.json["case"]["status"] == status
+    resolved = api.call("POST", case_path(case, "/transition"), "mediator", {"to": "resolved"})
+    assert resolved.status_code == 200 and resolved.json["case"]["status"] == "resolved"
+    # The worker was never sent a reply here: closing says so, and needs confirming.
+    unanswered = api.call("POST", case_path(case, "/transition"), "mediator", {"to": "closed"})
+    assert unanswered.status_code == 409 and "never received a reply" in unanswered.json["error"]
+    bad = api.call("POST", case_path(case, "/transition"), "mediator", {"to": "closed", "confirm_unanswered": "yes"})
+    assert bad.status_code == 400 and "confirm_unanswered" in bad.json["error"]
+    r = api.call("POST", case_path(case, "/transition"), "mediator", {"to": "closed", "confirm_unanswered": True})
+    assert r.status_code == 200 and r.json["case"]["status"] == "closed"
+    with new_session() as reading:  # a short read: SQLite lets the next request write only after it
+        assert (
+            "closed_without_reply" in reading.exec(select(CaseEvent.action).where(CaseEvent.case_id == case.id)).all()
+        )
     closed = api.call("POST", case_path(case, "/notes"), "mediator", {"body": "late"})
     assert closed.status_code == 409 and "closed" in closed.json["error"]
     reopened = api.call(

@@ -283,7 +283,7 @@ def test_illegal_transition_is_refused_with_a_message(staff_client: Any, db: Ses
 
 def test_legal_transition_and_reopen(staff_client: Any, db: Session) -> None:
     case = _case(db)
-    assert _post(staff_client, case, "status", to="closed").status_code == 303
+    assert _post(staff_client, case, "status", to="closed", confirm_unanswered="yes").status_code == 303
     assert reload(db, case).status == CaseStatus.CLOSED
     page = staff_client.get(f"/console/cases/{case.reference}").text
     assert 'id="note-body"' not in page, "a closed case offers no note form"
@@ -384,6 +384,76 @@ def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Sessio
         outcome.inspection_requested,
         outcome.sanction_reported,
     ) == ("remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
+
+
+def test_outcome_form_reads_amounts_as_written_and_keeps_what_was_typed(staff_client: Any, db: Session) -> None:
+    case = _case(db)
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert re.search(r'<option value="" selected>choose…</option>', page), "no resolution is chosen for the user"
+    empty = _post(staff_client, case, "outcome", amount_recovered="1,500", currency="PHP")
+    assert empty.status_code == 400 and "choose a resolution" in empty.text
+    assert 'value="1,500"' in empty.text and 'value="PHP"' in empty.text, "the refused form lost what was typed"
+    typo = _post(staff_client, case, "outcome", resolution_type="remedied", amount_recovered="1.500,00", currency="PHP")
+    assert typo.status_code == 400 and "not a number as written here (for example 1,500.50)" in typo.text
+    alert = re.search(r'<p class="flash flash-error" role="alert">(.*?)</p>', unescape(typo.text))
+    assert alert and "The amount recovered" in alert.group(1) and "amount_recovered" not in alert.group(1)
+    assert '<option value="remedied" selected>' in typo.text and 'value="1.500,00"' in typo.text
+    assert fetch(db, select(Outcome)) == []
+    done = _post(
+        staff_client,
+        case,
+        "outcome",
+        resolution_type="remedied",
+        remedies=["wages_paid"],
+        amount_recovered="1,500",
+        currency="PHP",
+    )
+    assert done.status_code == 303
+    outcome = only(db, select(Outcome))
+    db.commit()
+    assert outcome.amount_recovered == Decimal("1500.00")
+    assert 'value="1,500.00"' in staff_client.get(f"/console/cases/{case.reference}").text
+
+
+def test_outcome_amount_follows_the_working_language(capp: Flask, staff_client: Any, db: Session) -> None:
+    capp.config["WORKING_LANGUAGE"] = "es"
+    case = _case(db)
+    posted = _post(
+        staff_client, case, "outcome", resolution_type="remedied", amount_recovered="1.500,25", currency="EUR"
+    )
+    assert posted.status_code == 303, re.findall(r"flash-error.*", posted.text)
+    outcome = only(db, select(Outcome))
+    db.commit()
+    assert outcome.amount_recovered == Decimal("1500.25")
+
+
+def test_closing_a_case_the_worker_never_heard_back_on_needs_confirming(staff_client: Any, db: Session) -> None:
+    case = _case(db, status=CaseStatus.ASSIGNED)
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "has never received a reply" in page
+    refused = _post(staff_client, case, "status", to="closed")
+    assert refused.status_code == 400 and "never received a reply" in refused.text
+    assert reload(db, case).status == CaseStatus.ASSIGNED
+    db.commit()
+    assert _post(staff_client, case, "status", to="closed", confirm_unanswered="yes").status_code == 303
+    assert reload(db, case).status == CaseStatus.CLOSED
+    actions = [e.action for e in fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id))]
+    assert "closed_without_reply" in actions
+
+
+def test_closing_an_answered_case_needs_no_confirmation(staff_client: Any, db: Session) -> None:
+    case = _case(db, status=CaseStatus.ASSIGNED)
+    add_message(
+        db, case, "We are calling your employer.", direction=Direction.OUTBOUND, kind="reply", delivery_status="sent"
+    )
+    failed = make_case(db, status=CaseStatus.ASSIGNED)
+    add_message(db, failed, "We are calling.", direction=Direction.OUTBOUND, kind="reply", delivery_status="failed")
+    db.commit()
+    assert "has never received a reply" not in staff_client.get(f"/console/cases/{case.reference}").text
+    assert _post(staff_client, case, "status", to="closed").status_code == 303
+    actions = [e.action for e in fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id))]
+    assert "closed_without_reply" not in actions
+    assert _post(staff_client, failed, "status", to="closed").status_code == 400, "a failed reply is no answer"
 
 
 # --- reply ------------------------------------------------------------------------------------

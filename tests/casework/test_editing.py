@@ -241,7 +241,7 @@ def test_mediation_journey_and_outcome(session: Session) -> None:
 @pytest.mark.parametrize(
     ("label", "changes", "message"),
     [
-        ("unknown resolution", {"resolution_type": "won"}, "resolution_type must be one of"),
+        ("unknown resolution", {"resolution_type": "won"}, "unknown resolution 'won'"),
         ("unknown remedy", {"remedies": ["cash"]}, "unknown remedy 'cash'"),
         ("negative amount", {"amount_recovered": "-1", "currency": "USD"}, "zero or more"),
         ("float amount", {"amount_recovered": 10.5, "currency": "USD"}, "not a float"),
