@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import is_currency
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from casework.access import REFERRAL_ROLES, ActionNotAllowed, require_role
 from casework.audit import record_event
 from casework.cases import LEGAL_TRANSITIONS, transition
 from casework.editing import CaseworkError, check_editable
-from casework.models import Case, CaseStatus, MediationSession, Outcome, Role, Route, StaffUser, utcnow
+from casework.models import (
+    Case,
+    CaseStatus,
+    MediationSession,
+    Outcome,
+    RemedyLine,
+    Role,
+    Route,
+    StaffUser,
+    utcnow,
+)
 from casework.notes import reason_detail
 from casework.routing import assign_case
 
@@ -40,6 +51,11 @@ REMEDIES = (
     "apology",
     "other",
 )
+# Who owes a remedy line.
+PAYERS = ("employer", "recruitment_agency", "other")
+# An agreement's terms: only these results have them.
+AGREEMENT_RESULTS = ("agreement", "partial_agreement")
+MAX_REMEDY_LINES = 20
 MAX_TEXT = 10_000
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -131,6 +147,78 @@ def schedule_mediation(
     return item
 
 
+@dataclass(frozen=True)
+class RemedyTerm:
+    """One term of an agreement as entered: what, how much, who pays, by when."""
+
+    remedy: str
+    payer: str
+    amount: Decimal | str | None = None
+    currency: str | None = None
+    due_on: date | None = None
+
+
+def _check_terms(terms: Iterable[RemedyTerm], result: str, held_at: datetime) -> list[RemedyTerm]:
+    """The agreement's terms, validated; raises MediationError naming the line and field."""
+    checked: list[RemedyTerm] = []
+    for number, term in enumerate(terms, start=1):
+        where = f"remedy line {number}"
+        if term.remedy not in REMEDIES:
+            raise MediationError(f"{where}: unknown remedy {term.remedy!r}; choose from {', '.join(REMEDIES)}")
+        if term.payer not in PAYERS:
+            raise MediationError(f"{where}: who pays must be one of {', '.join(PAYERS)}; got {term.payer!r}")
+        amount, code = _money(term.amount, term.currency, f"{where}: the amount", MediationError)
+        if term.due_on is not None and (not isinstance(term.due_on, date) or isinstance(term.due_on, datetime)):
+            raise MediationError(f"{where}: the due date must be a date")
+        if term.due_on is not None and term.due_on < held_at.date():
+            raise MediationError(f"{where}: the due date {term.due_on.isoformat()} is before the session was held")
+        checked.append(RemedyTerm(term.remedy, term.payer, amount, code, term.due_on))
+    if len(checked) > MAX_REMEDY_LINES:
+        raise MediationError(f"an agreement has at most {MAX_REMEDY_LINES} remedy lines")
+    if checked and result not in AGREEMENT_RESULTS:
+        raise MediationError(
+            "remedy lines are the terms of an agreement: record them only with an agreement or partial agreement"
+        )
+    return checked
+
+
+def _check_session_times(
+    mediation_session: MediationSession, held_at: datetime, follow_up_on: date | None, now: datetime | None
+) -> None:
+    _aware("held_at", held_at, MediationError)
+    if held_at > (now or utcnow()) + CLOCK_SKEW:
+        raise MediationError("held_at is in the future")
+    scheduled = mediation_session.scheduled_at
+    if scheduled is not None and held_at < scheduled - CLOCK_SKEW:
+        raise MediationError(
+            f"held_at ({held_at.isoformat(timespec='minutes')}) is before the session was scheduled "
+            f"({scheduled.isoformat(timespec='minutes')}); if it was brought forward, schedule a new session"
+        )
+    if follow_up_on is not None and (not isinstance(follow_up_on, date) or follow_up_on < held_at.date()):
+        raise MediationError("the follow-up date must be a date on or after the session")
+
+
+def _replace_terms(
+    session: Session, mediation_session: MediationSession, terms: list[RemedyTerm], actor_id: int | None
+) -> None:
+    assert mediation_session.id is not None
+    for old in session.exec(select(RemedyLine).where(RemedyLine.mediation_session_id == mediation_session.id)):
+        session.delete(old)
+    for term in terms:
+        session.add(
+            RemedyLine(
+                case_id=mediation_session.case_id,
+                mediation_session_id=mediation_session.id,
+                remedy=term.remedy,
+                amount=Decimal(term.amount) if term.amount is not None else None,
+                currency=term.currency,
+                payer=term.payer,
+                due_on=term.due_on,
+                created_by_id=actor_id,
+            )
+        )
+
+
 def record_mediation_result(
     session: Session,
     mediation_session: MediationSession,
@@ -139,24 +227,28 @@ def record_mediation_result(
     result: str,
     actor_id: int | None,
     *,
+    terms: Iterable[RemedyTerm] = (),
+    follow_up_on: date | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> MediationSession:
-    """Record when a session was held, its notes and result (once); raises MediationError."""
+    """Record when a session was held, its notes, result and, for an agreement, its terms as
+    remedy lines (once: a correction is `amend_mediation_result`); raises MediationError."""
     case = session.get_one(Case, mediation_session.case_id)
     check_editable(case, expected_version)
     if mediation_session.result is not None:
-        raise MediationError("this session's result is already recorded")
+        raise MediationError("this session's result is already recorded; amend it instead")
     if result not in MEDIATION_RESULTS:
         raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
-    _aware("held_at", held_at, MediationError)
-    if held_at > (now or utcnow()) + CLOCK_SKEW:
-        raise MediationError("held_at is in the future")
+    _check_session_times(mediation_session, held_at, follow_up_on, now)
+    checked = _check_terms(terms, result, held_at)
     text = _text("notes", notes, MediationError, required=False)
     mediation_session.held_at = held_at
     mediation_session.notes = text
     mediation_session.result = result
+    mediation_session.follow_up_on = follow_up_on
     session.add(mediation_session)
+    _replace_terms(session, mediation_session, checked, actor_id)
     record_event(
         session,
         action="mediation_result",
@@ -165,24 +257,129 @@ def record_mediation_result(
         actor_kind="staff" if actor_id else "system",
         mediation_session_id=mediation_session.id,
         result=result,
+        remedy_lines=len(checked),
+        follow_up_on=follow_up_on.isoformat() if follow_up_on else None,
     )
     return mediation_session
 
 
-def _amount(value: Decimal | int | str | None) -> Decimal | None:
+def amend_mediation_result(
+    session: Session,
+    mediation_session: MediationSession,
+    held_at: datetime,
+    notes: str | None,
+    result: str,
+    actor_id: int | None,
+    *,
+    reason: str,
+    terms: Iterable[RemedyTerm] = (),
+    follow_up_on: date | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> MediationSession:
+    """Correct a recorded result (and its terms), with a reason; audited with what it was before.
+
+    Raises MediationError, CaseClosed or StaleCase, changing nothing.
+    """
+    case = session.get_one(Case, mediation_session.case_id)
+    check_editable(case, expected_version)
+    if mediation_session.result is None:
+        raise MediationError("this session has no result to amend yet; record it first")
+    if result not in MEDIATION_RESULTS:
+        raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
+    if not (reason or "").strip():
+        raise MediationError("say why the result is amended (the reason is kept as a note)")
+    _check_session_times(mediation_session, held_at, follow_up_on, now)
+    checked = _check_terms(terms, result, held_at)
+    text = _text("notes", notes, MediationError, required=False)
+    before_lines = len(
+        session.exec(select(RemedyLine.id).where(RemedyLine.mediation_session_id == mediation_session.id)).all()
+    )
+    detail = reason_detail(session, case, actor_id, reason)
+    before = mediation_session.result
+    mediation_session.held_at = held_at
+    mediation_session.notes = text
+    mediation_session.result = result
+    mediation_session.follow_up_on = follow_up_on
+    session.add(mediation_session)
+    _replace_terms(session, mediation_session, checked, actor_id)
+    record_event(
+        session,
+        action="mediation_result_amended",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id else "system",
+        mediation_session_id=mediation_session.id,
+        from_result=before,
+        result=result,
+        remedy_lines_before=before_lines,
+        remedy_lines=len(checked),
+        **detail,
+    )
+    return mediation_session
+
+
+def remedy_lines(session: Session, case: Case) -> list[RemedyLine]:
+    """The case's remedy lines, by due date (undated last)."""
+    rows = session.exec(select(RemedyLine).where(RemedyLine.case_id == case.id).order_by(col(RemedyLine.id))).all()
+    return sorted(rows, key=lambda line: (line.due_on is None, line.due_on or date.max, line.id or 0))
+
+
+@dataclass(frozen=True)
+class MediatorAgenda:
+    """What a mediator has ahead: sessions without a result yet, and agreements to follow up."""
+
+    sessions: list[MediationSession]
+    follow_ups: list[MediationSession]
+
+
+def mediator_agenda(session: Session, mediator_id: int | None) -> MediatorAgenda:
+    """Sessions still to hold or record (soonest first) and follow-ups on open cases (soonest
+    first), for one mediator or (None) for everyone."""
+    pending = select(MediationSession).where(col(MediationSession.result).is_(None))
+    follow = (
+        select(MediationSession)
+        .join(Case, col(Case.id) == MediationSession.case_id)
+        .where(col(MediationSession.follow_up_on).is_not(None), Case.status != CaseStatus.CLOSED)
+    )
+    if mediator_id is not None:
+        pending = pending.where(MediationSession.mediator_id == mediator_id)
+        follow = follow.where(MediationSession.mediator_id == mediator_id)
+    return MediatorAgenda(
+        sessions=list(session.exec(pending.order_by(col(MediationSession.scheduled_at), col(MediationSession.id)))),
+        follow_ups=list(session.exec(follow.order_by(col(MediationSession.follow_up_on), col(MediationSession.id)))),
+    )
+
+
+def _amount(value: Decimal | int | str | None, label: str, error: type[CaseworkError]) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, float):
-        raise OutcomeError('the amount recovered must be a decimal string such as "1250.00", not a float')
+        raise error(f'{label} must be a decimal string such as "1250.00", not a float')
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise OutcomeError(f"the amount recovered is not a number: {value!r}") from None
+        raise error(f"{label} is not a number: {value!r}") from None
     if not amount.is_finite() or amount < 0:
-        raise OutcomeError("the amount recovered must be zero or more")
+        raise error(f"{label} must be zero or more")
     if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise OutcomeError("the amount recovered must have at most 2 decimals and 12 digits before them")
+        raise error(f"{label} must have at most 2 decimals and 12 digits before them")
     return amount.quantize(Decimal("0.01"))
+
+
+def _money(
+    value: Decimal | int | str | None, currency: str | None, label: str, error: type[CaseworkError]
+) -> tuple[Decimal | None, str | None]:
+    """An amount and its ISO 4217 currency, both or neither; raises `error` naming `label`."""
+    amount = _amount(value, label, error)
+    code = currency.strip() if isinstance(currency, str) and currency.strip() else None
+    if code is not None and not (len(code) == 3 and code.isupper() and is_currency(code)):
+        raise error(f"currency must be an ISO 4217 code such as USD or PHP; got {currency!r}")
+    if amount is not None and code is None:
+        raise error(f"{label} needs its currency")
+    if code is not None and amount is None:
+        raise error(f"a currency was given without {label}")
+    return amount, code
 
 
 def record_outcome(
@@ -210,14 +407,7 @@ def record_outcome(
     unknown = [r for r in chosen if r not in REMEDIES]
     if unknown:
         raise OutcomeError(f"unknown remedy {unknown[0]!r}; choose from {', '.join(REMEDIES)}")
-    amount = _amount(amount_recovered)
-    code = currency.strip() if isinstance(currency, str) and currency.strip() else None
-    if code is not None and not (len(code) == 3 and code.isupper() and is_currency(code)):
-        raise OutcomeError(f"currency must be an ISO 4217 code such as USD or PHP; got {currency!r}")
-    if amount is not None and code is None:
-        raise OutcomeError("an amount recovered needs its currency")
-    if code is not None and amount is None:
-        raise OutcomeError("a currency was given without an amount")
+    amount, code = _money(amount_recovered, currency, "the amount recovered", OutcomeError)
     if not isinstance(inspection_requested, bool) or not isinstance(sanction_reported, bool):
         raise OutcomeError("inspection requested and sanction reported must be true or false")
     outcome = session.exec(select(Outcome).where(Outcome.case_id == case.id)).first()

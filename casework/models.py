@@ -8,7 +8,7 @@ are declared with its routes (`app/api/cases.py`) and in its OpenAPI document.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -376,6 +376,24 @@ class MediationSession(SQLModel, table=True):
     parties: str | None = _secret()
     notes: str | None = _secret()
     result: str | None = _code(32)  # agreement, partial_agreement, no_agreement, adjourned, no_show
+    follow_up_on: date | None = None  # when the mediator checks the agreement is kept
+    created_at: datetime = _created()
+
+
+class RemedyLine(SQLModel, table=True):
+    """One term of what is owed to the worker: a remedy, its amount, who pays and by when; set
+    by a mediation agreement. Holds no personal data (codes, amounts, dates)."""
+
+    __tablename__ = "remedy_line"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True, ondelete="CASCADE")
+    mediation_session_id: int | None = Field(default=None, foreign_key="mediation_session.id", index=True)
+    remedy: str = Field(sa_type=String(32))  # one of casework.mediation.REMEDIES
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    currency: str | None = _code(3)  # ISO 4217
+    payer: str = Field(sa_type=String(32))  # employer, recruitment_agency, other
+    due_on: date | None = None
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = _created()
 
 

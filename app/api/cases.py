@@ -4,7 +4,7 @@ mediation sessions, outcome, triage override, audit trail, and the routing rules
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
@@ -28,10 +28,16 @@ from casework.access import (
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
 from casework.mediation import (
+    MEDIATION_RESULTS,
+    PAYERS,
+    REMEDIES,
+    RemedyTerm,
+    amend_mediation_result,
     record_mediation_result,
     record_outcome,
     refer_to_inspection,
     refer_to_mediation,
+    remedy_lines,
     schedule_mediation,
 )
 from casework.models import (
@@ -228,8 +234,21 @@ def case_detail(case: Case) -> dict[str, Any]:
                 "parties": m.parties,
                 "notes": m.notes,
                 "result": m.result,
+                "follow_up_on": m.follow_up_on.isoformat() if m.follow_up_on else None,
             }
             for m in meetings
+        ],
+        "remedy_lines": [
+            {
+                "id": line.id,
+                "mediation_session_id": line.mediation_session_id,
+                "remedy": line.remedy,
+                "amount": None if line.amount is None else str(line.amount),
+                "currency": line.currency,
+                "payer": line.payer,
+                "due_on": line.due_on.isoformat() if line.due_on else None,
+            }
+            for line in remedy_lines(session, case)
         ],
         "outcome": None
         if outcome is None
@@ -458,23 +477,88 @@ def mediation_session(reference: str) -> Any:
     return done(case, 201, mediation_session={"id": item.id})
 
 
+def date_field(body: dict[str, Any], name: str) -> date | None:
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, str) and len(raw) == 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise BadRequest(f"{name} must be an ISO 8601 date such as 2026-03-15")
+
+
+def terms_field(body: dict[str, Any]) -> list[RemedyTerm]:
+    """An agreement's `remedy_lines`: [{remedy, payer, amount, currency, due_on}]."""
+    raw = body.get("remedy_lines", [])
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise BadRequest("remedy_lines must be a list of objects")
+    terms = []
+    for number, item in enumerate(raw, start=1):
+        unknown = set(item) - {"remedy", "payer", "amount", "currency", "due_on"}
+        if unknown:
+            raise BadRequest(f"remedy_lines[{number}]: unknown field(s) {', '.join(sorted(unknown))}")
+        amount = item.get("amount")
+        if amount is not None and not isinstance(amount, str):
+            raise BadRequest(f'remedy_lines[{number}].amount must be a decimal string such as "1250.00"')
+        terms.append(
+            RemedyTerm(
+                remedy=text_field(item, "remedy") or "",
+                payer=text_field(item, "payer") or "",
+                amount=amount,
+                currency=text_field(item, "currency", required=False),
+                due_on=date_field(item, "due_on"),
+            )
+        )
+    return terms
+
+
+def _mediation_session(case: Case, session_id: int) -> MediationSession:
+    item = get_session().get(MediationSession, session_id)
+    if item is None or item.case_id != case.id:
+        abort(404, description="mediation session not found")
+    return item
+
+
 @bp.post("/cases/<reference>/mediation-sessions/<int:session_id>/result")
 @token_required(*CASE_ROLES)
 @domain_errors
 def mediation_result(reference: str, session_id: int) -> Any:
-    """Record when a mediation session was held, its notes and its result."""
+    """Record when a mediation session was held, its notes, its result and an agreement's terms."""
     case = load_case(reference)
     body = json_body()
-    item = get_session().get(MediationSession, session_id)
-    if item is None or item.case_id != case.id:
-        abort(404, description="mediation session not found")
     record_mediation_result(
         get_session(),
-        item,
+        _mediation_session(case, session_id),
         time_field(body, "held_at"),
         text_field(body, "notes", required=False),
         text_field(body, "result") or "",
         api_user().id,
+        terms=terms_field(body),
+        follow_up_on=date_field(body, "follow_up_on"),
+        expected_version=expected_version(body),
+    )
+    return done(case)
+
+
+@bp.post("/cases/<reference>/mediation-sessions/<int:session_id>/amend")
+@token_required(*CASE_ROLES)
+@domain_errors
+def mediation_amend(reference: str, session_id: int) -> Any:
+    """Correct a recorded result and its terms, with a reason (audited with what it was)."""
+    case = load_case(reference)
+    body = json_body()
+    amend_mediation_result(
+        get_session(),
+        _mediation_session(case, session_id),
+        time_field(body, "held_at"),
+        text_field(body, "notes", required=False),
+        text_field(body, "result") or "",
+        api_user().id,
+        reason=text_field(body, "reason") or "",
+        terms=terms_field(body),
+        follow_up_on=date_field(body, "follow_up_on"),
         expected_version=expected_version(body),
     )
     return done(case)
@@ -625,6 +709,26 @@ def _obj(required: list[str], versioned: bool = True, **props: Any) -> dict[str,
 
 REF = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}, "example": "K7M2-9QXD"}
 STR = {"type": "string"}
+SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+REMEDY_LINE = {
+    "type": "object",
+    "required": ["remedy", "payer"],
+    "additionalProperties": False,
+    "properties": {
+        "remedy": {"enum": list(REMEDIES)},
+        "payer": {"enum": list(PAYERS)},
+        "amount": {"type": "string", "description": 'a decimal string such as "1250.00"; needs currency'},
+        "currency": {"type": "string", "description": "ISO 4217"},
+        "due_on": {"type": "string", "format": "date"},
+    },
+}
+RESULT_FIELDS: dict[str, Any] = {
+    "held_at": {"type": "string", "format": "date-time"},
+    "notes": STR,
+    "result": {"enum": list(MEDIATION_RESULTS)},
+    "remedy_lines": {"type": "array", "items": REMEDY_LINE, "description": "only for agreement, partial_agreement"},
+    "follow_up_on": {"type": "string", "format": "date"},
+}
 QUEUE_PARAMS = [
     {"name": name, "in": "query", "required": False, "schema": schema}
     for name, schema in (
@@ -853,15 +957,18 @@ def register_openapi(app: Flask) -> None:
             },
             f"{case}/mediation-sessions/{{session_id}}/result": {
                 "post": _operation(
-                    "Record a mediation session's result",
+                    "Record a mediation session's result (with an agreement's terms as remedy lines)",
                     "mediation",
-                    _obj(
-                        ["held_at", "result"],
-                        held_at={"type": "string", "format": "date-time"},
-                        notes=STR,
-                        result={"enum": ["agreement", "partial_agreement", "no_agreement", "adjourned", "no_show"]},
-                    ),
-                    params=[REF, {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    _obj(["held_at", "result"], **RESULT_FIELDS),
+                    params=[REF, SESSION_ID],
+                )
+            },
+            f"{case}/mediation-sessions/{{session_id}}/amend": {
+                "post": _operation(
+                    "Amend a recorded result and its terms, with a reason (audited)",
+                    "mediation",
+                    _obj(["held_at", "result", "reason"], **RESULT_FIELDS, reason=STR),
+                    params=[REF, SESSION_ID],
                 )
             },
             f"{case}/outcome": {

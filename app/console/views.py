@@ -24,19 +24,19 @@ from casework.cases import LEGAL_TRANSITIONS, close_case, reporter_answered, tra
 from casework.editing import CaseworkError, StaleCase, check_version
 from casework.mediation import (
     MEDIATION_RESULTS,
+    PAYERS,
     REMEDIES,
     RESOLUTION_TYPES,
-    record_mediation_result,
     record_outcome,
     refer_to_inspection,
     refer_to_mediation,
+    remedy_lines,
     schedule_mediation,
 )
 from casework.models import (
     Case,
     CaseStatus,
     Category,
-    MediationSession,
     Role,
     Route,
     StaffUser,
@@ -182,6 +182,8 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
         "closed": status is CaseStatus.CLOSED,
         "mediators": [u for u in assignees if u.role == Role.MEDIATOR],
         "mediation_results": MEDIATION_RESULTS,
+        "payers": PAYERS,
+        "remedy_lines": remedy_lines(db, case),
         "resolution_types": RESOLUTION_TYPES,
         "remedies": REMEDIES,
         "working_language": current_app.config["WORKING_LANGUAGE"],
@@ -414,36 +416,14 @@ def case_mediation_schedule(reference: str) -> Any:
     return _apply(reference, change, anchor="#mediation")
 
 
-@bp.route("/cases/<reference>/mediation/<int:session_id>", methods=["POST"])
-@role_required(*CASE_ROLES)
-def case_mediation_result(reference: str, session_id: int) -> Any:
-    def change(db: Session, case: Case) -> str:
-        item = db.get(MediationSession, session_id)
-        if item is None or item.case_id != case.id:
-            raise FormError("no such mediation session on this case")
-        record_mediation_result(
-            db,
-            item,
-            _utc_field("held_at", "the date held"),
-            request.form.get("notes"),
-            request.form.get("result", ""),
-            current_user.id,
-            expected_version=_form_version(),
-        )
-        return "Mediation result recorded."
-
-    return _apply(reference, change, anchor="#mediation")
-
-
-def _amount_field(name: str, label: str) -> Decimal | None:
+def parse_amount(raw: str, label: str) -> Decimal | None:
     """A number typed as the console's locale writes it ("1,500.50" in English, "1.500,50" in
-    Spanish), or None when empty."""
-    raw = request.form.get(name, "").strip()
+    Spanish), or None when empty; FormError naming `label` otherwise."""
+    raw = raw.strip()
     if not raw:
         return None
-    locale = current_app.config["WORKING_LANGUAGE"]
     try:
-        return parse_decimal(raw, locale=locale, strict=True)
+        return parse_decimal(raw, locale=current_app.config["WORKING_LANGUAGE"], strict=True)
     except NumberFormatError:
         example = amount_filter(Decimal("1500.50"))
         raise FormError(f"{label} is not a number as written here (for example {example}): {raw!r}") from None
@@ -464,7 +444,7 @@ def case_outcome(reference: str) -> Any:
             case,
             resolution_type=request.form.get("resolution_type", ""),
             remedies=request.form.getlist("remedies"),
-            amount_recovered=_amount_field("amount_recovered", "The amount recovered"),
+            amount_recovered=parse_amount(request.form.get("amount_recovered", ""), "The amount recovered"),
             currency=request.form.get("currency", "").strip().upper() or None,
             inspection_requested=request.form.get("inspection_requested") == "yes",
             sanction_reported=request.form.get("sanction_reported") == "yes",

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, select
 
-from casework.mediation import schedule_mediation
+from casework.mediation import record_mediation_result, schedule_mediation
 from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Route, utcnow
 from tests.api.conftest import Api
 from tests.factories import make_case
@@ -42,6 +42,7 @@ def body_for(route: str, ids: dict[str, int]) -> Any:
         "notes": {"body": "called the employer"},
         "mediation-sessions": {"mediator_id": ids["mediator"], "scheduled_at": soon, "parties": "worker, employer"},
         "result": {"held_at": utcnow().isoformat(), "result": "agreement"},
+        "amend": {"held_at": utcnow().isoformat(), "result": "agreement", "reason": "signed later"},
         "outcome": {"resolution_type": "withdrawn"},
         "triage": {"urgency": "high"},
         "translation": {"text": "My salary has not been paid"},
@@ -60,6 +61,7 @@ MATRIX = [
     ("notes", "POST", "/api/v1/cases/{ref}/notes", "notes", CASE_WORK),
     ("schedule mediation", "POST", "/api/v1/cases/{ref}/mediation-sessions", "mediation-sessions", CASE_WORK),
     ("mediation result", "POST", "/api/v1/cases/{ref}/mediation-sessions/{sid}/result", "result", CASE_WORK),
+    ("mediation amend", "POST", "/api/v1/cases/{ref}/mediation-sessions/{sid}/amend", "amend", CASE_WORK),
     ("outcome", "POST", "/api/v1/cases/{ref}/outcome", "outcome", CASE_WORK),
     ("triage override", "POST", "/api/v1/cases/{ref}/triage", "triage", MANAGERS),
     ("triage confirm", "POST", "/api/v1/cases/{ref}/triage/confirm", None, MANAGERS),
@@ -104,7 +106,9 @@ def test_authorization(
         status=CaseStatus.ASSIGNED,
         category=Category.WAGE_THEFT,
     )
-    meeting = schedule_mediation(session, case, mediator.id, utcnow() + timedelta(days=1), "worker", mediator.id)
+    meeting = schedule_mediation(session, case, mediator.id, utcnow() - timedelta(hours=2), "worker", mediator.id)
+    if body == "amend":  # only a recorded result can be amended
+        record_mediation_result(session, meeting, utcnow() - timedelta(hours=1), None, "no_agreement", mediator.id)
     message = Message(
         case_id=case.id,
         reporter_id=case.reporter_id,

@@ -184,7 +184,7 @@ def test_assign_transition_notes_mediation_outcome_and_close(api: Api, session: 
     assert r.status_code == 201
     r = api.call("POST", case_path(case, "/refer"), "ombudsperson", {"to": "mediation", "mediator_id": mediator.id})
     assert r.status_code == 200 and r.json["case"]["route"] == "mediation"
-    when = (utcnow() + timedelta(days=1)).isoformat()
+    when = (utcnow() - timedelta(hours=2)).isoformat()  # entered after the session, as often happens
     r = api.call(
         "POST",
         case_path(case, "/mediation-sessions"),
@@ -197,9 +197,58 @@ def test_assign_transition_notes_mediation_outcome_and_close(api: Api, session: 
         "POST",
         case_path(case, f"/mediation-sessions/{session_id}/result"),
         "mediator",
-        {"held_at": utcnow().isoformat(), "result": "agreement", "notes": "pays in 2 instalments"},
+        {
+            "held_at": utcnow().isoformat(),
+            "result": "agreement",
+            "notes": "pays in 2 instalments",
+            "remedy_lines": [
+                {
+                    "remedy": "wages_paid",
+                    "payer": "employer",
+                    "amount": "600.00",
+                    "currency": "SAR",
+                    "due_on": "2099-01-31",
+                },
+                {
+                    "remedy": "wages_paid",
+                    "payer": "employer",
+                    "amount": "600.00",
+                    "currency": "SAR",
+                    "due_on": "2099-02-28",
+                },
+            ],
+            "follow_up_on": "2099-03-01",
+        },
     )
     assert r.status_code == 200
+    shown = api.call("GET", case_path(case), "mediator").json
+    assert [(line["amount"], line["due_on"]) for line in shown["remedy_lines"]] == [
+        ("600.00", "2099-01-31"),
+        ("600.00", "2099-02-28"),
+    ]
+    assert shown["mediation_sessions"][0]["follow_up_on"] == "2099-03-01"
+    amend = case_path(case, f"/mediation-sessions/{session_id}/amend")
+    for bad, message in [
+        ({"remedy_lines": "all"}, "remedy_lines must be a list"),
+        ({"remedy_lines": [{"remedy": "wages_paid", "payer": "employer", "amount": 600}]}, "decimal string"),
+        ({"remedy_lines": [{"remedy": "wages_paid", "payer": "employer", "due_on": "31/01/2099"}]}, "ISO 8601 date"),
+        ({"remedy_lines": [{"remedy": "wages_paid", "payer": "employer", "colour": "red"}]}, "unknown field"),
+        ({"reason": ""}, "reason"),
+    ]:
+        body = {"held_at": utcnow().isoformat(), "result": "agreement", "reason": "typo", **bad}
+        refused = api.call("POST", amend, "mediator", body)
+        assert refused.status_code == 400 and message in refused.json["error"], (bad, refused.json)
+    assert len(api.call("GET", case_path(case), "mediator").json["remedy_lines"]) == 2, (
+        "a refused amendment changes nothing"
+    )
+    amended = api.call(
+        "POST",
+        amend,
+        "mediator",
+        {"held_at": utcnow().isoformat(), "result": "no_agreement", "reason": "employer withdrew"},
+    )
+    assert amended.status_code == 200
+    assert api.call("GET", case_path(case), "mediator").json["remedy_lines"] == []
     r = api.call(
         "POST",
         case_path(case, "/outcome"),

@@ -29,6 +29,8 @@ ROUTES = {
     "console.case_refer": ("POST", "/console/cases/{ref}/refer"),
     "console.case_mediation_schedule": ("POST", "/console/cases/{ref}/mediation"),
     "console.case_mediation_result": ("POST", "/console/cases/{ref}/mediation/{session_id}"),
+    "console.case_mediation_amend": ("POST", "/console/cases/{ref}/mediation/{session_id}/amend"),
+    "console.mediation_agenda": ("GET", "/console/mediation"),
     "console.case_outcome": ("POST", "/console/cases/{ref}/outcome"),
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
@@ -39,12 +41,14 @@ WORK = {
     "console.case_status",
     "console.case_mediation_schedule",
     "console.case_mediation_result",
+    "console.case_mediation_amend",
     "console.case_outcome",
     "console.case_reply",
     "console.case_translation",
 }
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
 ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
+CASEWORKERS = {"console.mediation_agenda"}  # any caseworker; each mediator sees only their own sessions
 ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
 ALLOWED = "allowed"
 
@@ -53,16 +57,16 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "admin": dict.fromkeys(ROUTES, ALLOWED),
     "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403)},
     "mediator-own": {
-        **dict.fromkeys(ANY_STAFF | WORK, ALLOWED),
+        **dict.fromkeys(ANY_STAFF | WORK | CASEWORKERS, ALLOWED),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
     "mediator-other": {
-        **dict.fromkeys(ANY_STAFF, ALLOWED),
+        **dict.fromkeys(ANY_STAFF | CASEWORKERS, ALLOWED),
         **dict.fromkeys(WORK, 404),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
-    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY, 403)},
+    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY | CASEWORKERS, 403)},
 }
 
 

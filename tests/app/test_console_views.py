@@ -26,6 +26,7 @@ from casework.models import (
     Message,
     Note,
     Outcome,
+    RemedyLine,
     Role,
     Route,
     StaffUser,
@@ -384,6 +385,72 @@ def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Sessio
         outcome.inspection_requested,
         outcome.sanction_reported,
     ) == ("remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
+
+
+def test_mediation_agreement_terms_amendment_and_agenda(
+    staff_client: Any, capp: Flask, db: Session, ombud: StaffUser
+) -> None:
+    case = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
+    mediator = make_staff(db, Role.MEDIATOR)
+    db.commit()
+    when = (utcnow() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    _post(staff_client, case, "mediation", mediator_id=str(mediator.id), scheduled_at=when, parties="worker, HR")
+    item = only(db, select(MediationSession))
+    db.commit()
+    early = (utcnow() - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")
+    refused = _post(staff_client, case, f"mediation/{item.id}", held_at=early, result="agreement")
+    assert refused.status_code == 400 and "before the session was scheduled" in refused.text
+    due = (utcnow() + timedelta(days=30)).date().isoformat()
+    held = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    recorded = _post(
+        staff_client,
+        case,
+        f"mediation/{item.id}",
+        held_at=held,
+        result="agreement",
+        follow_up_on=due,
+        term_remedy=["wages_paid", "", "documents_returned"],
+        term_amount=["1,500", "", ""],
+        term_currency=["php", "", ""],
+        term_payer=["employer", "employer", "recruitment_agency"],
+        term_due=[due, "", ""],
+    )
+    assert recorded.status_code == 303
+    lines = fetch(db, select(RemedyLine))
+    db.commit()
+    assert sorted((line.remedy, line.amount, line.currency, line.payer) for line in lines) == [
+        ("documents_returned", None, None, "recruitment_agency"),
+        ("wages_paid", Decimal("1500.00"), "PHP", "employer"),
+    ]
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "Agreed terms" in page and "1,500.00 PHP" in page and "Amend this result" in page
+    amended = _post(
+        staff_client,
+        case,
+        f"mediation/{item.id}/amend",
+        held_at=held,
+        result="partial_agreement",
+        reason="documents not part of it",
+        follow_up_on=due,
+        term_remedy=["wages_paid"],
+        term_amount=["1,500"],
+        term_currency=["PHP"],
+        term_payer=["employer"],
+        term_due=[due],
+    )
+    assert amended.status_code == 303
+    assert len(fetch(db, select(RemedyLine))) == 1
+    assert "mediation_result_amended" in [e.action for e in fetch(db, select(CaseEvent))]
+    db.commit()
+    # The agenda: a mediator sees their own follow-up; an ombudsperson can see everyone's.
+    mediator_web = sign_in(capp.test_client(), mediator)
+    agenda = mediator_web.get("/console/mediation")
+    assert agenda.status_code == 200 and case.reference in agenda.text and due in agenda.text
+    assert "Mediator" not in agenda.text.split("<main")[-1].split("<h2")[0], "a mediator has no mediator picker"
+    assert case.reference in staff_client.get(f"/console/mediation?mediator={mediator.id}").text
+    other = make_staff(db, Role.MEDIATOR)
+    db.commit()
+    assert case.reference not in sign_in(capp.test_client(), other).get("/console/mediation").text
 
 
 def test_outcome_form_reads_amounts_as_written_and_keeps_what_was_typed(staff_client: Any, db: Session) -> None:
