@@ -23,9 +23,6 @@ from casework.mediation import (
 )
 from casework.models import Case, MediationSession, Role, StaffUser, utcnow
 
-TERM_ROWS = 4  # blank remedy lines offered on a result form
-
-
 def _date_field(raw: str, label: str) -> date | None:
     raw = raw.strip()
     if not raw:
@@ -129,5 +126,6 @@ def mediation_agenda() -> str:
         mediators=sorted(mediators, key=lambda u: u.display_name),
         chosen=mediator_id,
         can_choose=current_user.role in ALL_CASES_ROLES,
+        now=utcnow(),
         today=utcnow().date(),
     )

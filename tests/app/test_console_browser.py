@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
-from casework.models import CaseStatus, Message, Note, Role, Urgency
+from casework.mediation import schedule_mediation
+from casework.models import CaseStatus, Message, Note, Role, Urgency, utcnow
 from casework.translation import TranslationService
 from tests.app.console_support import PASSWORD, add_message, fetch, make_case, staff_with_password
 from tests.app.test_console_views import FakeEngine
@@ -179,3 +181,43 @@ def test_admin_reads_triage_accuracy(page: Any, live_server: str, session: Sessi
     assert "period bounds must be YYYY-MM" in page.locator(".flash-error").inner_text()
     # A refused period is a 400 on purpose (Chromium reports it); nothing else may go wrong.
     assert errors == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
+
+
+@pytest.mark.browser
+def test_a_mediator_records_an_agreement_and_reads_their_agenda(page: Any, live_server: str, session: Session) -> None:
+    mediator = staff_with_password(session, Role.MEDIATOR, "mediator@tulay.test", display_name="Mia Mediator")
+    case = make_case(session, language="tl", status=CaseStatus.ASSIGNED, assignee_id=mediator.id)
+    add_message(session, case, "Hindi binayaran ang sahod ko", translation="My wages were not paid")
+    schedule_mediation(session, case, mediator.id, utcnow() - timedelta(hours=2), "worker; employer HR", mediator.id)
+    session.commit()
+    errors = watch_console(page)
+    page.goto(f"{live_server}/console/login")
+    page.fill("#email", "mediator@tulay.test")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{live_server}/console/")
+    page.click("text=Mediation agenda")
+    page.wait_for_url("**/console/mediation")
+    assert case.reference in page.locator("main").inner_text()
+    screenshots(page, "mediation-agenda", "main")
+
+    page.click(f"text={case.reference}")
+    form = page.locator("#mediation form").first
+    form.locator("input[name=held_at]").fill((utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("select[name=result]").select_option("agreement")
+    due = (utcnow() + timedelta(days=30)).date().isoformat()
+    row = form.locator(".term-row").first
+    row.locator("select[name=term_remedy]").select_option("wages_paid")
+    row.locator("input[name=term_amount]").fill("1,500")
+    row.locator("input[name=term_currency]").fill("PHP")
+    row.locator("input[name=term_due]").fill(due)
+    form.locator("input[name=follow_up_on]").fill(due)
+    screenshots(page, "mediation-result-form", "#mediation")
+    form.locator("button:has-text('Record result')").click()
+    page.wait_for_url("**#mediation")
+    assert "1,500.00 PHP" in page.locator("table.terms").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshots(page, "mediation-agreement", "#mediation")
+    page.goto(f"{live_server}/console/mediation")
+    assert due in page.locator("main").inner_text()
+    assert errors == []
