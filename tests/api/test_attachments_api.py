@@ -41,3 +41,13 @@ def test_the_api_lists_and_serves_attachments_the_same_way(api: Api, app: Flask,
     assert api.call("GET", url, None).status_code == 401
     events = session.exec(select(CaseEvent).where(CaseEvent.action == "attachment_viewed")).all()
     assert [(e.actor_id, e.detail["via"]) for e in events] == [(mediator.id, "api")]
+
+
+def test_the_attachment_route_and_list_are_in_the_openapi_document(api: Api) -> None:
+    document = api.call("GET", "/api/v1/openapi.json", None).json
+    operation = document["paths"]["/api/v1/cases/{reference}/attachments/{attachment_id}"]["get"]
+    assert {"200", "401", "403", "404"} <= set(operation["responses"])
+    assert "application/pdf" in operation["responses"]["200"]["content"]
+    detail = document["components"]["schemas"]["CaseDetail"]["allOf"][1]["properties"]
+    assert detail["attachments"]["items"] == {"$ref": "#/components/schemas/Attachment"}
+    assert "url" in document["components"]["schemas"]["Attachment"]["properties"]
