@@ -13,11 +13,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, abort, current_app
 from sqlmodel import Session, col, select
 
 from app.files import private_folder, write_private
-from casework.models import MediaAttachment
+from casework.attachments import download_name, is_inline, sniff_content_type
+from casework.audit import record_event
+from casework.models import Case, MediaAttachment
 from casework.privacy import decrypt_bytes, encrypt_bytes
 
 log = logging.getLogger(__name__)
@@ -92,3 +94,41 @@ def check_media(session: Session) -> MediaCheck:
     )
     missing = sorted(attachment_id for stored, attachment_id in expected.items() if stored not in on_disk)
     return MediaCheck(files_without_row=sorted(on_disk - expected.keys()), rows_without_file=missing)
+
+
+def attachment_response(
+    session: Session, case: Case, attachment: MediaAttachment, actor_id: int | None, via: str
+) -> Response:
+    """Decrypt one stored attachment and answer with it; the view is audited (`attachment_viewed`).
+
+    The type is the one the file's bytes show, not the sender's: an image is shown inline, anything
+    else is a download under a neutral name (`<reference>-<id>.<ext>`), never the sender's. 404 when
+    the file is not stored (not fetched yet, or erased). Commits the audit event.
+    """
+    if not attachment.stored_path:
+        abort(404, description="attachment not stored (not fetched yet, or erased)")
+    try:
+        content = read_media(attachment.stored_path)
+    except FileNotFoundError:
+        log.warning("attachment file missing", extra={"attachment_id": attachment.id})
+        abort(404, description="attachment not stored (not fetched yet, or erased)")
+    content_type = sniff_content_type(content)
+    record_event(
+        session,
+        action="attachment_viewed",
+        case_id=case.id,
+        actor_id=actor_id,
+        actor_kind="staff",
+        attachment_id=attachment.id,
+        content_type=content_type,
+        via=via,
+    )
+    session.commit()
+    response = Response(content, mimetype=content_type)
+    disposition = "inline" if is_inline(content_type) else "attachment"
+    name = download_name(case.reference, attachment.id or 0, content_type)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"  # no other site may embed it
+    return response

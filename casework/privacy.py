@@ -124,3 +124,17 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhoneNumber("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+MASK = "•••"
+
+
+def mask_phone(e164: str) -> str:
+    """`+639171234567` → "+63 ••• ••• 4567": the country code and the last digits only, for display."""
+    try:
+        number = phonenumbers.parse(e164.removeprefix("whatsapp:"), None)
+        prefix, national = f"+{number.country_code}", str(number.national_number)
+    except phonenumbers.NumberParseException:
+        prefix, national = "", re.sub(r"\D", "", e164)
+    tail = national[-4:] if len(national) >= 8 else national[-2:]
+    return " ".join(part for part in (prefix, MASK, MASK, tail) if part)

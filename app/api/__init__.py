@@ -63,11 +63,12 @@ def openapi() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from app.api import cases
+    from app.api import attachments, cases
 
     csrf.exempt(bp)  # token-authenticated; no cookies, so no cross-site request forgery
     app.register_blueprint(bp)
     cases.register_openapi(app)
+    attachments.register_openapi(app)
 
     @app.after_request
     def _www_authenticate(response: Any) -> Any:

@@ -12,6 +12,7 @@ from flask import Flask, abort, current_app, jsonify, request
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import api_user, bp, token_required
+from app.api.attachments import attachment_shape
 from app.api.openapi import add_paths
 from app.db import get_session
 from app.mt import get_translator
@@ -25,6 +26,7 @@ from casework.access import (
     CaseAccessDenied,
     require_case_access,
 )
+from casework.attachments import case_attachments
 from casework.audit import record_event
 from casework.editing import CaseClosed, CaseworkError, StaleCase, check_editable, check_version
 from casework.mediation import (
@@ -216,6 +218,8 @@ def case_detail(case: Case) -> dict[str, Any]:
         "employer_name": case.employer_name,
         "recruiter_name": case.recruiter_name,
         "messages": [message_shape(m) for m in messages],
+        # The files reporters sent (listed, not inlined): each fetched from its own audited route.
+        "attachments": [attachment_shape(case.reference, a) for a in case_attachments(session, case)],
         # Which danger indicators triage found, in which message and text; never the matched words
         # (the reporter's own, personal data: the message itself is above for whoever needs them).
         "indicators": [
@@ -814,6 +818,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
                     "indicators": {"type": "array", "items": {"$ref": "#/components/schemas/Indicator"}},
+                    "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
                 },
             },
         ]

@@ -23,6 +23,7 @@ from casework.mediation import (
 )
 from casework.models import Case, MediationSession, Role, StaffUser, utcnow
 
+
 def _date_field(raw: str, label: str) -> date | None:
     raw = raw.strip()
     if not raw:

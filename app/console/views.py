@@ -18,7 +18,15 @@ from app.console import bp
 from app.db import get_session
 from app.mt import get_translator
 from app.security import role_required
-from casework.access import ALL_CASES_ROLES, CASE_ROLES, REFERRAL_ROLES, ActionNotAllowed, can_view_case
+from casework.access import (
+    ALL_CASES_ROLES,
+    CASE_ROLES,
+    REFERRAL_ROLES,
+    ActionNotAllowed,
+    can_view_case,
+    restrict_to_visible,
+)
+from casework.attachments import AttachmentItem, case_attachments, human_size
 from casework.audit import record_event
 from casework.cases import LEGAL_TRANSITIONS, close_case, reporter_answered, transition
 from casework.editing import CaseworkError, StaleCase, check_version
@@ -37,12 +45,16 @@ from casework.models import (
     Case,
     CaseStatus,
     Category,
+    ChannelKind,
+    ContactVerification,
+    Reporter,
     Role,
     Route,
     StaffUser,
     Urgency,
 )
 from casework.notes import add_note
+from casework.privacy import mask_phone
 from casework.replies import ReplyDraft, prepare_reply, queue_staff_reply, reply_provenance
 from casework.routing import assign_case
 from casework.translation import TranslationResult, correct_case_message
@@ -151,6 +163,84 @@ def _triage_marks(messages: list[Any], why: Any) -> dict[int, dict[str, Marked]]
     return marks
 
 
+# The form each case route posts, so a refused one is shown again open (the others folded).
+FORM_OF_ENDPOINT = {
+    "console.case_note": "notes",
+    "console.case_status": "status",
+    "console.case_assign": "assign",
+    "console.case_triage": "triage",
+    "console.case_triage_confirm": "triage",
+    "console.case_refer": "refer",
+    "console.case_mediation_schedule": "mediation",
+    "console.case_outcome": "outcome",
+    "console.case_reply": "reply",
+}
+
+
+def _open_form() -> str:
+    """Which folded form the page shows open: the one just posted (refused, or a reply preview), else
+    `?open=NAME` (a link to a form); none otherwise. NAME is only compared, never echoed."""
+    if request.method == "POST":
+        view_args = request.view_args or {}
+        if request.endpoint == "console.case_mediation_result":
+            return f"mediation-{view_args.get('session_id')}"
+        if request.endpoint == "console.case_mediation_amend":
+            return f"amend-{view_args.get('session_id')}"
+        if request.endpoint == "console.case_translation":
+            return f"message-{view_args.get('message_id')}"
+        return FORM_OF_ENDPOINT.get(request.endpoint or "", "")
+    return request.args.get("open", "")[:40]
+
+
+def _reporter_facts(db: Session, case: Case) -> dict[str, Any]:
+    """Who reported, as staff need it: channel, language, consent, a masked contact, other cases.
+
+    The number itself is never on the page, and a number typed into the web form that its owner has
+    not proven is not shown at all (it may be someone else's)."""
+    reporter = db.get(Reporter, case.reporter_id)
+    language = (reporter.language if reporter else None) or case.language
+    pending = db.exec(
+        select(ContactVerification).where(
+            ContactVerification.case_id == case.id, col(ContactVerification.verified_at).is_(None)
+        )
+    ).first()
+    contact = reporter.contact if reporter and reporter.erased_at is None else None
+    replies_by = (reporter.contact_channel if reporter else None) or case.channel
+    if reporter is not None and reporter.erased_at is not None:
+        consent = "personal data erased: nothing can be sent"
+    elif reporter is not None and reporter.opted_out:
+        when = reporter.opted_out_at.strftime("%Y-%m-%d") if reporter.opted_out_at else "?"
+        consent = f"opted out (STOP) on {when}: nothing is sent until they write START"
+    elif contact and case.channel != ChannelKind.WEB:
+        consent = f"wrote to us by {case.channel}: replies go back to this number"
+    elif contact:
+        consent = f"gave a number with consent to be contacted, proven with a code: replies by {replies_by}"
+    elif pending is not None and pending.contact is not None:
+        consent = "gave a number, not proven yet: replies are read on the status page only"
+    else:
+        consent = "anonymous, no contact: replies are read on the status page (reference and PIN)"
+    others = db.exec(
+        restrict_to_visible(
+            select(Case).where(Case.reporter_id == case.reporter_id, Case.id != case.id), current_user
+        ).order_by(col(Case.created_at).desc())
+    ).all()
+    return {
+        "channel": case.channel,
+        "replies_by": replies_by,
+        "language": language_name(language) if language else "unknown",
+        "consent": consent,
+        "contact": mask_phone(contact) if contact else None,
+        "other_cases": list(others),
+    }
+
+
+def _attachments_by_message(db: Session, case: Case) -> dict[int, list[AttachmentItem]]:
+    by_message: dict[int, list[AttachmentItem]] = {}
+    for item in case_attachments(db, case):
+        by_message.setdefault(item.message_id, []).append(item)
+    return by_message
+
+
 def _case_context(db: Session, case: Case) -> dict[str, Any]:
     history = case_history(db, case)
     staff = sorted(db.exec(select(StaffUser)).all(), key=lambda u: u.display_name)  # one small table, read once
@@ -189,6 +279,10 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
         "working_language": current_app.config["WORKING_LANGUAGE"],
         "reporter_answered": reporter_answered(db, case),
         "typed": {},  # what a refused form held, to show it again
+        "reporter": _reporter_facts(db, case),
+        "attachments": _attachments_by_message(db, case),
+        "human_size": human_size,
+        "open_form": _open_form(),
     }
 
 
@@ -241,7 +335,7 @@ def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anc
         abort(403)
     except ValueError as exc:  # the domain's refusals (CaseworkError, IllegalTransition, …): nothing written
         db.rollback()
-        return _refuse(db, case, str(exc), 400, typed=request.form, open_form=anchor.lstrip("#"))
+        return _refuse(db, case, str(exc), 400, typed=request.form)
     if done:
         flash(done, "info")
     return redirect(url_for("console.case_page", reference=case.reference) + anchor, code=303)

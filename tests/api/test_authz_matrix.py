@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, select
 
+from app.media import store_media
 from casework.mediation import record_mediation_result, schedule_mediation
-from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, Message, Route, utcnow
+from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, MediaAttachment, Message, Route, utcnow
 from tests.api.conftest import Api
 from tests.factories import make_case
 
@@ -66,6 +67,7 @@ MATRIX = [
     ("triage override", "POST", "/api/v1/cases/{ref}/triage", "triage", MANAGERS),
     ("triage confirm", "POST", "/api/v1/cases/{ref}/triage/confirm", None, MANAGERS),
     ("correct translation", "POST", "/api/v1/cases/{ref}/messages/{mid}/translation", "translation", CASE_WORK),
+    ("attachment", "GET", "/api/v1/cases/{ref}/attachments/{aid}", None, CASE_WORK),
     ("audit trail", "GET", "/api/v1/cases/{ref}/audit", None, ADMIN_ONLY),
     ("read routing rules", "GET", "/api/v1/routing-rules", None, ADMIN_ONLY),
     ("save routing rules", "PUT", "/api/v1/routing-rules", "routing-rules", ADMIN_ONLY),
@@ -79,7 +81,8 @@ def test_matrix_covers_every_api_route(app: Flask) -> None:
             method,
             path.replace("{ref}", "<reference>")
             .replace("{sid}", "<int:session_id>")
-            .replace("{mid}", "<int:message_id>"),
+            .replace("{mid}", "<int:message_id>")
+            .replace("{aid}", "<int:attachment_id>"),
         )
         for _, method, path, _, _ in MATRIX
     }
@@ -119,10 +122,15 @@ def test_authorization(
         needs_human_translation=True,
     )
     session.add(message)
+    session.flush()
+    attachment = MediaAttachment(message_id=message.id or 0, content_type="image/jpeg", fetched_at=utcnow())
+    session.add(attachment)
+    session.flush()
+    attachment.stored_path = store_media(message.id or 0, attachment.id or 0, b"\xff\xd8\xff\xe0 a payslip")
     session.commit()
     ids = {name: actor.id for name, actor in api.actors.items()}
     actor = {"anonymous": None, "mediator_own": "mediator", "mediator_other": "other_mediator"}.get(who, who)
-    url = path.format(ref=case.reference, sid=meeting.id, mid=message.id)
+    url = path.format(ref=case.reference, sid=meeting.id, mid=message.id, aid=attachment.id)
     response = api.call(method, url, actor, body_for(body, ids) if body else None)
     wanted = expect[who]
     if wanted == OK:

@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, col, select
 
-from casework.models import CaseEvent, CaseStatus, MediationSession, Role, utcnow
+from app.media import store_media
+from casework.models import CaseEvent, CaseStatus, MediaAttachment, MediationSession, Role, utcnow
 from tests.app.console_support import add_message, fetch, make_case, make_staff, reload, sign_in
 
 PUBLIC = {"console.login", "console.login_totp", "console.logout"}
@@ -34,6 +35,7 @@ ROUTES = {
     "console.case_outcome": ("POST", "/console/cases/{ref}/outcome"),
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
+    "console.case_attachment": ("GET", "/console/cases/{ref}/attachments/{attachment_id}"),
 }
 WORK = {
     "console.case_page",
@@ -45,12 +47,14 @@ WORK = {
     "console.case_outcome",
     "console.case_reply",
     "console.case_translation",
+    "console.case_attachment",
 }
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
 ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
 CASEWORKERS = {"console.mediation_agenda"}  # any caseworker; each mediator sees only their own sessions
 ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
 ALLOWED = "allowed"
+VIEWS = ["case_viewed", "audit_viewed", "attachment_viewed"]  # reads, recorded; they change nothing
 
 EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
@@ -90,6 +94,11 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
     item = MediationSession(case_id=case.id, mediator_id=mediator.id, scheduled_at=utcnow(), parties="both")
     db.add(item)
     message = add_message(db, case, "Hindi binabayaran ang sahod ko")
+    attachment = MediaAttachment(message_id=message.id or 0, content_type="image/jpeg", fetched_at=utcnow())
+    db.add(attachment)
+    db.flush()
+    with capp.app_context():
+        attachment.stored_path = store_media(message.id or 0, attachment.id or 0, b"\xff\xd8\xff\xe0 a payslip")
     db.commit()
     failures = []
     for endpoint, (method, template) in ROUTES.items():
@@ -97,17 +106,15 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         if who != "anonymous":
             sign_in(client, users[who])
         before = reload(db, case).version
-        changes_before = len(
-            fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
+        changes_before = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(VIEWS))))
+        url = template.format(
+            ref=case.reference, session_id=item.id, message_id=message.id, attachment_id=attachment.id
         )
-        url = template.format(ref=case.reference, session_id=item.id, message_id=message.id)
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]
         ok = response.status_code in (200, 303, 400) if expected == ALLOWED else response.status_code == expected
         if ok and expected != ALLOWED:
-            changes_after = len(
-                fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
-            )
+            changes_after = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(VIEWS))))
             ok = reload(db, case).version == before and changes_after == changes_before
         if ok and who in ("analyst", "mediator-other", "anonymous"):
             # (a redirect to sign-in echoes the requested URL, so only the case's data is checked there)

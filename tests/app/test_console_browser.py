@@ -64,11 +64,13 @@ def test_sign_in_filter_open_case_add_note_and_reply(
     page.wait_for_url(f"**/console/cases/{seeded['urgent']}")
     assert page.inner_text(".message .sides").count("My boss took my passport") == 1
 
+    page.click("summary:has-text('Add a note')")  # every form is folded until opened
     page.fill("#note-body", "Employer holds the passport; call the embassy.")
     page.click("button:has-text('Add note')")
     page.wait_for_url("**#notes")
     assert "Employer holds the passport; call the embassy." in page.inner_text("#notes")
 
+    page.click("summary:has-text('Write a reply')")
     page.fill("#reply-text", "Keep safe; we are contacting the embassy.")
     page.click("button:has-text('Preview translation')")
     assert "[en] [tl] Keep safe; we are contacting the embassy." in page.inner_text(".preview")

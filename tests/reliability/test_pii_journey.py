@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.db import get_session_factory
-from casework.models import Case, CaseStatus, ComplianceRecord, Direction, Message, Role, utcnow
+from casework.models import Case, CaseStatus, ComplianceRecord, Direction, MediaAttachment, Message, Role, utcnow
 from tests.app.console_support import fetch, login_form, only, staff_with_password, version_of
 from tests.app.public_support import submit_report, view_token
 from tests.channels.conftest import ACCOUNT_SID, signed_post, twilio_config
@@ -252,6 +252,10 @@ def test_planted_personal_data_never_reaches_logs_or_published_data(
         # Staff sign in, correct a triage, note and reply with personal data, record outcomes, close.
         assert login_form(web, "admin@tulay.test").status_code == 302
         assert web.get("/console/").status_code == 200
+        # The photo, opened in the console: decrypted on the fly; its contents reach no log either.
+        photo = only(db, select(MediaAttachment.id))
+        opened = web.get(f"/console/cases/{wa_case.reference}/attachments/{photo}")
+        assert opened.status_code == 200 and opened.data == PASSPORT_PHOTO
         for case in (sms_case, web_case):  # both kept a passport: two records to publish together
             console_post(web, case.reference, "triage", category="document_confiscation")
         for case, name, phone in (

@@ -29,6 +29,7 @@ from app import jobs
 from app.console import CONTENT_SECURITY_POLICY as CONSOLE_CSP
 from app.db import get_session_factory
 from app.headers import CONTENT_SECURITY_POLICY, HSTS
+from app.media import store_media
 from app.security import issue_api_token
 from casework import cases
 from casework.mediation import schedule_mediation
@@ -37,6 +38,7 @@ from casework.models import (
     CaseStatus,
     ChannelKind,
     Direction,
+    MediaAttachment,
     Message,
     Reporter,
     Role,
@@ -89,14 +91,20 @@ class Probe:
 
 def console(label: str, method: str, rule: str, form: Mapping[str, str] | None = None) -> Probe:
     path = (
-        rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace("<int:message_id>", "{mid}")
+        rule.replace("<reference>", "{ref}")
+        .replace("<int:session_id>", "{sid}")
+        .replace("<int:message_id>", "{mid}")
+        .replace("<int:attachment_id>", "{aid}")
     )
     return Probe(label, "console", method, rule, path, private=True, form=form)
 
 
 def api(label: str, method: str, rule: str, body: Mapping[str, Any] | None = None) -> Probe:
     path = (
-        rule.replace("<reference>", "{ref}").replace("<int:session_id>", "{sid}").replace("<int:message_id>", "{mid}")
+        rule.replace("<reference>", "{ref}")
+        .replace("<int:session_id>", "{sid}")
+        .replace("<int:message_id>", "{mid}")
+        .replace("<int:attachment_id>", "{aid}")
     )
     return Probe(label, "api", method, rule, path, private=True, json=body)
 
@@ -168,6 +176,7 @@ PROBES = [
     console("outcome", "POST", f"{CASE}/outcome", {"resolution_type": "withdrawn", **V}),
     console("translation", "POST", f"{CASE}/messages/<int:message_id>/translation", {"text": "Unpaid wages", **V}),
     console("reply", "POST", f"{CASE}/reply", {"text": "We are on it", "action": "send", **V}),
+    console("attachment", "GET", f"{CASE}/attachments/<int:attachment_id>"),
     api("queue", "GET", "/api/v1/cases"),
     api("case", "GET", API_CASE),
     api("audit trail", "GET", f"{API_CASE}/audit"),
@@ -190,6 +199,7 @@ PROBES = [
         {"held_at": "2030-01-02T10:00:00+00:00", "result": "agreement"},
     ),
     api("outcome", "POST", f"{API_CASE}/outcome", {"resolution_type": "withdrawn"}),
+    api("attachment", "GET", f"{API_CASE}/attachments/<int:attachment_id>"),
     api("triage", "POST", f"{API_CASE}/triage", {"urgency": "high"}),
     api("triage confirmed", "POST", f"{API_CASE}/triage/confirm", {}),
     api("read routing rules", "GET", "/api/v1/routing-rules"),
@@ -288,13 +298,21 @@ def build_world(app: Flask, base: str) -> World:
             language="tl",
         )
         db.add(message)
-        assert mediator.id is not None
+        db.flush()
+        assert mediator.id is not None and message.id is not None
+        attachment = MediaAttachment(message_id=message.id, content_type="image/png", fetched_at=utcnow())
+        db.add(attachment)
+        db.flush()
+        assert attachment.id is not None
+        with app.app_context():
+            attachment.stored_path = store_media(message.id, attachment.id, b"%PDF-1.7 claims to be a png")
         meeting = schedule_mediation(db, case, mediator.id, utcnow() + timedelta(days=1), "worker", admin.id)
         db.commit()
         ids = {
             "ref": case.reference,
             "mid": message.id,
             "sid": meeting.id,
+            "aid": attachment.id,
             "mediator": mediator.id,
             "email": admin.email,
         }
