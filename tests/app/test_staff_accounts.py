@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlmodel import Session, col, select
 
+from app.db import get_session_factory
 from app.security import issue_api_token, verify_password
 from casework import staff
 from casework.models import ApiToken, CaseEvent, PasswordReset, Role, StaffUser, utcnow
@@ -219,3 +221,38 @@ def test_the_users_page_lists_accounts_without_secrets(capp: Flask, db: Session)
     assert signed_in_at.strftime("%Y-%m-%d %H:%M") in page
     assert "<dt>Two-step sign-in</dt><dd>on</dd>" in page
     assert worker.password_hash not in page and enrolled.totp_secret not in page and "$argon2" not in page
+
+
+def test_every_account_form_needs_its_csrf_token(make_app: Any) -> None:
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    with get_session_factory(guarded)() as db:
+        admin = _admin(db)
+        target = staff_with_password(db, Role.MEDIATOR, "med@tulay.test", totp_secret="JBSWY3DPEHPK3PXP")
+        issue_api_token(db, admin)
+        db.commit()
+        token_id = only(db, select(ApiToken.id))
+        reset, _ = staff.issue_password_reset(db, target, actor_id=None)
+        db.commit()
+        web = sign_in(guarded.test_client(), admin)
+        form = {"role": "analyst", "current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        form["confirm_password"] = NEW_PASSWORD
+        for path in (
+            f"/console/users/{target.id}/deactivate",
+            f"/console/users/{target.id}/role",
+            f"/console/users/{target.id}/totp-reset",
+            f"/console/users/{target.id}/password-reset",
+            "/console/account/password",
+            f"/console/account/tokens/{token_id}/revoke",
+            f"/console/password-reset/{reset}",
+        ):
+            assert web.post(path, data=form).status_code == 400, path
+        target, admin = reload(db, target), reload(db, admin)
+        assert (target.active, target.role, target.totp_secret) == (True, Role.MEDIATOR, "JBSWY3DPEHPK3PXP")
+        assert verify_password(admin, PASSWORD) and verify_password(target, PASSWORD)
+        assert [e.action for e in _staff_events(db)] == ["staff_password_reset_issued"]  # the setup's only
+        # With the page's token the same form works.
+        page = web.get("/console/users").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf
+        done = web.post(f"/console/users/{target.id}/role", data={"role": "analyst", "csrf_token": csrf.group(1)})
+        assert done.status_code == 303 and reload(db, target).role == Role.ANALYST
