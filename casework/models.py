@@ -164,6 +164,7 @@ class StaffUser(StaffUserBase, table=True):
     session_nonce: str = Field(default_factory=new_session_nonce, sa_type=String(64), nullable=False)
     failed_logins: int = 0
     locked_until: datetime | None = _ts()
+    last_login_at: datetime | None = _ts()
     created_at: datetime = _created()
 
 
@@ -187,6 +188,18 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time password-reset link: only the SHA-256 of its 256-bit token is kept."""
+
+    __tablename__ = "password_reset"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = _ts()
 
 
 # --- reporters, cases, messages ----------------------------------------------------------------

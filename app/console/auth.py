@@ -71,6 +71,7 @@ def _record_failure(user: StaffUser) -> None:
 def _complete_login(user: StaffUser, next_url: str | None) -> Response:
     user.failed_logins = 0
     user.locked_until = None
+    user.last_login_at = utcnow()
     db = get_session()
     db.add(user)
     db.commit()

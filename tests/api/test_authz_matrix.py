@@ -11,8 +11,20 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from app.media import store_media
+from casework import staff
 from casework.mediation import record_mediation_result, schedule_mediation
-from casework.models import Case, CaseEvent, CaseStatus, Category, Direction, MediaAttachment, Message, Route, utcnow
+from casework.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Category,
+    Direction,
+    MediaAttachment,
+    Message,
+    Role,
+    Route,
+    utcnow,
+)
 from tests.api.conftest import Api
 from tests.factories import make_case
 
@@ -214,3 +226,19 @@ def test_inactive_users_token_stops_working(api: Api, session: Session) -> None:
     session.add(user)
     session.commit()
     assert api.call("GET", "/api/v1/cases", "ombudsperson").status_code == 401
+
+
+def test_deactivation_and_revocation_stop_a_token_at_once(api: Api, session: Session) -> None:
+    """Account management (casework.staff) acts on the API at the next call: no cache, no grace."""
+    ombudsperson, analyst = api.actors["ombudsperson"], api.actors["analyst"]
+    assert api.call("GET", "/api/v1/cases", "ombudsperson").status_code == 200
+    staff.deactivate(session, ombudsperson.user, actor_id=api.actors["admin"].id)
+    session.commit()
+    assert api.call("GET", "/api/v1/cases", "ombudsperson").status_code == 401
+    staff.set_role(session, analyst.user, Role.OMBUDSPERSON, actor_id=api.actors["admin"].id)
+    session.commit()
+    assert api.call("GET", "/api/v1/cases", "analyst").status_code == 200  # the new role, at once
+    (row,) = staff.active_api_tokens(session, analyst.user)
+    staff.revoke_api_token(session, analyst.user, row.id or 0, actor_id=analyst.id)
+    session.commit()
+    assert api.call("GET", "/api/v1/cases", "analyst").status_code == 401

@@ -10,10 +10,11 @@ from flask import Flask
 from sqlmodel import Session, col, select
 
 from app.media import store_media
-from casework.models import CaseEvent, CaseStatus, MediaAttachment, MediationSession, Role, utcnow
+from app.security import issue_api_token
+from casework.models import ApiToken, CaseEvent, CaseStatus, MediaAttachment, MediationSession, Role, utcnow
 from tests.app.console_support import add_message, fetch, make_case, make_staff, reload, sign_in
 
-PUBLIC = {"console.login", "console.login_totp", "console.logout"}
+PUBLIC = {"console.login", "console.login_totp", "console.logout", "console.password_reset"}
 # endpoint -> (method, path template)
 ROUTES = {
     "console.queue": ("GET", "/console/"),
@@ -36,6 +37,14 @@ ROUTES = {
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
     "console.case_attachment": ("GET", "/console/cases/{ref}/attachments/{attachment_id}"),
+    "console.users_page": ("GET", "/console/users"),
+    "console.user_deactivate": ("POST", "/console/users/{user_id}/deactivate"),
+    "console.user_role": ("POST", "/console/users/{user_id}/role"),
+    "console.user_totp_reset": ("POST", "/console/users/{user_id}/totp-reset"),
+    "console.user_password_reset": ("POST", "/console/users/{user_id}/password-reset"),
+    "console.account_page": ("GET", "/console/account"),
+    "console.account_password": ("POST", "/console/account/password"),
+    "console.account_token_revoke": ("POST", "/console/account/tokens/{token_id}/revoke"),
 }
 WORK = {
     "console.case_page",
@@ -50,27 +59,49 @@ WORK = {
     "console.case_attachment",
 }
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
-ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
+ANY_STAFF = {
+    "console.queue",
+    "console.shortcuts",
+    "console.totp_enrol",
+    "console.account_page",
+    "console.account_password",
+}
 CASEWORKERS = {"console.mediation_agenda"}  # any caseworker; each mediator sees only their own sessions
-ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
+ADMIN_ONLY = {
+    "console.case_audit",
+    "console.triage_accuracy_page",
+    "console.users_page",
+    "console.user_deactivate",
+    "console.user_role",
+    "console.user_totp_reset",
+    "console.user_password_reset",
+}
+# The token in the URL belongs to someone else: for every signed-in caller it does not exist.
+NOT_THEIRS = {"console.account_token_revoke": 404}
 ALLOWED = "allowed"
 VIEWS = ["case_viewed", "audit_viewed", "attachment_viewed"]  # reads, recorded; they change nothing
 
 EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
-    "admin": dict.fromkeys(ROUTES, ALLOWED),
-    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403)},
+    "admin": {**dict.fromkeys(ROUTES, ALLOWED), **NOT_THEIRS},
+    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403), **NOT_THEIRS},
     "mediator-own": {
         **dict.fromkeys(ANY_STAFF | WORK | CASEWORKERS, ALLOWED),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
+        **NOT_THEIRS,
     },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
     "mediator-other": {
         **dict.fromkeys(ANY_STAFF | CASEWORKERS, ALLOWED),
         **dict.fromkeys(WORK, 404),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
+        **NOT_THEIRS,
     },
-    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY | CASEWORKERS, 403)},
+    "analyst": {
+        **dict.fromkeys(ANY_STAFF, ALLOWED),
+        **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY | CASEWORKERS, 403),
+        **NOT_THEIRS,
+    },
 }
 
 
@@ -99,7 +130,10 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
     db.flush()
     with capp.app_context():
         attachment.stored_path = store_media(message.id or 0, attachment.id or 0, b"\xff\xd8\xff\xe0 a payslip")
+    spare = make_staff(db, Role.MEDIATOR)  # the account the admin actions act on
+    issue_api_token(db, spare)
     db.commit()
+    spare_token = fetch(db, select(ApiToken).where(ApiToken.user_id == spare.id))[0]
     failures = []
     for endpoint, (method, template) in ROUTES.items():
         client = capp.test_client()
@@ -108,7 +142,12 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         before = reload(db, case).version
         changes_before = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(VIEWS))))
         url = template.format(
-            ref=case.reference, session_id=item.id, message_id=message.id, attachment_id=attachment.id
+            ref=case.reference,
+            session_id=item.id,
+            message_id=message.id,
+            attachment_id=attachment.id,
+            user_id=spare.id,
+            token_id=spare_token.id,
         )
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]

@@ -124,3 +124,34 @@ def test_existing_staff_get_their_own_session_nonce(database_url: str, database_
         nonces = connection.execute(text("SELECT session_nonce FROM staff_user")).scalars().all()
     engine.dispose()
     assert len(nonces) == 2 and all(len(nonce) >= 32 for nonce in nonces) and nonces[0] != nonces[1]
+
+
+def test_0013_adds_last_sign_in_and_password_resets(database_url: str, database_template: dict[str, Any]) -> None:
+    config = alembic_config(database_url)
+    command.downgrade(config, "0011_triage_findings")
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    assert "password_reset" not in inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO staff_user (email, display_name, role, languages, is_supervisor, active,"
+                " password_hash, failed_logins, created_at, session_nonce)"
+                " VALUES ('a@tulay.test', '', 'admin', '[]', false, true, 'x', 0, CURRENT_TIMESTAMP, 'n')"
+            )
+        )
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT email, last_login_at FROM staff_user")).all() == [("a@tulay.test", None)]
+        user_id = connection.execute(text("SELECT id FROM staff_user")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO password_reset (user_id, token_hash, created_at, expires_at)"
+                " VALUES (:user_id, 'h', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"user_id": user_id},
+        )
+    command.downgrade(config, "0011_triage_findings")  # and back down, the reset links with it
+    assert "password_reset" not in inspect(engine).get_table_names()
+    assert "last_login_at" not in {c["name"] for c in inspect(engine).get_columns("staff_user")}
+    command.upgrade(config, "head")
+    engine.dispose()

@@ -34,6 +34,7 @@ from app.security import issue_api_token
 from casework import cases
 from casework.mediation import schedule_mediation
 from casework.models import (
+    ApiToken,
     Case,
     CaseStatus,
     ChannelKind,
@@ -96,6 +97,8 @@ def console(label: str, method: str, rule: str, form: Mapping[str, str] | None =
         .replace("<int:message_id>", "{mid}")
         .replace("<int:attachment_id>", "{aid}")
     )
+    path = path.replace("<int:user_id>", "{spare}").replace("<int:token_id>", "{spare_token}")
+    path = path.replace("<token>", "tlr_not-a-real-reset-token")
     return Probe(label, "console", method, rule, path, private=True, form=form)
 
 
@@ -173,10 +176,29 @@ PROBES = [
         f"{CASE}/mediation/<int:session_id>",
         {"held_at": "2030-01-02T10:00", "result": "agreement", **V},
     ),
+    console(
+        "mediation amend",
+        "POST",
+        f"{CASE}/mediation/<int:session_id>/amend",
+        {"held_at": "2030-01-02T10:00", "result": "agreement", "reason": "typo", **V},
+    ),
+    console("mediation agenda", "GET", "/console/mediation"),
     console("outcome", "POST", f"{CASE}/outcome", {"resolution_type": "withdrawn", **V}),
     console("translation", "POST", f"{CASE}/messages/<int:message_id>/translation", {"text": "Unpaid wages", **V}),
     console("reply", "POST", f"{CASE}/reply", {"text": "We are on it", "action": "send", **V}),
     console("attachment", "GET", f"{CASE}/attachments/<int:attachment_id>"),
+    console("own account", "GET", "/console/account"),
+    console("own password", "POST", "/console/account/password", {"current_password": "wrong"}),
+    console("revoke own token", "POST", "/console/account/tokens/<int:token_id>/revoke"),
+    console("password reset form", "GET", "/console/password-reset/<token>"),
+    console(
+        "password reset", "POST", "/console/password-reset/<token>", {"new_password": "x", "confirm_password": "x"}
+    ),
+    console("users", "GET", "/console/users"),
+    console("user role", "POST", "/console/users/<int:user_id>/role", {"role": "analyst"}),
+    console("user reset link", "POST", "/console/users/<int:user_id>/password-reset"),
+    console("user totp reset", "POST", "/console/users/<int:user_id>/totp-reset"),
+    console("user deactivate", "POST", "/console/users/<int:user_id>/deactivate"),
     api("queue", "GET", "/api/v1/cases"),
     api("case", "GET", API_CASE),
     api("audit trail", "GET", f"{API_CASE}/audit"),
@@ -197,6 +219,12 @@ PROBES = [
         "POST",
         f"{API_CASE}/mediation-sessions/<int:session_id>/result",
         {"held_at": "2030-01-02T10:00:00+00:00", "result": "agreement"},
+    ),
+    api(
+        "mediation amend",
+        "POST",
+        f"{API_CASE}/mediation-sessions/<int:session_id>/amend",
+        {"held_at": "2030-01-02T10:00:00+00:00", "result": "agreement", "reason": "typo"},
     ),
     api("outcome", "POST", f"{API_CASE}/outcome", {"resolution_type": "withdrawn"}),
     api("attachment", "GET", f"{API_CASE}/attachments/<int:attachment_id>"),
@@ -283,7 +311,9 @@ def build_world(app: Flask, base: str) -> World:
     with get_session_factory(app)() as db:
         admin = staff_with_password(db, Role.ADMIN, "admin@tulay.test")
         mediator = make_staff(db, Role.MEDIATOR)
+        spare = make_staff(db, Role.ANALYST)  # the account the user-management probes act on
         token = issue_api_token(db, admin)
+        issue_api_token(db, spare)
         reporter = Reporter(contact="+639171234567", contact_hash="surface-reporter", language="en")
         db.add(reporter)
         db.flush()
@@ -315,6 +345,8 @@ def build_world(app: Flask, base: str) -> World:
             "aid": attachment.id,
             "mediator": mediator.id,
             "email": admin.email,
+            "spare": spare.id,
+            "spare_token": db.exec(select(ApiToken.id).where(ApiToken.user_id == spare.id)).one(),
         }
     publish_release(app)
     return World(app=app, base=base, admin=admin, token=token, ids=ids)
