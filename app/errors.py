@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.db import get_session
+from app.logs import loggable_path
 from casework.texts import N_
 
 log = logging.getLogger(__name__)
@@ -55,5 +56,5 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         get_session().rollback()
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error", extra={"path": loggable_path()})
         return error_response(500, "Internal Server Error", "Something went wrong on our side.")

@@ -200,6 +200,16 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 request_log = logging.getLogger("tulay.request")
+# URL parts that are secrets (a password-reset link's token): the log gets the route's pattern instead.
+SECRET_URL_ARGS = frozenset({"token"})
+
+
+def loggable_path() -> str:
+    """The request's path, or its route pattern when a secret is part of it."""
+    rule = request.url_rule
+    if rule is not None and SECRET_URL_ARGS & set(rule.arguments):
+        return rule.rule
+    return request.path
 
 
 def init_app(app: Flask) -> None:
@@ -215,14 +225,15 @@ def init_app(app: Flask) -> None:
     def _log_request(response: Response) -> Response:
         started = g.get("request_log_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+        path = loggable_path()
         request_log.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
             },

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlmodel import Session, col, select
 
@@ -59,7 +60,9 @@ def test_deactivation_ends_a_signed_in_session_and_an_api_token_at_once(capp: Fl
     assert event.detail == {"user_id": worker.id, "tokens_revoked": 1}
 
 
-def test_a_reset_link_works_once_and_only_its_hash_is_stored(capp: Flask, db: Session) -> None:
+def test_a_reset_link_works_once_and_only_its_hash_is_stored(
+    capp: Flask, db: Session, caplog: pytest.LogCaptureFixture
+) -> None:
     admin = _admin(db)
     worker = staff_with_password(db, Role.MEDIATOR, "med@tulay.test")
     theirs = sign_in(capp.test_client(), worker)
@@ -99,6 +102,9 @@ def test_a_reset_link_works_once_and_only_its_hash_is_stored(capp: Flask, db: Se
     assert verify_password(reload(db, worker), NEW_PASSWORD)
     actions = [e.action for e in _staff_events(db)]
     assert actions == ["staff_password_reset_issued", "staff_password_reset_completed"]
+    logged = [r.getMessage() + str(getattr(r, "path", "")) for r in caplog.records if r.name == "tulay.request"]
+    assert any("/console/password-reset/<token>" in line for line in logged), "the request log names the route"
+    assert not any(token in line for line in logged), "the reset token reached the request log"
 
 
 def test_an_expired_unknown_or_superseded_reset_link_is_refused(capp: Flask, db: Session) -> None:
