@@ -16,10 +16,13 @@ from sqlmodel import Session, col, select
 from casework.audit import record_event
 from casework.datafiles import read_yaml
 from casework.models import Case, Category, Role, StaffUser, Urgency, utcnow
-from casework.worklist import UNRESOLVED_STATUSES, overdue_condition
+from casework.notifications import notify_sla
+from casework.worklist import OPEN_STATUSES, UNRESOLVED_STATUSES, overdue_condition
 
 DEFAULT_SLA_POLICY = Path(__file__).with_name("data") / "sla.yaml"
 ESCALATION_BATCH = 500
+# A clock is "nearing" once this share of it has run (from the case's opening to its deadline).
+NEARING_SHARE = 0.8
 
 
 class SlaPolicyError(ValueError):
@@ -173,6 +176,44 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]
             supervisor_id=supervisor.id if supervisor else None,
             assignee_id=case.assignee_id,
         )
+        notify_sla(session, case, clock=clock, breached=True)
         assert case.id is not None
         escalated.append(case.id)
     return escalated
+
+
+def _nearing_clock(case: Case, moment: datetime) -> str | None:
+    """The clock of `case` that has run NEARING_SHARE of its time but not all of it, if any."""
+    clocks = []
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        clocks.append(("first_response", case.first_response_due_at))
+    if case.status in UNRESOLVED_STATUSES and case.resolution_due_at is not None:
+        clocks.append(("resolution", case.resolution_due_at))
+    for name, due in clocks:
+        if case.created_at + (due - case.created_at) * NEARING_SHARE <= moment < due:
+            return name
+    return None
+
+
+def warn_nearing_deadlines(session: Session, now: datetime | None = None) -> list[int]:
+    """Notify about open cases whose first-response or resolution clock is nearly spent; their ids.
+
+    Idempotent: one notification per case, clock and recipient (`casework.notifications`),
+    however often the periodic check runs. Does not commit.
+    """
+    moment = now or utcnow()
+    first_open = and_(col(Case.first_response_at).is_(None), col(Case.first_response_due_at) > moment)
+    resolution_open = and_(col(Case.status).in_(UNRESOLVED_STATUSES), col(Case.resolution_due_at) > moment)
+    statement = select(Case).where(col(Case.status).in_(OPEN_STATUSES), or_(first_open, resolution_open))
+    nearing = [case.id for case in session.exec(statement).all() if _nearing_clock(case, moment) is not None]
+    if not nearing:
+        return []
+    # Lock only the cases to notify about (two checks at once skip each other's), then look again.
+    locked = select(Case).where(col(Case.id).in_(nearing)).order_by(col(Case.id)).with_for_update(skip_locked=True)
+    warned: list[int] = []
+    for case in session.exec(locked).all():
+        clock = _nearing_clock(case, moment)
+        if clock is not None and notify_sla(session, case, clock=clock, breached=False):
+            assert case.id is not None
+            warned.append(case.id)
+    return warned
