@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, col, select
 
-from casework.models import CaseEvent, CaseStatus, MediationSession, Role, utcnow
+from casework.models import CaseEvent, CaseStatus, MediationSession, Role, StaffNotification, utcnow
 from tests.app.console_support import add_message, fetch, make_case, make_staff, reload, sign_in
 
 PUBLIC = {"console.login", "console.login_totp", "console.logout"}
@@ -32,6 +32,9 @@ ROUTES = {
     "console.case_outcome": ("POST", "/console/cases/{ref}/outcome"),
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
+    "console.inbox_page": ("GET", "/console/inbox"),
+    "console.inbox_mark_all_read": ("POST", "/console/inbox/read-all"),
+    "console.inbox_mark_read": ("POST", "/console/inbox/{notification_id}/read"),
 }
 WORK = {
     "console.case_page",
@@ -44,25 +47,41 @@ WORK = {
     "console.case_translation",
 }
 MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
-ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
+ANY_STAFF = {
+    "console.queue",
+    "console.shortcuts",
+    "console.totp_enrol",
+    "console.inbox_page",
+    "console.inbox_mark_all_read",
+}
+# The mediator's own notification: anyone else's does not exist for them (404).
+OWN_NOTIFICATION = {"console.inbox_mark_read"}
 ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
 ALLOWED = "allowed"
 
 EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
-    "admin": dict.fromkeys(ROUTES, ALLOWED),
-    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403)},
+    "admin": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(OWN_NOTIFICATION, 404)},
+    "ombudsperson": {
+        **dict.fromkeys(ROUTES, ALLOWED),
+        **dict.fromkeys(ADMIN_ONLY, 403),
+        **dict.fromkeys(OWN_NOTIFICATION, 404),
+    },
     "mediator-own": {
-        **dict.fromkeys(ANY_STAFF | WORK, ALLOWED),
+        **dict.fromkeys(ANY_STAFF | WORK | OWN_NOTIFICATION, ALLOWED),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
     "mediator-other": {
         **dict.fromkeys(ANY_STAFF, ALLOWED),
-        **dict.fromkeys(WORK, 404),
+        **dict.fromkeys(WORK | OWN_NOTIFICATION, 404),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
     },
-    "analyst": {**dict.fromkeys(ANY_STAFF, ALLOWED), **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY, 403)},
+    "analyst": {
+        **dict.fromkeys(ANY_STAFF, ALLOWED),
+        **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY, 403),
+        **dict.fromkeys(OWN_NOTIFICATION, 404),
+    },
 }
 
 
@@ -86,6 +105,8 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
     item = MediationSession(case_id=case.id, mediator_id=mediator.id, scheduled_at=utcnow(), parties="both")
     db.add(item)
     message = add_message(db, case, "Hindi binabayaran ang sahod ko")
+    notification = StaffNotification(recipient_id=mediator.id, kind="assigned", case_id=case.id, event_key="matrix")
+    db.add(notification)
     db.commit()
     failures = []
     for endpoint, (method, template) in ROUTES.items():
@@ -96,7 +117,9 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         changes_before = len(
             fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
         )
-        url = template.format(ref=case.reference, session_id=item.id, message_id=message.id)
+        url = template.format(
+            ref=case.reference, session_id=item.id, message_id=message.id, notification_id=notification.id
+        )
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]
         ok = response.status_code in (200, 303, 400) if expected == ALLOWED else response.status_code == expected
@@ -105,6 +128,7 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
                 fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(["case_viewed", "audit_viewed"])))
             )
             ok = reload(db, case).version == before and changes_after == changes_before
+            ok = ok and reload(db, notification).read_at is None
         if ok and who in ("analyst", "mediator-other", "anonymous"):
             # (a redirect to sign-in echoes the requested URL, so only the case's data is checked there)
             leaked = ["Employer Secret Ltd"] + ([] if who == "anonymous" else [case.reference])
