@@ -295,3 +295,78 @@ def test_inbox_forms_need_a_csrf_token(make_app: Any) -> None:
     page = web.get("/console/inbox").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert web.post("/console/inbox/read-all", data={"csrf_token": token}).status_code == 303
+
+
+# --- TLS: STARTTLS when asked, smtps from the start, and the certificate is verified ----------------
+
+
+def _self_signed(folder: Any) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 and its key, as PEM files; returns their paths."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utcnow()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_tls_modes_send_only_to_a_verified_server(
+    make_app: Any, session: Session, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    inbox, port = Inbox(), _free_port()
+    options: dict[str, Any] = (
+        {"tls_context": server_tls, "require_starttls": True}
+        if mode == "starttls"
+        # aiosmtpd offers AUTH on implicit TLS only when told it needn't wait for STARTTLS.
+        else {"ssl_context": server_tls, "auth_require_tls": False}
+    )
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate, **options)
+    controller.start()
+    try:
+        url = (
+            f"smtp://tulay:s3cr%3At@127.0.0.1:{port}?starttls=true"
+            if mode == "starttls"
+            else f"smtps://tulay:s3cr%3At@127.0.0.1:{port}"
+        )
+        mail_app = make_app(SMTP_URL=url)
+        _assigned_case(session)
+        notification_id = session.exec(select(StaffNotification.id)).one()
+        session.commit()
+        with mail_app.app_context():
+            with pytest.raises(MailFailed, match=r"^SMTP failure: SSL"):  # not trusted yet: nothing sent
+                email_staff_notification(notification_id or 0)
+            assert inbox.messages == []
+            monkeypatch.setenv("SSL_CERT_FILE", cert)
+            assert email_staff_notification(notification_id or 0) == "sent"
+        assert inbox.logins == [(b"tulay", b"s3cr:t")]
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
