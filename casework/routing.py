@@ -73,7 +73,6 @@ def assign_case(
     previous = case.assignee_id
     case.assignee_id = assignee.id
     case.updated_at = now or utcnow()
-    notify_assigned(session, case, actor_id=actor_id, moment=case.updated_at)
     session.add(case)
     if case.status in (CaseStatus.NEW, CaseStatus.TRIAGED):
         transition(session, case, CaseStatus.ASSIGNED, actor_id=actor_id, reason="assigned", now=now)
@@ -86,6 +85,7 @@ def assign_case(
         **{"from": previous, "to": assignee.id},
         **detail,
     )
+    notify_assigned(session, case, actor_id=actor_id, moment=case.updated_at)
     return case
 
 

@@ -29,9 +29,9 @@ def _inbox_unread() -> dict[str, Any]:
 @bp.route("/inbox")
 @login_required
 def inbox_page() -> str:
-    items = inbox(get_session(), current_user.id)
-    unread = sum(1 for item in items if item.read_at is None)
-    return render_template("console/inbox.html", items=items, unread=unread)
+    db = get_session()
+    items = inbox(db, current_user.id)
+    return render_template("console/inbox.html", items=items, unread=unread_count(db, current_user.id))
 
 
 @bp.route("/inbox/<int:notification_id>/read", methods=["POST"])
