@@ -41,6 +41,7 @@ from casework.models import (
     Reporter,
     Role,
     Route,
+    StaffNotification,
     StaffUser,
     utcnow,
 )
@@ -168,6 +169,16 @@ PROBES = [
     console("outcome", "POST", f"{CASE}/outcome", {"resolution_type": "withdrawn", **V}),
     console("translation", "POST", f"{CASE}/messages/<int:message_id>/translation", {"text": "Unpaid wages", **V}),
     console("reply", "POST", f"{CASE}/reply", {"text": "We are on it", "action": "send", **V}),
+    console("inbox", "GET", "/console/inbox"),
+    console("mark all read", "POST", "/console/inbox/read-all"),
+    Probe(
+        "mark read",
+        "console",
+        "POST",
+        "/console/inbox/<int:notification_id>/read",
+        "/console/inbox/{nid}/read",
+        private=True,
+    ),
     api("queue", "GET", "/api/v1/cases"),
     api("case", "GET", API_CASE),
     api("audit trail", "GET", f"{API_CASE}/audit"),
@@ -290,6 +301,8 @@ def build_world(app: Flask, base: str) -> World:
         db.add(message)
         assert mediator.id is not None
         meeting = schedule_mediation(db, case, mediator.id, utcnow() + timedelta(days=1), "worker", admin.id)
+        notification = StaffNotification(recipient_id=admin.id, kind="assigned", case_id=case.id, event_key="surface")
+        db.add(notification)
         db.commit()
         ids = {
             "ref": case.reference,
@@ -297,6 +310,7 @@ def build_world(app: Flask, base: str) -> World:
             "sid": meeting.id,
             "mediator": mediator.id,
             "email": admin.email,
+            "nid": notification.id,
         }
     publish_release(app)
     return World(app=app, base=base, admin=admin, token=token, ids=ids)
