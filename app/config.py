@@ -62,6 +62,8 @@ class Settings:
     SLA_POLICY_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "sla.yaml")
     TRIAGE_LEXICON_PATH: str = str(PROJECT_ROOT / "casework" / "data" / "triage_lexicon.yaml")
     ALERT_WEBHOOK_URL: str = ""
+    # Staff notification e-mails: smtp://user:pass@host:port (?starttls=true), smtps://…; empty: inbox only.
+    SMTP_URL: str = ""
     SLA_CHECK_INTERVAL_SECONDS: int = 300
     # A console session ends after this many minutes without a request, and this many hours
     # after sign-in however active it is (checked on the server, not only by cookie expiry).
@@ -93,6 +95,16 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
     parsed = urlparse(value)
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise ConfigError(f"{name} must be a URL starting with one of {', '.join(schemes)}; got {value!r}")
+
+
+def _check_smtp_url(value: str) -> None:
+    from app.mail import SmtpUrlError, parse_smtp_url
+
+    try:
+        parse_smtp_url(value)
+    except SmtpUrlError as exc:
+        # The message never repeats the URL: it may hold the SMTP password.
+        raise ConfigError(f"SMTP_URL {exc}") from None
 
 
 def _check_encryption_key(value: str) -> None:
@@ -209,6 +221,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {s.LOG_LEVEL!r}")
     if s.ALERT_WEBHOOK_URL:
         _check_url("ALERT_WEBHOOK_URL", s.ALERT_WEBHOOK_URL, ("http", "https"))
+    if s.SMTP_URL:
+        _check_smtp_url(s.SMTP_URL)
     _check_casework_data(s)
 
 

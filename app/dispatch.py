@@ -21,7 +21,16 @@ from sqlmodel import Session
 
 from app.db import get_session_factory
 from app.queues import enqueue, ensure_all_enqueued
-from casework.models import Case, CaseEvent, CaseStatus, DeliveryStatus, Direction, Message, ProcessingState
+from casework.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    ProcessingState,
+    StaffNotification,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +64,23 @@ STAFF_ALERT = JobSpec("outbound", "app.jobs.send_staff_alert", "alert")  # args 
 RECORD_COMPLIANCE = JobSpec("reports", "app.jobs.record_compliance", "compliance")
 # No args, no key (one id): asked for by web requests that find no release published.
 REFRESH_RELEASE = JobSpec("reports", "app.jobs.refresh_compliance_release", "compliance-release")
-JOBS = (PROCESS_INBOUND, SEND_OUTBOUND, FETCH_MEDIA, STAFF_ALERT, RECORD_COMPLIANCE, REFRESH_RELEASE)
+# (notification_id): the e-mail of one staff notification, only when SMTP_URL is set.
+EMAIL_NOTIFICATION = JobSpec("outbound", "app.jobs.email_staff_notification", "notify-mail")
+JOBS = (
+    PROCESS_INBOUND,
+    SEND_OUTBOUND,
+    FETCH_MEDIA,
+    STAFF_ALERT,
+    RECORD_COMPLIANCE,
+    REFRESH_RELEASE,
+    EMAIL_NOTIFICATION,
+)
 
 # Periodic jobs the worker's cron thread enqueues: (function, queue, seconds or a config key).
 PERIODIC_JOBS: tuple[tuple[str, str, str | int], ...] = (
     ("app.jobs.sweep_unprocessed", "intake", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.sweep_unfetched_media", "outbound", "SWEEP_INTERVAL_SECONDS"),
+    ("app.jobs.sweep_unemailed_notifications", "outbound", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.escalate_overdue_cases", "reports", "SLA_CHECK_INTERVAL_SECONDS"),
     ("app.jobs.sweep_compliance", "reports", "SWEEP_INTERVAL_SECONDS"),
     ("app.jobs.apply_retention", "reports", 3600),
@@ -85,7 +105,9 @@ def _closed_now(case: Case) -> bool:
 
 
 def jobs_for_new(obj: Any) -> list[Job]:
-    """The jobs a newly stored row calls for: inbound to process, outbound to send, an alert due."""
+    """The jobs a newly stored row calls for: inbound to process, outbound to send, an alert or e-mail due."""
+    if isinstance(obj, StaffNotification):
+        return [(EMAIL_NOTIFICATION, (obj.id,), (obj.id,))]
     if isinstance(obj, Message):
         if obj.direction == Direction.INBOUND and obj.processing_state == ProcessingState.RECEIVED:
             return [(PROCESS_INBOUND, (obj.id,), (obj.id,))]
@@ -147,6 +169,8 @@ def init_app(app: Flask) -> None:
         jobs += [job for obj in session.dirty for job in jobs_for_changed(obj)]
         jobs += [job for obj in session.new for job in jobs_for_changed(obj)]
         for spec, args, key in jobs:
+            if spec is EMAIL_NOTIFICATION and not app.config["SMTP_URL"]:
+                continue  # no SMTP: the console inbox is the only way notifications are read
             enqueue_after_commit(session, spec, *args, key=key)
 
     @event.listens_for(factory, "after_commit")

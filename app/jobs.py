@@ -18,6 +18,7 @@ from rq.job import Job
 
 from app.db import session_scope
 from app.dispatch import (
+    EMAIL_NOTIFICATION,
     FETCH_MEDIA,
     PROCESS_INBOUND,
     RECORD_COMPLIANCE,
@@ -29,6 +30,7 @@ from app.dispatch import (
     ensure_all,
     ensure_enqueued,
 )
+from app.mail import MailFailed, default_sender, parse_smtp_url, send_mail
 from app.media import delete_media, store_media
 from app.mt import get_translator
 from app.queues import get_queues
@@ -44,16 +46,18 @@ from casework.intake import (
     unfetched_media_ids,
     unprocessed_message_ids,
 )
-from casework.models import Case, ChannelKind, MediaAttachment, utcnow
+from casework.models import Case, ChannelKind, MediaAttachment, StaffNotification, StaffUser, utcnow
+from casework.notifications import email_text, unemailed_ids
 from casework.outbox import release_held, unsent_message_ids
 from casework.retention import erase_expired
-from casework.sla import escalate_overdue, load_sla_policy
+from casework.sla import escalate_overdue, load_sla_policy, warn_nearing_deadlines
 from casework.triage import load_lexicon
 from channels.twilio.outbound import claim_send, deliver, record_send, status_callback_url
 from channels.twilio.sender import MediaRefused, TwilioSettings, fetch_media
 
 log = logging.getLogger(__name__)
 MEDIA_SWEEP_WINDOW = timedelta(days=1)
+NOTIFICATION_MAIL_WINDOW = timedelta(days=1)
 
 
 def intake_services() -> IntakeServices:
@@ -161,13 +165,71 @@ def send_staff_alert(case_id: int, kind: str) -> str:
 
 
 def escalate_overdue_cases() -> dict[str, int]:
-    """Periodic: escalate overdue cases to a supervisor (each escalation alerts); re-enqueue lost alerts."""
+    """Periodic: escalate overdue cases to a supervisor (each escalation alerts); re-enqueue lost alerts.
+
+    Also notifies staff of cases whose clocks are nearly spent (once per case and clock).
+    """
     with session_scope() as session:
         escalated = escalate_overdue(session)
         unsent = unsent_alerts(session, raised_after=utcnow() - timedelta(days=2))
+    with session_scope() as session:
+        warned = warn_nearing_deadlines(session)
     for case_id, kind in unsent:
         ensure_enqueued(STAFF_ALERT, case_id, kind, key=(kind, case_id))
-    return {"escalated": len(escalated), "alerts_requeued": len(unsent)}
+    return {"escalated": len(escalated), "alerts_requeued": len(unsent), "nearing": len(warned)}
+
+
+def email_staff_notification(notification_id: int) -> str:
+    """E-mail one staff notification (kind, case reference, links; no personal data) over SMTP_URL.
+
+    At least once: a lost commit after the send may e-mail twice, never zero times. A failure
+    raises MailFailed (its kind only) for RQ's retry; the sweeper re-enqueues it within a day.
+    """
+    config = current_app.config
+    if not config["SMTP_URL"]:
+        return "no-smtp"
+    with session_scope() as session:
+        row = session.get(StaffNotification, notification_id)
+        if row is None:
+            return "missing"
+        if row.emailed_at is not None:
+            return "already-sent"
+        recipient = session.get(StaffUser, row.recipient_id)
+        case = session.get(Case, row.case_id)
+        if recipient is None or case is None or not recipient.active:
+            return "skipped"
+        address, kind, reference = recipient.email, row.kind, case.reference
+    settings = parse_smtp_url(config["SMTP_URL"])
+    subject, body = email_text(kind, reference, config["PUBLIC_BASE_URL"])
+    try:
+        send_mail(
+            settings,
+            sender=settings.sender or default_sender(config["PUBLIC_BASE_URL"]),
+            to=address,
+            subject=subject,
+            body=body,
+        )
+    except MailFailed as exc:
+        log.warning("notification e-mail failed", extra={"notification_id": notification_id, "failure": str(exc)})
+        raise
+    with session_scope() as session:
+        row = session.get(StaffNotification, notification_id, with_for_update=True)
+        if row is not None and row.emailed_at is None:
+            row.emailed_at = utcnow()
+    return "sent"
+
+
+def sweep_unemailed_notifications() -> int:
+    """Re-enqueue notification e-mails Redis lost or that ended unsent, for notifications under a day old."""
+    if not current_app.config["SMTP_URL"]:
+        return 0
+    now = utcnow()
+    with session_scope() as session:
+        ids = unemailed_ids(session, created_before=now - _sweep_cutoff(), created_after=now - NOTIFICATION_MAIL_WINDOW)
+    queued = _count_enqueued(ensure_all(EMAIL_NOTIFICATION, [((i,), (i,)) for i in ids]))
+    if queued:
+        log.warning("sweeper re-enqueued notification e-mails", extra={"notifications": queued})
+    return queued
 
 
 def _count_enqueued(outcomes: list[str]) -> int:

@@ -476,3 +476,28 @@ class EmployerDisclosure(SQLModel, table=True):
     reason: str = Field(sa_type=String(200))
     approved_by_id: int = Field(foreign_key="staff_user.id")
     created_at: datetime = _created()
+
+
+# --- staff notifications -------------------------------------------------------------------------
+
+
+class StaffNotification(SQLModel, table=True):
+    """Something a staff member should know about a case; holds codes and ids, never personal data.
+
+    One row per (recipient, kind, case, triggering event): `event_key` names the event (an audit
+    event's id, a message's id, an SLA clock), so a job that runs twice notifies once.
+    """
+
+    __tablename__ = "staff_notification"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "kind", "case_id", "event_key", name="uq_staff_notification_event"),
+        Index("ix_staff_notification_recipient_read", "recipient_id", "read_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_id: int = Field(foreign_key="staff_user.id", ondelete="CASCADE")
+    kind: str = Field(sa_type=String(32))
+    case_id: int = Field(foreign_key="case.id", index=True, ondelete="CASCADE")
+    event_key: str = Field(sa_type=String(64))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    read_at: datetime | None = _ts()
+    emailed_at: datetime | None = _ts()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from casework.alerts import raise_urgent_alert
 from casework.intake import IntakeServices, IntakeStep
-from casework.models import Case, CaseStatus, Message, Urgency
+from casework.models import Case, CaseStatus, Direction, Message, Urgency
+from casework.notifications import notify_follow_up
 from casework.routing import current_rules, route_case
 from casework.sla import SlaPolicy, set_deadlines
 from casework.translation import TranslationService, detect_and_translate
@@ -41,6 +42,17 @@ def routing_step(session: Session, message: Message, case: Case, *, rules_path: 
         raise_urgent_alert(session, case)
 
 
+def follow_up_step(session: Session, message: Message, case: Case) -> None:
+    """A message on a case that already had one from the reporter notifies whoever holds it."""
+    earlier = session.exec(
+        select(Message.id).where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.id) < message.id
+        )
+    ).first()
+    if earlier is not None:
+        notify_follow_up(session, case, message)
+
+
 def intake_steps(
     *,
     translator: TranslationService,
@@ -49,11 +61,12 @@ def intake_steps(
     policy: SlaPolicy,
     rules_path: str | Path,
 ) -> tuple[IntakeStep, ...]:
-    """The steps in order: translation, triage, routing."""
+    """The steps in order: translation, triage, routing, then the follow-up notification."""
     return (
         partial(detect_and_translate, translator=translator, working_language=working_language),
         partial(triage_step, lexicon=lexicon, policy=policy),
         partial(routing_step, rules_path=rules_path),
+        follow_up_step,
     )
 
 

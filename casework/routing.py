@@ -17,6 +17,7 @@ from casework.cases import OPEN_STATUSES, transition
 from casework.editing import CaseworkError, check_editable
 from casework.models import Case, CaseStatus, Category, Role, Route, RoutingRuleSet, StaffUser, Urgency, utcnow
 from casework.notes import reason_detail
+from casework.notifications import notify_assigned
 
 # Who can hold a case on each route: investigation is an ombudsperson's work, mediation a
 # mediator's; an untriaged case (no route yet) goes to an ombudsperson.
@@ -84,6 +85,7 @@ def assign_case(
         **{"from": previous, "to": assignee.id},
         **detail,
     )
+    notify_assigned(session, case, actor_id=actor_id, moment=case.updated_at)
     return case
 
 

@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from casework.audit import record_event
 from casework.datafiles import read_yaml
-from casework.models import Case, Category, Role, StaffUser, Urgency, utcnow
-from casework.worklist import UNRESOLVED_STATUSES, overdue_condition
+from casework.models import Case, Category, Role, StaffNotification, StaffUser, Urgency, utcnow
+from casework.notifications import notify_sla
+from casework.worklist import OPEN_STATUSES, UNRESOLVED_STATUSES, overdue_condition
 
 DEFAULT_SLA_POLICY = Path(__file__).with_name("data") / "sla.yaml"
 ESCALATION_BATCH = 500
+# A clock is "nearing" once this share of it has run (from the case's opening to its deadline).
+NEARING_SHARE = 0.8
 
 
 class SlaPolicyError(ValueError):
@@ -173,6 +177,70 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]
             supervisor_id=supervisor.id if supervisor else None,
             assignee_id=case.assignee_id,
         )
+        notify_sla(session, case, clock=clock, breached=True)
         assert case.id is not None
         escalated.append(case.id)
     return escalated
+
+
+def _nearing_clock(
+    status: str,
+    opened: datetime,
+    first_response_at: datetime | None,
+    first_due: datetime | None,
+    resolution_due: datetime | None,
+    moment: datetime,
+) -> str | None:
+    """The clock that has run NEARING_SHARE of its time (from the opening) but not all of it, if any."""
+    clocks = []
+    if first_response_at is None and first_due is not None:
+        clocks.append(("first_response", first_due))
+    if status in UNRESOLVED_STATUSES and resolution_due is not None:
+        clocks.append(("resolution", resolution_due))
+    for name, due in clocks:
+        if opened + (due - opened) * NEARING_SHARE <= moment < due:
+            return name
+    return None
+
+
+def warn_nearing_deadlines(session: Session, now: datetime | None = None) -> list[int]:
+    """Notify about open cases whose first-response or resolution clock is nearly spent; their ids.
+
+    Idempotent: one notification per case, clock and recipient (`casework.notifications`),
+    however often the periodic check runs. Does not commit.
+    """
+    moment = now or utcnow()
+    first_open = and_(col(Case.first_response_at).is_(None), col(Case.first_response_due_at) > moment)
+    resolution_open = and_(col(Case.status).in_(UNRESOLVED_STATUSES), col(Case.resolution_due_at) > moment)
+    clocks = sa_select(
+        col(Case.id),
+        col(Case.status),
+        col(Case.created_at),
+        col(Case.first_response_at),
+        col(Case.first_response_due_at),
+        col(Case.resolution_due_at),
+    ).where(col(Case.status).in_(OPEN_STATUSES), or_(first_open, resolution_open))
+    nearing: dict[int, str] = {}
+    for case_id, status, opened, first_at, first_due, resolution_due in session.execute(clocks).all():
+        clock = _nearing_clock(status, opened, first_at, first_due, resolution_due, moment)
+        if clock is not None:
+            nearing[case_id] = clock
+    if nearing:
+        warned_before = select(StaffNotification.case_id, StaffNotification.event_key).where(
+            StaffNotification.kind == "sla_nearing", col(StaffNotification.case_id).in_(list(nearing))
+        )
+        for case_id, clock in session.exec(warned_before).all():
+            if nearing.get(case_id) == clock:
+                del nearing[case_id]
+    if not nearing:
+        return []
+    # Lock only the cases still to notify about (two checks at once skip each other's).
+    locked = (
+        select(Case).where(col(Case.id).in_(list(nearing))).order_by(col(Case.id)).with_for_update(skip_locked=True)
+    )
+    warned: list[int] = []
+    for case in session.exec(locked).all():
+        assert case.id is not None
+        if notify_sla(session, case, clock=nearing[case.id], breached=False):
+            warned.append(case.id)
+    return warned

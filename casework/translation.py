@@ -20,6 +20,7 @@ from casework.audit import record_event
 from casework.editing import CaseworkError, check_editable
 from casework.language import detect_language
 from casework.models import Case, Direction, Message, Reporter, utcnow
+from casework.notifications import notify_translation_done
 from casework.texts import SUPPORTED_LANGUAGES
 
 
@@ -241,6 +242,7 @@ def correct_translation(
         if case.needs_human_translation and still_waiting is None:
             case.needs_human_translation = False
             session.add(case)
+        notify_translation_done(session, case, message, actor_id=staff_id)
     record_event(
         session,
         action="translation_corrected",

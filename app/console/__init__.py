@@ -34,4 +34,4 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-from app.console import attachments, auth, mediation, users, views  # noqa: E402,F401 - registers the routes on bp
+from app.console import attachments, auth, inbox, mediation, users, views  # noqa: E402,F401 - registers the routes on bp

@@ -1,7 +1,7 @@
 """mediation agreements: remedy lines (remedy, amount, payer, due date) and a follow-up date
 
 Revision ID: 0015_mediation_agreements
-Revises: 0013_staff_accounts
+Revises: 0014_notifications
 Create Date: 2026-12-01 19:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0015_mediation_agreements'
-down_revision = '0013_staff_accounts'
+down_revision = '0014_notifications'
 branch_labels = None
 depends_on = None
 

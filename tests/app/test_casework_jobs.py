@@ -25,10 +25,10 @@ def test_escalation_job_escalates_once_and_alerts(app: Any, session: Session, ru
     make_staff(session, Role.OMBUDSPERSON, is_supervisor=True)
     late = make_case(session, first_response_due_at=utcnow() - timedelta(minutes=1))
     session.commit()
-    assert escalate_overdue_cases() == {"escalated": 1, "alerts_requeued": 0}
+    assert escalate_overdue_cases() == {"escalated": 1, "alerts_requeued": 0, "nearing": 0}
     assert get_queues()["outbound"].job_ids == [f"alert-sla_escalation-{late.id}"]
     run_jobs(("outbound",))
-    assert escalate_overdue_cases() == {"escalated": 0, "alerts_requeued": 0}
+    assert escalate_overdue_cases() == {"escalated": 0, "alerts_requeued": 0, "nearing": 0}
     sent = session.exec(select(CaseEvent).where(CaseEvent.action == "alert_sent")).one()
     assert sent.detail == {"kind": "sla_escalation", "via": "log"}
 

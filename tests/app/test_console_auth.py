@@ -179,6 +179,8 @@ def test_csrf_every_console_form_without_token_is_refused(csrf_app: Flask) -> No
         f"/console/cases/{reference}/mediation/1",
         f"/console/cases/{reference}/outcome",
         f"/console/cases/{reference}/reply",
+        "/console/inbox/1/read",
+        "/console/inbox/read-all",
     ]
     for url in posts:
         response = web.post(url, data={"version": "1", "body": "x", "text": "x", "action": "send"})

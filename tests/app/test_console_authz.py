@@ -11,7 +11,16 @@ from sqlmodel import Session, col, select
 
 from app.media import store_media
 from app.security import issue_api_token
-from casework.models import ApiToken, CaseEvent, CaseStatus, MediaAttachment, MediationSession, Role, utcnow
+from casework.models import (
+    ApiToken,
+    CaseEvent,
+    CaseStatus,
+    MediaAttachment,
+    MediationSession,
+    Role,
+    StaffNotification,
+    utcnow,
+)
 from tests.app.console_support import add_message, fetch, make_case, make_staff, reload, sign_in
 
 PUBLIC = {"console.login", "console.login_totp", "console.logout", "console.password_reset"}
@@ -45,6 +54,9 @@ ROUTES = {
     "console.account_page": ("GET", "/console/account"),
     "console.account_password": ("POST", "/console/account/password"),
     "console.account_token_revoke": ("POST", "/console/account/tokens/{token_id}/revoke"),
+    "console.inbox_page": ("GET", "/console/inbox"),
+    "console.inbox_mark_all_read": ("POST", "/console/inbox/read-all"),
+    "console.inbox_mark_read": ("POST", "/console/inbox/{notification_id}/read"),
 }
 WORK = {
     "console.case_page",
@@ -65,6 +77,8 @@ ANY_STAFF = {
     "console.totp_enrol",
     "console.account_page",
     "console.account_password",
+    "console.inbox_page",
+    "console.inbox_mark_all_read",
 }
 CASEWORKERS = {"console.mediation_agenda"}  # any caseworker; each mediator sees only their own sessions
 ADMIN_ONLY = {
@@ -77,29 +91,37 @@ ADMIN_ONLY = {
     "console.user_password_reset",
 }
 # The token in the URL belongs to someone else: for every signed-in caller it does not exist.
+# The mediator's own notification: anyone else's does not exist for them (404).
+OWN_NOTIFICATION = {"console.inbox_mark_read"}
 NOT_THEIRS = {"console.account_token_revoke": 404}
 ALLOWED = "allowed"
 VIEWS = ["case_viewed", "audit_viewed", "attachment_viewed"]  # reads, recorded; they change nothing
 
 EXPECTED: dict[str, dict[str, int | str]] = {
     "anonymous": dict.fromkeys(ROUTES, 302),
-    "admin": {**dict.fromkeys(ROUTES, ALLOWED), **NOT_THEIRS},
-    "ombudsperson": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(ADMIN_ONLY, 403), **NOT_THEIRS},
+    "admin": {**dict.fromkeys(ROUTES, ALLOWED), **dict.fromkeys(OWN_NOTIFICATION, 404), **NOT_THEIRS},
+    "ombudsperson": {
+        **dict.fromkeys(ROUTES, ALLOWED),
+        **dict.fromkeys(ADMIN_ONLY, 403),
+        **dict.fromkeys(OWN_NOTIFICATION, 404),
+        **NOT_THEIRS,
+    },
     "mediator-own": {
-        **dict.fromkeys(ANY_STAFF | WORK | CASEWORKERS, ALLOWED),
+        **dict.fromkeys(ANY_STAFF | WORK | CASEWORKERS | OWN_NOTIFICATION, ALLOWED),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
         **NOT_THEIRS,
     },
     # Role checks come first (403); a case the mediator may not see does not exist for them (404).
     "mediator-other": {
         **dict.fromkeys(ANY_STAFF | CASEWORKERS, ALLOWED),
-        **dict.fromkeys(WORK, 404),
+        **dict.fromkeys(WORK | OWN_NOTIFICATION, 404),
         **dict.fromkeys(MANAGE | ADMIN_ONLY, 403),
         **NOT_THEIRS,
     },
     "analyst": {
         **dict.fromkeys(ANY_STAFF, ALLOWED),
         **dict.fromkeys(WORK | MANAGE | ADMIN_ONLY | CASEWORKERS, 403),
+        **dict.fromkeys(OWN_NOTIFICATION, 404),
         **NOT_THEIRS,
     },
 }
@@ -132,6 +154,8 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         attachment.stored_path = store_media(message.id or 0, attachment.id or 0, b"\xff\xd8\xff\xe0 a payslip")
     spare = make_staff(db, Role.MEDIATOR)  # the account the admin actions act on
     issue_api_token(db, spare)
+    notification = StaffNotification(recipient_id=mediator.id, kind="assigned", case_id=case.id, event_key="matrix")
+    db.add(notification)
     db.commit()
     spare_token = fetch(db, select(ApiToken).where(ApiToken.user_id == spare.id))[0]
     failures = []
@@ -148,6 +172,7 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
             attachment_id=attachment.id,
             user_id=spare.id,
             token_id=spare_token.id,
+            notification_id=notification.id,
         )
         response = client.get(url) if method == "GET" else client.post(url, data={"version": str(before)})
         expected = EXPECTED[who][endpoint]
@@ -155,6 +180,7 @@ def test_console_authorization(capp: Flask, db: Session, who: str) -> None:
         if ok and expected != ALLOWED:
             changes_after = len(fetch(db, select(CaseEvent).where(col(CaseEvent.action).not_in(VIEWS))))
             ok = reload(db, case).version == before and changes_after == changes_before
+            ok = ok and reload(db, notification).read_at is None
         if ok and who in ("analyst", "mediator-other", "anonymous"):
             # (a redirect to sign-in echoes the requested URL, so only the case's data is checked there)
             leaked = ["Employer Secret Ltd"] + ([] if who == "anonymous" else [case.reference])

@@ -44,6 +44,7 @@ from casework.models import (
     Reporter,
     Role,
     Route,
+    StaffNotification,
     StaffUser,
     utcnow,
 )
@@ -199,6 +200,16 @@ PROBES = [
     console("user reset link", "POST", "/console/users/<int:user_id>/password-reset"),
     console("user totp reset", "POST", "/console/users/<int:user_id>/totp-reset"),
     console("user deactivate", "POST", "/console/users/<int:user_id>/deactivate"),
+    console("inbox", "GET", "/console/inbox"),
+    console("mark all read", "POST", "/console/inbox/read-all"),
+    Probe(
+        "mark read",
+        "console",
+        "POST",
+        "/console/inbox/<int:notification_id>/read",
+        "/console/inbox/{nid}/read",
+        private=True,
+    ),
     api("queue", "GET", "/api/v1/cases"),
     api("case", "GET", API_CASE),
     api("audit trail", "GET", f"{API_CASE}/audit"),
@@ -337,6 +348,8 @@ def build_world(app: Flask, base: str) -> World:
         with app.app_context():
             attachment.stored_path = store_media(message.id, attachment.id, b"%PDF-1.7 claims to be a png")
         meeting = schedule_mediation(db, case, mediator.id, utcnow() + timedelta(days=1), "worker", admin.id)
+        notification = StaffNotification(recipient_id=admin.id, kind="assigned", case_id=case.id, event_key="surface")
+        db.add(notification)
         db.commit()
         ids = {
             "ref": case.reference,
@@ -347,6 +360,7 @@ def build_world(app: Flask, base: str) -> World:
             "email": admin.email,
             "spare": spare.id,
             "spare_token": db.exec(select(ApiToken.id).where(ApiToken.user_id == spare.id)).one(),
+            "nid": notification.id,
         }
     publish_release(app)
     return World(app=app, base=base, admin=admin, token=token, ids=ids)
