@@ -165,6 +165,8 @@ class StaffUser(StaffUserBase, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = _ts()
     created_at: datetime = _created()
+    # IANA name (Asia/Manila) the console shows times in; None: the configured default (UTC).
+    time_zone: str | None = _code(64)
 
 
 @event.listens_for(StaffUser.password_hash, "set")
@@ -229,7 +231,11 @@ _CASE_VERSION = Column("version", Integer, nullable=False)
 
 
 class Case(CaseBase, table=True):
-    __table_args__ = (Index("ix_case_assignee_status", "assignee_id", "status"),)
+    __table_args__ = (
+        Index("ix_case_assignee_status", "assignee_id", "status"),
+        Index("ix_case_country", "country"),
+        Index("ix_case_sector", "sector"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reporter_id: int = Field(foreign_key="reporter.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
@@ -251,6 +257,8 @@ class Case(CaseBase, table=True):
     # When the anonymized compliance record was last written (the sweeper finds closed cases
     # without one); it says nothing about which record, which only a keyed hash finds.
     compliance_recorded_at: datetime | None = _ts()
+    # When the reporter last wrote again on this case; cleared when its assignee opens the case.
+    reporter_wrote_back_at: datetime | None = _ts(index=True)
     # Optimistic concurrency: a stale edit (two staff at once) raises StaleDataError
     # instead of silently overwriting the other person's change.
     version: int = Field(default=1, sa_column=_CASE_VERSION)
