@@ -32,6 +32,8 @@ ROUTES = {
     "console.case_outcome": ("POST", "/console/cases/{ref}/outcome"),
     "console.case_reply": ("POST", "/console/cases/{ref}/reply"),
     "console.case_translation": ("POST", "/console/cases/{ref}/messages/{message_id}/translation"),
+    "console.bulk_assign": ("POST", "/console/bulk-assign"),
+    "console.settings": ("GET", "/console/settings"),
 }
 WORK = {
     "console.case_page",
@@ -43,8 +45,14 @@ WORK = {
     "console.case_reply",
     "console.case_translation",
 }
-MANAGE = {"console.case_assign", "console.case_triage", "console.case_triage_confirm", "console.case_refer"}
-ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol"}
+MANAGE = {
+    "console.case_assign",
+    "console.case_triage",
+    "console.case_triage_confirm",
+    "console.case_refer",
+    "console.bulk_assign",
+}
+ANY_STAFF = {"console.queue", "console.shortcuts", "console.totp_enrol", "console.settings"}
 ADMIN_ONLY = {"console.case_audit", "console.triage_accuracy_page"}
 ALLOWED = "allowed"
 
