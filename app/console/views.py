@@ -109,9 +109,11 @@ QUEUE_SORTS = {
 MAX_BULK = 200
 
 
-def staff_zone(user: Any) -> ZoneInfo:
-    """The time zone the console shows `user` times in: theirs, else the configured default, else UTC."""
-    for name in (getattr(user, "time_zone", None), current_app.config.get("DEFAULT_TIME_ZONE"), "UTC"):
+def staff_zone(db: Session) -> ZoneInfo:
+    """The time zone the console shows the signed-in user times in: theirs, else the configured
+    default (`DEFAULT_TIME_ZONE`), else UTC."""
+    user = db.get(StaffUser, current_user.id)
+    for name in (user.time_zone if user else None, current_app.config.get("DEFAULT_TIME_ZONE"), "UTC"):
         if name:
             try:
                 return ZoneInfo(name)
@@ -135,7 +137,7 @@ def relative_due(due: datetime, now: datetime) -> str:
 
 
 def _queue_page(db: Session, filters: QueueFilters, args: dict[str, str], **extra: Any) -> str:
-    zone = staff_zone(current_user)
+    zone = staff_zone(db)
     return render_template(
         "console/queue.html",
         filters=filters,
@@ -223,7 +225,7 @@ def settings() -> Any:
             return render_template(
                 "console/settings.html",
                 zones=zones,
-                current=staff_zone(current_user).key,
+                current=staff_zone(db).key,
                 error=("time_zone must be a time zone name such as Asia/Manila or Europe/Berlin"),
             ), 400
         user = db.get(StaffUser, current_user.id)
@@ -233,7 +235,7 @@ def settings() -> Any:
         db.commit()
         flash(f"Times are now shown in {name}.", "info")
         return redirect(url_for("console.settings"), 303)
-    return render_template("console/settings.html", zones=zones, current=staff_zone(current_user).key)
+    return render_template("console/settings.html", zones=zones, current=staff_zone(db).key)
 
 
 def _assignees(db: Session) -> list[StaffUser]:
