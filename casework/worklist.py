@@ -18,6 +18,7 @@ from casework.access import StaffLike, restrict_to_visible
 from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET, normalize_reference
 from casework.editing import CaseworkError
 from casework.models import (
+    URGENCY_RANK,
     Case,
     CaseEvent,
     CaseStatus,
@@ -32,6 +33,7 @@ from casework.models import (
     Route,
     StaffUser,
     Urgency,
+    queue_keys,
     utcnow,
 )
 from casework.privacy import InvalidPhoneNumber, employer_key, lookup_hash, normalize_phone
@@ -45,7 +47,6 @@ UNRESOLVED_STATUSES = tuple(s for s in OPEN_STATUSES if s is not CaseStatus.RESO
 
 
 PREVIEW_CHARS = 120
-URGENCY_RANK = {Urgency.CRITICAL: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Urgency.LOW: 3}
 SORTS = ("triage", "newest", "oldest", "due", "urgency")
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
@@ -238,30 +239,8 @@ def is_overdue(case: Case, now: datetime | None = None) -> bool:
 
 def next_due(case: Case) -> datetime | None:
     """The case's earliest deadline still running: the first response (unanswered open case) or
-    the resolution (unresolved case); None when no clock runs."""
-    pending = []
-    if case.status in OPEN_STATUSES and case.first_response_at is None and case.first_response_due_at:
-        pending.append(case.first_response_due_at)
-    if case.status in UNRESOLVED_STATUSES and case.resolution_due_at:
-        pending.append(case.resolution_due_at)
-    return min(pending) if pending else None
-
-
-def due_expression() -> Any:
-    """SQL for `next_due` (NULL when no clock runs), for ordering."""
-    first = when(
-        (
-            and_(col(Case.status).in_(OPEN_STATUSES), col(Case.first_response_at).is_(None)),
-            col(Case.first_response_due_at),
-        ),
-        else_=None,
-    )
-    resolution = when((col(Case.status).in_(UNRESOLVED_STATUSES), col(Case.resolution_due_at)), else_=None)
-    return when(
-        (first.is_(None), resolution),
-        (or_(resolution.is_(None), first <= resolution), first),
-        else_=resolution,
-    )
+    the resolution (unresolved case); None when no clock runs (stored as `Case.queue_due_at`)."""
+    return queue_keys(case)[1]
 
 
 def urgency_rank() -> Any:
@@ -271,8 +250,9 @@ def urgency_rank() -> Any:
 
 def queue_order(sort: str) -> list[Any]:
     """ORDER BY for `sort`. The default (triage): cases waiting for a person's triage, then by
-    urgency (critical first), then by deadline (overdue first, then soonest due; none last), then id."""
-    due = due_expression().asc().nulls_last()
+    urgency (critical first), then by deadline (overdue first, then soonest due; none last), then
+    id, which is the index ix_case_queue_order over the stored keys (`casework.models.queue_keys`)."""
+    due = col(Case.queue_due_at).asc().nulls_last()
     if sort == "newest":
         return [col(Case.created_at).desc(), col(Case.id).desc()]
     if sort == "oldest":
@@ -281,7 +261,7 @@ def queue_order(sort: str) -> list[Any]:
         return [due, col(Case.id).asc()]
     if sort == "urgency":
         return [urgency_rank().asc(), due, col(Case.id).asc()]
-    return [col(Case.needs_human_triage).desc(), urgency_rank().asc(), due, col(Case.id).asc()]
+    return [col(Case.queue_rank).asc(), due, col(Case.id).asc()]
 
 
 def filtered_cases(user: StaffLike, filters: QueueFilters, now: datetime | None = None) -> Any:
@@ -350,20 +330,27 @@ def list_cases(
     session: Session, user: StaffLike, filters: QueueFilters, now: datetime | None = None
 ) -> tuple[list[QueueRow], int]:
     """One page of the queue in `filters.sort` order (`queue_order`), with previews, and the total
-    matching count (four queries, whatever the page size)."""
+    matching count. The page's ids are sorted first, narrow (no join, no wide columns), and only
+    those rows are read in full: five queries, whatever the page size or depth."""
     moment = now or utcnow()
     base = filtered_cases(user, filters, moment)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    assignee = aliased(StaffUser)
-    page = (
-        base.add_columns(assignee.display_name)
-        .outerjoin(assignee, assignee.id == Case.assignee_id)
+    ids_page = (
+        base.with_only_columns(col(Case.id))
         .order_by(*queue_order(filters.sort))
         .offset((filters.page - 1) * filters.per_page)
         .limit(filters.per_page)
     )
-    found = session.execute(page).all()
-    shown = previews(session, [c.id for c, _ in found if c.id is not None])
+    ids = [i for i in session.exec(ids_page).all() if i is not None]
+    assignee = aliased(StaffUser)
+    statement = (
+        select(Case, assignee.display_name)
+        .outerjoin(assignee, col(assignee.id) == col(Case.assignee_id))
+        .where(col(Case.id).in_(ids))
+    )
+    position = {case_id: n for n, case_id in enumerate(ids)}
+    found = sorted(session.execute(statement).all(), key=lambda row: position[row[0].id]) if ids else []
+    shown = previews(session, ids)
     rows = [
         QueueRow(
             case=c,
