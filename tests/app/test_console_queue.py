@@ -244,7 +244,7 @@ def test_filters_category_country_sector_channel_and_mine(staff_client: Any, db:
         page = staff_client.get(f"/console/?{query}")
         assert page.status_code == 200, query
         assert {n for n, c in made.items() if c.reference in page.text} == expected, query
-        assert page.text.count("name=\"mine\"") == 1
+        assert page.text.count('name="mine"') == 1
 
 
 def test_phone_search_goes_through_the_reporters_keyed_hash(staff_client: Any, db: Session) -> None:
