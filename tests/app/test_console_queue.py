@@ -181,7 +181,7 @@ def test_preview_shows_the_latest_inbound_message_and_its_translation(staff_clie
     assert "Tumawag ka sa [number] mahaba" in page and "Call me long" in page
     assert "unang mensahe" not in page
     assert "765 4321" not in page and NUMBER not in page
-    preview = re.search(r'<p class="preview">(.*?)</p>', page, re.S)
+    preview = re.search(r'<p class="queue-preview">(.*?)</p>', page, re.S)
     assert preview is not None
     original = re.search(r"<span[^>]*>(.*?)</span>", preview.group(1))
     assert original is not None and len(original.group(1)) <= 120
