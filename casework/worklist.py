@@ -103,13 +103,21 @@ def _code_filter(name: str, raw: str, length: int) -> str:
     return value
 
 
+PHONE_PATTERN = r"^\+[0-9][0-9 ().-]{5,30}$"
+NO_REPORTER = "-"  # no keyed hash (hex) is this: a number no reporter can have matches nobody
+
+
 def _phone_key(raw: str) -> str:
-    """The reporters' keyed hash of the number staff typed (never a scan of stored numbers)."""
+    """The reporters' keyed hash of the number staff typed (never a scan of stored numbers).
+
+    Text that is no phone number at all is refused; a well-formed number that cannot exist
+    (`phonenumbers` says so) is nobody's, since reporters' numbers are stored normalized."""
+    if not re.match(PHONE_PATTERN, raw.strip()):
+        raise InvalidFilter("phone must be a phone number in international form, such as +63 917 123 4567")
     try:
-        number = normalize_phone(raw)
+        return lookup_hash("phone", normalize_phone(raw))
     except InvalidPhoneNumber:
-        raise InvalidFilter("phone must be a phone number in international form, such as +63 917 123 4567") from None
-    return lookup_hash("phone", number)
+        return NO_REPORTER
 
 
 def _employer(raw: str) -> str:

@@ -50,7 +50,7 @@ from casework.routing import RoutingRulesError, assign_case, current_rules_text,
 from casework.translation import MessageNotFound, TranslationResult, correct_case_message
 from casework.triage import confirm_triage, override_triage
 from casework.triage_explain import case_findings
-from casework.worklist import SORTS, QueueFilters, case_history, find_case, is_overdue, list_cases
+from casework.worklist import PHONE_PATTERN, SORTS, QueueFilters, case_history, find_case, is_overdue, list_cases
 
 
 class BadRequest(CaseworkError):
@@ -678,6 +678,7 @@ QUEUE_PARAMS = [
             "phone",
             {
                 "type": "string",
+                "pattern": PHONE_PATTERN,
                 "example": "+639171234567",
                 "description": "a reporter's number in international form; found through the reporters' keyed hash",
             },

@@ -100,7 +100,7 @@ def _can_take_cases(user: StaffUser) -> bool:
 
 
 QUEUE_SORTS = {
-    "triage": "needs human triage, then urgency, then due",
+    "triage": "awaiting a person's triage, then urgency, then due",
     "urgency": "urgency, then due",
     "due": "due soonest (overdue first)",
     "newest": "newest first",

@@ -263,6 +263,9 @@ def test_phone_search_goes_through_the_reporters_keyed_hash(staff_client: Any, d
         assert unhashed.reference not in page and other.reference not in page
     bad = staff_client.get("/console/?phone=call+me")
     assert bad.status_code == 400 and "phone must be a phone number" in bad.text
+    # well formed but no number that can exist: nobody's (reporters' numbers are stored normalized)
+    nobody = staff_client.get("/console/", query_string={"phone": "+0 000 000"})
+    assert nobody.status_code == 200 and "No cases match these filters." in nobody.text
 
 
 def test_employer_and_reference_search(staff_client: Any, db: Session) -> None:
