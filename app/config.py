@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -44,6 +45,8 @@ class Settings:
     TWILIO_WHATSAPP_TEMPLATE_SID: str = ""
     DATA_ENCRYPTION_KEY: str = ""
     WORKING_LANGUAGE: str = "en"
+    # IANA time zone the console shows times in for staff who chose none.
+    DEFAULT_TIME_ZONE: str = "UTC"
     ARGOS_PACKAGES_DIR: str = ""
     MT_ENGINE_ORDER: str = "argos,apertium"
     INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
@@ -199,6 +202,12 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             f"WORKING_LANGUAGE must be a lowercase ISO 639-1 code such as 'en'; got {s.WORKING_LANGUAGE!r}"
         )
+    try:
+        ZoneInfo(s.DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"DEFAULT_TIME_ZONE must be an IANA time zone such as UTC or Asia/Manila; got {s.DEFAULT_TIME_ZONE!r}"
+        ) from None
     if s.ARGOS_PACKAGES_DIR and Path(s.ARGOS_PACKAGES_DIR).exists() and not Path(s.ARGOS_PACKAGES_DIR).is_dir():
         raise ConfigError(f"ARGOS_PACKAGES_DIR is not a directory: {s.ARGOS_PACKAGES_DIR}")
     engines = [name.strip() for name in s.MT_ENGINE_ORDER.split(",") if name.strip()]

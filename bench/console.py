@@ -1,4 +1,4 @@
-"""Console latency at scale: queue and case pages against a bare SQL query of the same rows.
+"""Console latency at scale: queue (default order, searches) and case pages against bare SQL.
 
 Creates its own PostgreSQL database (tulay_bench_console_<random>), migrates it, bulk-loads
 cases and messages with COPY, then times the pages through the Flask test client (in-process:
@@ -33,9 +33,11 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.db import upgrade_database
+from app.security import LAST_SEEN, SESSION_NONCE, SIGNED_IN_AT
 from bench.scratch import scratch_database
 from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
-from casework.privacy import encrypt_text
+from casework.models import Case, CaseStatus, ChannelKind, Urgency, queue_keys
+from casework.privacy import employer_key, encrypt_text, lookup_hash
 
 TARGET_P95_MS = 150.0
 OLD_CASE = timedelta(days=90)
@@ -52,6 +54,23 @@ CATEGORIES = [
     "housing",
     "other",
 ]
+COUNTRIES = ["SA", "AE", "QA", "KW", "MY", "SG", "HK", "JP", "IT", "ES"]
+SECTORS = ["domestic_work", "construction", "agriculture", "manufacturing", "hospitality", "fishing"]
+EMPLOYERS = 2000
+
+
+def nonce(n: int) -> str:
+    return f"bench-session-nonce-{n:06d}"
+
+
+def phone(n: int) -> str:
+    return f"+63917{n:07d}"
+
+
+def employer(n: int) -> str:
+    return f"Employer {n} Trading"
+
+
 LANGUAGES = ["tl", "ne", "bn", "hi", "id", "vi", "my", "am", "sw", "ur", "ar", "es"]
 BODIES = [
     "Hindi po binayaran ang sahod ko ng tatlong buwan",
@@ -87,24 +106,40 @@ def load(
     with conn.cursor() as cur:
         with cur.copy(
             "COPY staff_user (id, email, display_name, role, languages, is_supervisor, active, "
-            "password_hash, failed_logins, created_at) FROM STDIN"
+            "password_hash, failed_logins, created_at, session_nonce) FROM STDIN"
         ) as copy:
             for i in range(1, 61):
                 role = "admin" if i <= 3 else "ombudsperson" if i <= 25 else "mediator"
                 staff.append((i, role))
                 copy.write_row(
-                    (i, f"staff{i}@bench.test", f"Staff {i}", role, '["en", "tl"]', False, True, "!bench", 0, now)
+                    (
+                        i,
+                        f"staff{i}@bench.test",
+                        f"Staff {i}",
+                        role,
+                        '["en", "tl"]',
+                        False,
+                        True,
+                        "!bench",
+                        0,
+                        now,
+                        nonce(i),
+                    )
                 )
         ombuds = [s for s, r in staff if r == "ombudsperson"]
         mediators = [s for s, r in staff if r == "mediator"]
         with cur.copy("COPY reporter (id, contact_hash, contact, language, opted_out, created_at) FROM STDIN") as copy:
-            for i in range(1, cases + 1):
-                copy.write_row((i, f"{i:064x}", rng.choice(enc_contact), rng.choice(LANGUAGES), False, now))
+            for i in range(1, cases + 1):  # the real keyed hash of each reporter's number (phone search)
+                copy.write_row(
+                    (i, lookup_hash("phone", phone(i)), rng.choice(enc_contact), rng.choice(LANGUAGES), False, now)
+                )
+        pseudonyms = [employer_key(employer(n)) for n in range(EMPLOYERS)]
         with cur.copy(
             'COPY "case" (id, reference, status, category, category_confidence, urgency, route, channel, '
-            "language, needs_human_translation, reporter_id, assignee_id, pin_failures, created_at, "
-            "updated_at, first_response_due_at, first_response_at, resolution_due_at, version) "
-            "FROM STDIN"
+            "language, needs_human_translation, needs_human_triage, country, sector, employer_pseudonym, "
+            "reporter_wrote_back_at, reporter_id, assignee_id, pin_failures, created_at, "
+            "updated_at, first_response_due_at, first_response_at, resolution_due_at, version, queue_rank, "
+            "queue_due_at) FROM STDIN"
         ) as copy:
             for i in range(1, cases + 1):
                 created = now - timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
@@ -116,6 +151,19 @@ def load(
                     None if status in ("new", "triaged") else rng.choice(mediators if route == "mediation" else ombuds)
                 )
                 answered = created + timedelta(hours=rng.randrange(1, 96)) if rng.random() < 0.8 else None
+                urgency = rng.choice(URGENCIES)
+                # the stored queue keys, as the ORM's before-insert hook computes them
+                keys = Case(
+                    reference="",
+                    channel=ChannelKind.SMS,
+                    reporter_id=i,
+                    status=CaseStatus(status),
+                    urgency=Urgency(urgency),
+                    needs_human_triage=status in ("new", "triaged") and rng.random() < 0.1,
+                    first_response_due_at=created + timedelta(days=2),
+                    first_response_at=answered,
+                    resolution_due_at=created + timedelta(days=30),
+                )
                 copy.write_row(
                     (
                         i,
@@ -123,11 +171,16 @@ def load(
                         status,
                         rng.choice(CATEGORIES),
                         rng.random(),
-                        rng.choice(URGENCIES),
+                        urgency,
                         route,
                         rng.choice(["sms", "whatsapp", "web"]),
                         rng.choice(LANGUAGES),
                         rng.random() < 0.05,
+                        keys.needs_human_triage,
+                        rng.choice(COUNTRIES),
+                        rng.choice(SECTORS),
+                        rng.choice(pseudonyms),
+                        now - timedelta(hours=rng.randrange(1, 72)) if rng.random() < 0.05 else None,
                         i,
                         assignee,
                         0,
@@ -137,6 +190,7 @@ def load(
                         answered,
                         created + timedelta(days=30),
                         1,
+                        *queue_keys(keys),
                     )
                 )
         with cur.copy(
@@ -195,11 +249,17 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[94]
 
 
-QUEUE_SQL = """SELECT count(*) FROM "case" c WHERE {where};
-SELECT c.*, s.display_name FROM "case" c LEFT JOIN staff_user s ON s.id = c.assignee_id WHERE {where}
-ORDER BY c.created_at DESC, c.id DESC LIMIT 50 OFFSET {offset}"""
 OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
 UNRESOLVED = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES if s.value != "resolved")
+# The queue's default order (casework/worklist.py queue_order): the stored keys, one index.
+DEFAULT_ORDER = "c.queue_rank, c.queue_due_at ASC NULLS LAST, c.id"
+QUEUE_SQL = """SELECT count(*) FROM "case" c WHERE {where};
+SELECT c.*, s.display_name FROM "case" c LEFT JOIN staff_user s ON s.id = c.assignee_id WHERE c.id IN (
+SELECT c.id FROM "case" c WHERE {where} ORDER BY {order} LIMIT 50 OFFSET {offset})"""
+# The page's previews: the latest inbound message of each case shown.
+PREVIEW_SQL = """SELECT m.* FROM message m WHERE m.id IN (SELECT max(id) FROM message WHERE case_id IN (
+SELECT c.id FROM "case" c WHERE {where} ORDER BY {order} LIMIT 50 OFFSET {offset}) AND direction = 'inbound'
+GROUP BY case_id)"""
 OVERDUE = (
     f"c.status IN ({OPEN}) AND ((c.first_response_at IS NULL AND c.first_response_due_at < now()) OR "
     f"(c.status IN ({UNRESOLVED}) AND c.resolution_due_at < now()))"
@@ -269,8 +329,11 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
 
         def client_as(user_id: int) -> Any:
             client = app.test_client()
-            with client.session_transaction() as flask_session:
+            with client.session_transaction() as flask_session:  # what sign-in writes
                 flask_session["_user_id"] = str(user_id)
+                flask_session["_fresh"] = True
+                flask_session[SESSION_NONCE] = nonce(user_id)
+                flask_session[SIGNED_IN_AT] = flask_session[LAST_SEEN] = int(time.time())
             return client
 
         ombud, mediator = client_as(ids["ombudsperson_id"]), client_as(ids["mediator_id"])
@@ -282,8 +345,9 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
 
             return get
 
-        def sql(where: str, offset: int = 0) -> Callable[[], None]:
-            statements = QUEUE_SQL.format(where=where, offset=offset).split(";")
+        def sql(where: str, offset: int = 0, order: str = DEFAULT_ORDER) -> Callable[[], None]:
+            statements = QUEUE_SQL.format(where=where, offset=offset, order=order).split(";")
+            statements.append(PREVIEW_SQL.format(where=where, offset=offset, order=order))
 
             def query() -> None:
                 for statement in statements:
@@ -303,6 +367,67 @@ def run(dsn: str, cases: int, per_case: int, runs: int, rng: random.Random, unif
             ("queue, overdue only", page(ombud, "/console/?overdue=true"), sql(OVERDUE)),
             (f"queue, page {deep}", page(ombud, f"/console/?page={deep}"), sql("true", offset=(deep - 1) * 50)),
             ("queue, mediator's own cases", page(mediator, "/console/"), sql(f"c.assignee_id = {ids['mediator_id']}")),
+            (
+                "queue, sort=newest",
+                page(ombud, "/console/?sort=newest"),
+                sql("true", order="c.created_at DESC, c.id DESC"),
+            ),
+            (
+                "queue, reporter wrote back",
+                page(ombud, "/console/?wrote_back=true"),
+                sql("c.reporter_wrote_back_at IS NOT NULL"),
+            ),
+        ]
+        # The three searches, each a different case every request.
+        picks = [rng.randrange(1, cases + 1) for _ in range(runs + 10)]
+        ref_of: dict[int, str] = dict(
+            conn.execute('SELECT id, reference FROM "case" WHERE id = ANY(%s)', (picks,)).fetchall()
+        )
+        conn.commit()
+
+        def search(client: Any, make_url: Callable[[int], str]) -> Callable[[], None]:
+            picked = iter(picks * 3)
+
+            def get() -> None:
+                url = make_url(next(picked))
+                response = client.get(url)
+                assert response.status_code == 200 and response.text.count('name="reference"') >= 1, url
+
+            return get
+
+        def search_sql(make_where: Callable[[int], str]) -> Callable[[], None]:
+            picked = iter(picks * 3)
+
+            def query() -> None:
+                where = make_where(next(picked))
+                for statement in QUEUE_SQL.format(where=where, offset=0, order=DEFAULT_ORDER).split(";"):
+                    conn.execute(statement).fetchall()
+                conn.execute(PREVIEW_SQL.format(where=where, offset=0, order=DEFAULT_ORDER)).fetchall()
+                conn.commit()
+
+            return query
+
+        scenarios += [
+            (
+                "search: reference",
+                search(ombud, lambda i: f"/console/?q={ref_of[i]}"),
+                search_sql(lambda i: f"c.reference LIKE '{ref_of[i]}%'"),
+            ),
+            (
+                f"search: employer (1 of {EMPLOYERS})",
+                search(ombud, lambda i: "/console/?employer=" + employer(i % EMPLOYERS).replace(" ", "+")),
+                search_sql(lambda i: f"c.employer_pseudonym = '{employer_key(employer(i % EMPLOYERS))}'"),
+            ),
+            (
+                "search: reporter phone",
+                search(ombud, lambda i: "/console/?phone=" + phone(i).replace("+", "%2B")),
+                search_sql(
+                    lambda i: (
+                        "c.reporter_id IN (SELECT id FROM reporter WHERE contact_hash = "
+                        f"'{lookup_hash('phone', phone(i))}')"
+                    )
+                ),
+            ),
         ]
         ref_iter, sql_iter = iter(refs * 3), iter(refs * 3)
 

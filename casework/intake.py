@@ -171,6 +171,15 @@ def keyword_in(session: Session, message: Message) -> Keyword | None:
     return None if has_media is not None else keyword
 
 
+def _wrote_before(session: Session, case: Case, message: Message) -> bool:
+    """Whether the reporter had already written on `case` before `message` (so it is a follow-up;
+    a web report is stored on its case already, and is the first)."""
+    statement = select(Message.id).where(
+        Message.case_id == case.id, Message.direction == Direction.INBOUND, Message.id != message.id
+    )
+    return session.exec(statement.limit(1)).first() is not None
+
+
 def process_inbound(session: Session, message_id: int, services: IntakeServices) -> Message | None:
     """Attach the message to the reporter's open case (or open one) and acknowledge it.
 
@@ -196,6 +205,9 @@ def process_inbound(session: Session, message_id: int, services: IntakeServices)
     else:
         case, opened = open_or_attach(session, reporter=reporter, channel=message.channel, language=reporter.language)
         message.case_id = case.id
+    if not opened and _wrote_before(session, case, message):
+        case.reporter_wrote_back_at = message.created_at or utcnow()  # the queue's "reporter wrote back"
+        session.add(case)
     for step in services.steps:
         step(session, message, case)
     key = "ack" if opened else "ack_followup"

@@ -129,6 +129,10 @@ class Urgency(StrEnum):
     CRITICAL = "critical"  # danger to life or liberty: ombudsperson at once, with an alert
 
 
+URGENCY_RANK = {Urgency.CRITICAL: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Urgency.LOW: 3}
+QUEUE_RANK_DEFAULT = 10 + URGENCY_RANK[Urgency.NORMAL]
+
+
 class Route(StrEnum):
     OMBUDSPERSON = "ombudsperson"
     MEDIATION = "mediation"
@@ -166,6 +170,8 @@ class StaffUser(StaffUserBase, table=True):
     locked_until: datetime | None = _ts()
     last_login_at: datetime | None = _ts()
     created_at: datetime = _created()
+    # IANA name (Asia/Manila) the console shows times in; None: the configured default (UTC).
+    time_zone: str | None = _code(64)
 
 
 @event.listens_for(StaffUser.password_hash, "set")
@@ -242,7 +248,12 @@ _CASE_VERSION = Column("version", Integer, nullable=False)
 
 
 class Case(CaseBase, table=True):
-    __table_args__ = (Index("ix_case_assignee_status", "assignee_id", "status"),)
+    __table_args__ = (
+        Index("ix_case_assignee_status", "assignee_id", "status"),
+        Index("ix_case_country", "country"),
+        Index("ix_case_sector", "sector"),
+        Index("ix_case_queue_order", "queue_rank", "queue_due_at", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reporter_id: int = Field(foreign_key="reporter.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
@@ -264,11 +275,39 @@ class Case(CaseBase, table=True):
     # When the anonymized compliance record was last written (the sweeper finds closed cases
     # without one); it says nothing about which record, which only a keyed hash finds.
     compliance_recorded_at: datetime | None = _ts()
+    # When the reporter last wrote again on this case; cleared when its assignee opens the case.
+    reporter_wrote_back_at: datetime | None = _ts(index=True)
+    # The queue's default order, kept by `_queue_keys` on every ORM write so that one index
+    # serves it: rank 0-3 needs a person's triage (critical … low), 10-13 the others; the
+    # deadline still running soonest (first response, else resolution; None when no clock runs).
+    queue_rank: int = Field(default=QUEUE_RANK_DEFAULT, sa_type=Integer, nullable=False)
+    queue_due_at: datetime | None = _ts()
     # Optimistic concurrency: a stale edit (two staff at once) raises StaleDataError
     # instead of silently overwriting the other person's change.
     version: int = Field(default=1, sa_column=_CASE_VERSION)
 
     __mapper_args__ = {"version_id_col": _CASE_VERSION}
+
+
+_CLOCK_STOPPED = {CaseStatus.CLOSED}  # no first-response clock
+_RESOLUTION_STOPPED = {CaseStatus.RESOLVED, CaseStatus.CLOSED}
+
+
+def queue_keys(case: Case) -> tuple[int, datetime | None]:
+    """(queue_rank, queue_due_at) for `case`, from its triage flag, urgency, status and clocks."""
+    rank = URGENCY_RANK.get(Urgency(case.urgency), len(URGENCY_RANK)) if case.urgency else len(URGENCY_RANK)
+    pending = []
+    if case.status not in _CLOCK_STOPPED and case.first_response_at is None and case.first_response_due_at:
+        pending.append(case.first_response_due_at)
+    if case.status not in _RESOLUTION_STOPPED and case.resolution_due_at:
+        pending.append(case.resolution_due_at)
+    return (rank if case.needs_human_triage else 10 + rank), (min(pending) if pending else None)
+
+
+@event.listens_for(Case, "before_insert")
+@event.listens_for(Case, "before_update")
+def _queue_keys(_mapper: Any, _connection: Any, target: Case) -> None:
+    target.queue_rank, target.queue_due_at = queue_keys(target)
 
 
 class Message(SQLModel, table=True):

@@ -45,6 +45,8 @@ from casework.mediation import (
 from casework.models import (
     Case,
     CaseStatus,
+    Category,
+    ChannelKind,
     MediationSession,
     Message,
     Role,
@@ -56,7 +58,7 @@ from casework.routing import RoutingRulesError, assign_case, current_rules_text,
 from casework.translation import MessageNotFound, TranslationResult, correct_case_message
 from casework.triage import confirm_triage, override_triage
 from casework.triage_explain import case_findings
-from casework.worklist import QueueFilters, case_history, find_case, is_overdue, list_cases
+from casework.worklist import PHONE_PATTERN, SORTS, QueueFilters, case_history, find_case, is_overdue, list_cases
 
 
 class BadRequest(CaseworkError):
@@ -183,6 +185,7 @@ def case_summary(case: Case, *, assignee_name: str | None, overdue: bool | None 
         "resolution_due_at": _iso(case.resolution_due_at),
         "escalated_at": _iso(case.escalated_at),
         "closed_at": _iso(case.closed_at),
+        "reporter_wrote_back_at": _iso(case.reporter_wrote_back_at),
         "overdue": is_overdue(case) if overdue is None else overdue,
         "version": case.version,
     }
@@ -293,13 +296,23 @@ def done(case: Case, status: int = 200, **extra: Any) -> Any:
 @token_required(*CASE_ROLES)
 @domain_errors
 def list_queue() -> Any:
-    """The case queue, filtered and paginated (mediators see only their cases)."""
+    """The case queue, filtered, sorted and paginated (mediators see only their cases)."""
     filters = QueueFilters.from_args(request.args)
     rows, total = list_cases(get_session(), api_user(), filters)
     get_session().commit()  # the token's last-used time
     return jsonify(
-        data=[case_summary(r.case, assignee_name=r.assignee_name, overdue=r.overdue) for r in rows],
+        data=[
+            {
+                **case_summary(r.case, assignee_name=r.assignee_name, overdue=r.overdue),
+                "due_at": _iso(r.due_at),
+                "preview": None
+                if r.preview is None
+                else {"original": r.preview.original, "translation": r.preview.translation},
+            }
+            for r in rows
+        ],
         count=total,
+        sort=filters.sort,
         page=filters.page,
         per_page=filters.per_page,
     )
@@ -757,6 +770,42 @@ QUEUE_PARAMS = [
                 "description": "(part of) a case reference",
             },
         ),
+        ("mine", {"type": "boolean", "description": "only the cases assigned to the caller"}),
+        (
+            "wrote_back",
+            {"type": "boolean", "description": "the reporter wrote again since the assignee last opened it"},
+        ),
+        ("category", {"enum": [c.value for c in Category]}),
+        ("country", {"type": "string", "pattern": "^[A-Za-z]{2}$", "example": "SA"}),
+        ("sector", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$", "example": "domestic_work"}),
+        ("channel", {"enum": [c.value for c in ChannelKind]}),
+        (
+            "employer",
+            {
+                "type": "string",
+                "maxLength": 200,
+                "description": "an employer's name, matched exactly through its keyed hash (case and spacing ignored)",
+            },
+        ),
+        (
+            "phone",
+            {
+                "type": "string",
+                "pattern": PHONE_PATTERN,
+                "example": "+639171234567",
+                "description": "a reporter's number in international form; found through the reporters' keyed hash",
+            },
+        ),
+        (
+            "sort",
+            {
+                "enum": list(SORTS),
+                "default": "triage",
+                "description": "triage (default): needs_human_triage first, then urgency (critical first), then the "
+                "next deadline (overdue first, soonest due first, none last), then id; urgency: urgency, deadline; "
+                "due: deadline; newest / oldest: by created_at",
+            },
+        ),
         ("page", {"type": "integer", "minimum": 1, "maximum": 100_000}),
         ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
     )
@@ -782,15 +831,41 @@ SCHEMAS: dict[str, Any] = {
                 "triage it; such cases come first in the queue",
             },
             "overdue": {"type": "boolean"},
+            "reporter_wrote_back_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "when the reporter last wrote again; cleared when the assignee opens the case",
+            },
             "version": {"type": "integer"},
         },
+    },
+    "QueueItem": {
+        "allOf": [
+            {"$ref": "#/components/schemas/CaseSummary"},
+            {
+                "type": "object",
+                "properties": {
+                    "due_at": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": "the next deadline still running (first response or resolution)",
+                    },
+                    "preview": {
+                        "type": ["object", "null"],
+                        "description": "the first 120 characters of the latest inbound message (numbers masked)",
+                        "properties": {"original": STR, "translation": {"type": ["string", "null"]}},
+                    },
+                },
+            },
+        ]
     },
     "CaseResult": {"type": "object", "properties": {"case": {"$ref": "#/components/schemas/CaseSummary"}}},
     "CaseList": {
         "type": "object",
         "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}},
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/QueueItem"}},
             "count": {"type": "integer"},
+            "sort": STR,
             "page": {"type": "integer"},
             "per_page": {"type": "integer"},
         },

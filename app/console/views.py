@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
@@ -60,7 +61,16 @@ from casework.routing import assign_case
 from casework.translation import TranslationResult, correct_case_message
 from casework.triage import TriageError, confirm_triage, load_lexicon, override_triage, period_bounds, triage_confusion
 from casework.triage_explain import Marked, case_findings, describe_event, explain_triage, mark_phrases
-from casework.worklist import InvalidFilter, QueueFilters, audit_trail, case_history, find_case, is_overdue, list_cases
+from casework.worklist import (
+    InvalidFilter,
+    QueueFilters,
+    audit_trail,
+    case_history,
+    clear_wrote_back,
+    find_case,
+    is_overdue,
+    list_cases,
+)
 
 STALE_MESSAGE = (
     "Someone else changed this case while you were editing it. Nothing you submitted was saved: "
@@ -103,6 +113,60 @@ def _can_take_cases(user: StaffUser) -> bool:
     return user.active and user.role in CASE_ROLES
 
 
+QUEUE_SORTS = {
+    "triage": "awaiting a person's triage, then urgency, then due",
+    "urgency": "urgency, then due",
+    "due": "due soonest (overdue first)",
+    "newest": "newest first",
+    "oldest": "oldest first",
+}
+MAX_BULK = 200
+
+
+def staff_zone(db: Session) -> ZoneInfo:
+    """The time zone the console shows the signed-in user times in: theirs, else the configured
+    default (`DEFAULT_TIME_ZONE`), else UTC."""
+    user = db.get(StaffUser, current_user.id)
+    for name in (user.time_zone if user else None, current_app.config.get("DEFAULT_TIME_ZONE"), "UTC"):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+def relative_due(due: datetime, now: datetime) -> str:
+    """ "in 3 h", "overdue by 2 h" (minutes under an hour, days from two days on)."""
+    return f"overdue by {_span(now - due)}" if due <= now else f"in {_span(due - now)}"
+
+
+def _queue_page(db: Session, filters: QueueFilters, args: dict[str, str], **extra: Any) -> str:
+    zone = staff_zone(db)
+    return render_template(
+        "console/queue.html",
+        filters=filters,
+        args=args,
+        assignees=_assignees(db),
+        sorts=QUEUE_SORTS,
+        categories=[c.value for c in Category],
+        zone=zone,
+        now=datetime.now(UTC),
+        relative_due=relative_due,
+        can_bulk_assign=current_user.role in ALL_CASES_ROLES,
+        **extra,
+    )
+
+
 @bp.route("/")
 @login_required
 def queue() -> Any:
@@ -115,21 +179,77 @@ def queue() -> Any:
     try:
         filters = QueueFilters.from_args(args)
     except InvalidFilter as exc:
-        return render_template(
-            "console/queue.html",
-            rows=[],
-            total=0,
-            filters=QueueFilters(),
-            args=args,
-            assignees=_assignees(db),
-            error=str(exc),
-            pages=1,
-        ), 400
+        return _queue_page(db, QueueFilters(), args, rows=[], total=0, pages=1, error=str(exc)), 400
     rows, total = list_cases(db, current_user, filters)
     pages = max(1, -(-total // filters.per_page))
-    return render_template(
-        "console/queue.html", rows=rows, total=total, filters=filters, args=args, assignees=_assignees(db), pages=pages
-    )
+    return _queue_page(db, filters, args, rows=rows, total=total, pages=pages)
+
+
+def _back_to_queue() -> Any:
+    """The queue again, with the filters the form was sent from (a query string, so no open redirect)."""
+    query = request.form.get("back", "")
+    target = url_for("console.queue")
+    return redirect(f"{target}?{query}" if query and "\n" not in query and "\r" not in query else target, 303)
+
+
+@bp.route("/bulk-assign", methods=["POST"])
+@role_required(*ALL_CASES_ROLES)
+def bulk_assign() -> Any:
+    """Assign (or transfer) the ticked cases to one person: every one, or none (`assign_case` each)."""
+    db = get_session()
+    references = [r for r in request.form.getlist("reference") if r.strip()]
+    try:
+        if not references:
+            raise FormError("tick at least one case")
+        if len(references) > MAX_BULK:
+            raise FormError(f"tick at most {MAX_BULK} cases at once")
+        assignee_id = _int_field("assignee_id")
+        cases = [_load_case(db, reference) for reference in dict.fromkeys(references)]
+        changed = 0
+        for case in cases:
+            if case.assignee_id == assignee_id:
+                continue  # already theirs: nothing to do
+            try:
+                assign_case(db, case, assignee_id, current_user.id, _reason())
+            except CaseworkError as exc:
+                raise FormError(f"{case.reference}: {exc}") from None
+            changed += 1
+        db.commit()
+    except (FormError, CaseworkError) as exc:
+        db.rollback()
+        flash(f"Nothing was assigned: {exc}.", "error")
+        return _back_to_queue()
+    except StaleDataError:
+        db.rollback()
+        flash("Nothing was assigned: someone else changed one of these cases meanwhile; try again.", "error")
+        return _back_to_queue()
+    flash(f"{changed} case{'' if changed == 1 else 's'} assigned.", "info")
+    return _back_to_queue()
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> Any:
+    """The staff member's own settings: the time zone times are shown in."""
+    zones = sorted(available_timezones())
+    db = get_session()
+    if request.method == "POST":
+        name = request.form.get("time_zone", "").strip()
+        if name not in zones:
+            return render_template(
+                "console/settings.html",
+                zones=zones,
+                current=staff_zone(db).key,
+                error=("time_zone must be a time zone name such as Asia/Manila or Europe/Berlin"),
+            ), 400
+        user = db.get(StaffUser, current_user.id)
+        assert user is not None
+        user.time_zone = name
+        db.add(user)
+        db.commit()
+        flash(f"Times are now shown in {name}.", "info")
+        return redirect(url_for("console.settings"), 303)
+    return render_template("console/settings.html", zones=zones, current=staff_zone(db).key)
 
 
 def _assignees(db: Session) -> list[StaffUser]:
@@ -291,6 +411,7 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
 def case_page(reference: str) -> str:
     db = get_session()
     case = _load_case(db, reference)
+    clear_wrote_back(db, case, current_user.id)
     _audited_view(db, case)
     return render_template("console/case.html", **_case_context(db, case))
 

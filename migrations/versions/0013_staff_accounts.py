@@ -1,7 +1,7 @@
 """staff accounts: last sign-in time; one-time password-reset links (hash only)
 
 Revision ID: 0013_staff_accounts
-Revises: 0011_triage_findings
+Revises: 0012_queue
 Create Date: 2026-12-01 19:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_staff_accounts'
-down_revision = '0011_triage_findings'
+down_revision = '0012_queue'
 branch_labels = None
 depends_on = None
 

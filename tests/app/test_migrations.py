@@ -155,3 +155,56 @@ def test_0013_adds_last_sign_in_and_password_resets(database_url: str, database_
     assert "last_login_at" not in {c["name"] for c in inspect(engine).get_columns("staff_user")}
     command.upgrade(config, "head")
     engine.dispose()
+
+
+def test_0012_fills_the_queue_keys_of_existing_cases(database_url: str, database_template: dict[str, Any]) -> None:
+    # Raw SQL: the models describe the newest schema, not revision 0011's.
+    engine = _at_revision(database_url, "0011_triage_findings")
+    insert = text(
+        'INSERT INTO "case" (reference, status, urgency, channel, needs_human_translation, needs_human_triage,'
+        " reporter_id, pin_failures, created_at, updated_at, first_response_due_at, first_response_at,"
+        " resolution_due_at, version)"
+        " VALUES (:ref, :status, :urgency, 'sms', false, :triage, 1, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+        " :first_due, :answered, :resolution_due, 1)"
+    )
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO reporter (opted_out, created_at) VALUES (false, CURRENT_TIMESTAMP)"))
+        rows = [
+            # unanswered: the first-response deadline runs
+            ("AAAA-AAAA", "new", "critical", True, "2030-01-02 00:00:00+00:00", None, "2030-02-01 00:00:00+00:00"),
+            # answered: the resolution deadline runs
+            (
+                "BBBB-BBBB",
+                "assigned",
+                "low",
+                False,
+                "2030-01-02 00:00:00+00:00",
+                "2030-01-01 00:00:00+00:00",
+                "2030-02-01 00:00:00+00:00",
+            ),
+            # closed: no clock
+            ("CCCC-CCCC", "closed", "high", False, "2030-01-02 00:00:00+00:00", None, "2030-02-01 00:00:00+00:00"),
+        ]
+        for ref, status, urgency, triage, first_due, answered, resolution_due in rows:
+            connection.execute(
+                insert,
+                {
+                    "ref": ref,
+                    "status": status,
+                    "urgency": urgency,
+                    "triage": triage,
+                    "first_due": first_due,
+                    "answered": answered,
+                    "resolution_due": resolution_due,
+                },
+            )
+    command.upgrade(alembic_config(database_url), "head")
+    with engine.connect() as connection:
+        found = connection.execute(
+            text('SELECT reference, queue_rank, queue_due_at, reporter_wrote_back_at FROM "case" ORDER BY reference')
+        ).all()
+    engine.dispose()
+    ranks = [(ref, rank, wrote) for ref, rank, _, wrote in found]
+    assert ranks == [("AAAA-AAAA", 0, None), ("BBBB-BBBB", 13, None), ("CCCC-CCCC", 11, None)]
+    dues = [str(due)[:10] if due is not None else None for _, _, due, _ in found]
+    assert dues == ["2030-01-02", "2030-02-01", None]

@@ -103,8 +103,8 @@ def test_pages_are_newest_first_and_total_counts_all(session: Session) -> None:
     admin = make_staff(session, Role.ADMIN)
     made = [make_case(session, created_at=utcnow() + timedelta(seconds=i)) for i in range(5)]
     session.commit()
-    first, total = list_cases(session, admin, QueueFilters(per_page=2))
-    second, _ = list_cases(session, admin, QueueFilters(per_page=2, page=2))
+    first, total = list_cases(session, admin, QueueFilters(per_page=2, sort="newest"))
+    second, _ = list_cases(session, admin, QueueFilters(per_page=2, page=2, sort="newest"))
     assert total == 5
     assert [r.case.id for r in first + second] == [c.id for c in reversed(made)][:4]
 
