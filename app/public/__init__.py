@@ -316,6 +316,7 @@ def client_key() -> str:
 
 def init_app(app: Flask) -> None:
     """Register the pages and rate-limit their POSTs per client and page, counted in the app's Redis."""
+    emergency_numbers()  # a malformed data file stops the start, rather than failing the landing page
     app.register_blueprint(bp)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tulay-ratelimit")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
