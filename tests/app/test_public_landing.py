@@ -145,3 +145,13 @@ def test_page_weight_with_its_stylesheet_is_under_30_kb_and_has_no_script(number
         assert css.status_code == 200
         total = len(html.encode()) + len(css.get_data())
     assert total <= 30 * 1024, total
+
+
+def test_an_error_page_offers_the_landing_page_and_never_echoes_the_path(numbered: FlaskClient) -> None:
+    response = numbered.get("/no-such-page/ABC-123?lang=ar")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert '<a href="/?lang=ur" lang="ur" hreflang="ur">' in html
+    assert "ABC-123" not in html
+    assert 'class="button" href="/?lang=ar"' in html
