@@ -19,7 +19,7 @@ TRANSLATED = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
 # (WhatsApp) or a term most languages borrow as is (PIN, SMS).
 SAME_AS_SOURCE = {"PIN", "SMS", "WhatsApp"}
 # Words one language spells exactly as English does.
-SAME_IN_LANGUAGE = {("es", "No")}
+SAME_IN_LANGUAGE = {("es", "No"), ("fr", "Police"), ("fr", "Ambulance"), ("tl", "Emergency")}
 
 
 def load(path: Path, locale: str | None = None) -> Catalog:

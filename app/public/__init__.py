@@ -1,4 +1,5 @@
-"""Public reporter pages: the web intake form (/report) and follow-up by reference + PIN (/status).
+"""Public reporter pages: the landing page (/), the web intake form (/report) and follow-up by
+reference + PIN (/status).
 
 Nothing keeps a reporter signed in (phones are shared): /status asks for the PIN each time,
 and the page it shows carries a short-lived signed token for one action: add one message, or
@@ -18,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.db import get_session
 from app.i18n import country_choices, page_language
+from app.public.landing import dial_string, emergency_numbers, public_number
 from casework.cases import new_pin
 from casework.intake import FIRST_RESPONSE_DAYS
 from casework.models import Case, CaseStatus
@@ -91,6 +93,33 @@ def _report_form(
         sectors=[(code, gettext(text)) for code, text in SECTOR_TEXTS.items()],
         limits={"body": MAX_BODY_CHARS, "employer": MAX_EMPLOYER_CHARS, "name": MAX_NAME_CHARS},
     ), status
+
+
+# What the landing page calls each kind of number in app/data/emergency_numbers.yaml.
+NUMBER_KIND_TEXTS = {
+    "emergency": N_("Emergency"),
+    "police": N_("Police"),
+    "ambulance": N_("Ambulance"),
+    "workers": N_("Help line for workers"),
+}
+
+
+@bp.route("/")
+def landing() -> str:
+    """What Tulay is, the ways to report, what happens next, rights and emergency numbers."""
+    language = page_language()
+    numbers = emergency_numbers()
+    countries = [
+        (name, [(gettext(NUMBER_KIND_TEXTS[kind]), shown, dial_string(shown)) for kind, shown in numbers[code].items()])
+        for code, name in country_choices(language, frozenset(numbers))
+    ]
+    return render_template(
+        "public/landing.html",
+        sms=public_number(current_app.config["TWILIO_SMS_FROM"]),
+        whatsapp=public_number(current_app.config["TWILIO_WHATSAPP_FROM"]),
+        days=format_number(FIRST_RESPONSE_DAYS),
+        countries=countries,
+    )
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -287,6 +316,7 @@ def client_key() -> str:
 
 def init_app(app: Flask) -> None:
     """Register the pages and rate-limit their POSTs per client and page, counted in the app's Redis."""
+    emergency_numbers()  # a malformed data file stops the start, rather than failing the landing page
     app.register_blueprint(bp)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tulay-ratelimit")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

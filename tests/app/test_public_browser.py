@@ -134,7 +134,11 @@ def test_report_and_follow_up_in_arabic_right_to_left(phone: Any, server: str) -
 @pytest.mark.browser
 def test_form_errors_keyboard_and_contrast(phone: Any, server: str) -> None:
     phone.goto(f"{server}/report?lang=sw")
-    # Keyboard only: tab to the description, type, then submit with Enter on the button.
+    # Keyboard only: the skip link comes first (before the language links), then tab to the
+    # description, type, and submit with Enter on the button.
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.className") == "skip"
+    phone.keyboard.press("Enter")
     for _ in range(20):
         phone.keyboard.press("Tab")
         if phone.evaluate("document.activeElement.id") == "body":

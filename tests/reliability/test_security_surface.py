@@ -117,6 +117,7 @@ CASE = "/console/cases/<reference>"
 API_CASE = "/api/v1/cases/<reference>"
 V = {"version": "{version}"}
 PROBES = [
+    Probe("landing page", "public", "GET", "/", "/"),
     Probe("report form", "public", "GET", "/report", "/report"),
     Probe("report sent", "public", "POST", "/report", "/report", private=True, form=REPORT),
     Probe("report refused", "public", "POST", "/report", "/report", private=True, form={"body": ""}),
