@@ -219,6 +219,31 @@ def _replace_terms(
         )
 
 
+def _set_result(
+    session: Session,
+    mediation_session: MediationSession,
+    held_at: datetime,
+    notes: str | None,
+    result: str,
+    actor_id: int | None,
+    terms: Iterable[RemedyTerm],
+    follow_up_on: date | None,
+    now: datetime | None,
+) -> int:
+    """Validate a session's result and terms whole, then store them; the number of remedy lines."""
+    if result not in MEDIATION_RESULTS:
+        raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
+    _check_session_times(mediation_session, held_at, follow_up_on, now)
+    checked = _check_terms(terms, result, held_at)
+    mediation_session.notes = _text("notes", notes, MediationError, required=False)
+    mediation_session.held_at = held_at
+    mediation_session.result = result
+    mediation_session.follow_up_on = follow_up_on
+    session.add(mediation_session)
+    _replace_terms(session, mediation_session, checked, actor_id)
+    return len(checked)
+
+
 def record_mediation_result(
     session: Session,
     mediation_session: MediationSession,
@@ -238,17 +263,7 @@ def record_mediation_result(
     check_editable(case, expected_version)
     if mediation_session.result is not None:
         raise MediationError("this session's result is already recorded; amend it instead")
-    if result not in MEDIATION_RESULTS:
-        raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
-    _check_session_times(mediation_session, held_at, follow_up_on, now)
-    checked = _check_terms(terms, result, held_at)
-    text = _text("notes", notes, MediationError, required=False)
-    mediation_session.held_at = held_at
-    mediation_session.notes = text
-    mediation_session.result = result
-    mediation_session.follow_up_on = follow_up_on
-    session.add(mediation_session)
-    _replace_terms(session, mediation_session, checked, actor_id)
+    lines = _set_result(session, mediation_session, held_at, notes, result, actor_id, terms, follow_up_on, now)
     record_event(
         session,
         action="mediation_result",
@@ -257,7 +272,7 @@ def record_mediation_result(
         actor_kind="staff" if actor_id else "system",
         mediation_session_id=mediation_session.id,
         result=result,
-        remedy_lines=len(checked),
+        remedy_lines=lines,
         follow_up_on=follow_up_on.isoformat() if follow_up_on else None,
     )
     return mediation_session
@@ -285,24 +300,13 @@ def amend_mediation_result(
     check_editable(case, expected_version)
     if mediation_session.result is None:
         raise MediationError("this session has no result to amend yet; record it first")
-    if result not in MEDIATION_RESULTS:
-        raise MediationError(f"result must be one of {', '.join(MEDIATION_RESULTS)}; got {result!r}")
     if not (reason or "").strip():
         raise MediationError("say why the result is amended (the reason is kept as a note)")
-    _check_session_times(mediation_session, held_at, follow_up_on, now)
-    checked = _check_terms(terms, result, held_at)
-    text = _text("notes", notes, MediationError, required=False)
+    before = mediation_session.result
     before_lines = len(
         session.exec(select(RemedyLine.id).where(RemedyLine.mediation_session_id == mediation_session.id)).all()
     )
-    detail = reason_detail(session, case, actor_id, reason)
-    before = mediation_session.result
-    mediation_session.held_at = held_at
-    mediation_session.notes = text
-    mediation_session.result = result
-    mediation_session.follow_up_on = follow_up_on
-    session.add(mediation_session)
-    _replace_terms(session, mediation_session, checked, actor_id)
+    lines = _set_result(session, mediation_session, held_at, notes, result, actor_id, terms, follow_up_on, now)
     record_event(
         session,
         action="mediation_result_amended",
@@ -313,8 +317,8 @@ def amend_mediation_result(
         from_result=before,
         result=result,
         remedy_lines_before=before_lines,
-        remedy_lines=len(checked),
-        **detail,
+        remedy_lines=lines,
+        **reason_detail(session, case, actor_id, reason),
     )
     return mediation_session
 

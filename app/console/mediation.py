@@ -63,21 +63,24 @@ def _session_of(db: Session, case: Case, session_id: int) -> MediationSession:
     return item
 
 
+def _result_fields() -> dict[str, Any]:
+    """What the result and amendment forms share, parsed."""
+    return {
+        "held_at": _utc_field("held_at", "the date held"),
+        "notes": request.form.get("notes"),
+        "result": request.form.get("result", ""),
+        "actor_id": current_user.id,
+        "terms": _terms(),
+        "follow_up_on": _date_field(request.form.get("follow_up_on", ""), "The follow-up date"),
+        "expected_version": _form_version(),
+    }
+
+
 @bp.route("/cases/<reference>/mediation/<int:session_id>", methods=["POST"])
 @role_required(*CASE_ROLES)
 def case_mediation_result(reference: str, session_id: int) -> Any:
     def change(db: Session, case: Case) -> str:
-        record_mediation_result(
-            db,
-            _session_of(db, case, session_id),
-            _utc_field("held_at", "the date held"),
-            request.form.get("notes"),
-            request.form.get("result", ""),
-            current_user.id,
-            terms=_terms(),
-            follow_up_on=_date_field(request.form.get("follow_up_on", ""), "The follow-up date"),
-            expected_version=_form_version(),
-        )
+        record_mediation_result(db, _session_of(db, case, session_id), **_result_fields())
         return "Mediation result recorded."
 
     return _apply(reference, change, anchor="#mediation")
@@ -87,18 +90,8 @@ def case_mediation_result(reference: str, session_id: int) -> Any:
 @role_required(*CASE_ROLES)
 def case_mediation_amend(reference: str, session_id: int) -> Any:
     def change(db: Session, case: Case) -> str:
-        amend_mediation_result(
-            db,
-            _session_of(db, case, session_id),
-            _utc_field("held_at", "the date held"),
-            request.form.get("notes"),
-            request.form.get("result", ""),
-            current_user.id,
-            reason=request.form.get("reason", ""),
-            terms=_terms(),
-            follow_up_on=_date_field(request.form.get("follow_up_on", ""), "The follow-up date"),
-            expected_version=_form_version(),
-        )
+        fields = _result_fields()
+        amend_mediation_result(db, _session_of(db, case, session_id), reason=request.form.get("reason", ""), **fields)
         return "Mediation result amended (the change and its reason are in the history)."
 
     return _apply(reference, change, anchor="#mediation")

@@ -70,6 +70,15 @@ def sign_in(client: FlaskClient, user: StaffUser, **session_options: Any) -> Fla
     return client
 
 
+def sign_in_in_browser(page: Any, live_server: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in a Playwright page and land on the queue."""
+    page.goto(f"{live_server}/console/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{live_server}/console/")
+
+
 def login_form(client: FlaskClient, email: str, password: str = PASSWORD, **extra: str) -> Any:
     return client.post("/console/login", data={"email": email, "password": password, **extra})
 

@@ -15,7 +15,7 @@ from app.media import store_media
 from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
 from casework.models import CaseEvent, CaseStatus, MediaAttachment, Role, Urgency, utcnow
 from casework.translation import TranslationService
-from tests.app.console_support import PASSWORD, add_message, fetch, make_case, staff_with_password
+from tests.app.console_support import add_message, fetch, make_case, sign_in_in_browser, staff_with_password
 from tests.app.test_console_browser import DESKTOP, PHONE, watch_console
 from tests.app.test_console_views import FakeEngine
 
@@ -83,11 +83,7 @@ def test_the_case_page_fits_a_phone_and_a_desktop(
     page: Any, live_server: str, session: Session, seeded: dict[str, Any]
 ) -> None:
     errors = watch_console(page)
-    page.goto(f"{live_server}/console/login")
-    page.fill("#email", "ombud@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "ombud@tulay.test")
     case_url = f"{live_server}/console/cases/{seeded['reference']}"
     page.goto(case_url)
     SHOTS.mkdir(exist_ok=True)

@@ -13,7 +13,7 @@ from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
 from casework.mediation import schedule_mediation
 from casework.models import CaseStatus, Message, Note, Role, Urgency, utcnow
 from casework.translation import TranslationService
-from tests.app.console_support import PASSWORD, add_message, fetch, make_case, staff_with_password
+from tests.app.console_support import add_message, fetch, make_case, sign_in_in_browser, staff_with_password
 from tests.app.test_console_views import FakeEngine
 from tests.conftest import ARTIFACTS
 from tests.triage_support import triaged_case
@@ -42,10 +42,7 @@ def seeded(app: Flask, session: Session) -> dict[str, Any]:
 def sign_in_through_the_form(page: Any, live_server: str) -> None:
     page.goto(f"{live_server}/console/")
     assert "/console/login" in page.url
-    page.fill("#email", "ombud@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "ombud@tulay.test")
 
 
 @pytest.mark.browser
@@ -167,11 +164,7 @@ def test_admin_reads_triage_accuracy(page: Any, live_server: str, session: Sessi
         triaged_case(session, "Kinuha ng amo ang pasaporte ko", language="tl", translation="My boss took my passport")
     session.commit()
     errors = watch_console(page)
-    page.goto(f"{live_server}/console/login")
-    page.fill("#email", "admin@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "admin@tulay.test")
     page.click("text=Triage accuracy")
     page.wait_for_url("**/console/triage-accuracy")
     assert page.locator("table.confusion").count() == 4  # overall and English, category and urgency
@@ -193,17 +186,14 @@ def test_a_mediator_records_an_agreement_and_reads_their_agenda(page: Any, live_
     schedule_mediation(session, case, mediator.id, utcnow() - timedelta(hours=2), "worker; employer HR", mediator.id)
     session.commit()
     errors = watch_console(page)
-    page.goto(f"{live_server}/console/login")
-    page.fill("#email", "mediator@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "mediator@tulay.test")
     page.click("text=Mediation agenda")
     page.wait_for_url("**/console/mediation")
     assert case.reference in page.locator("main").inner_text()
     screenshots(page, "mediation-agenda", "main")
 
     page.click(f"text={case.reference}")
+    page.click("#mediation summary:has-text('Record the result')")  # the forms are folded
     form = page.locator("#mediation form").first
     form.locator("input[name=held_at]").fill((utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
     form.locator("select[name=result]").select_option("agreement")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from casework.models import Role
 from casework.notifications import notify
-from tests.app.console_support import PASSWORD, make_case, staff_with_password
+from tests.app.console_support import make_case, sign_in_in_browser, staff_with_password
 from tests.app.test_console_browser import DESKTOP, PHONE, watch_console
 
 SHOTS = Path(os.environ.get("TULAY_SHOTS", "/tmp/shots"))
@@ -28,11 +28,7 @@ def test_inbox_marks_read_and_fits_a_phone(page: Any, live_server: str, session:
     notify(session, kind="sla_breached", case=cases[0], event_key="browser", recipients=[other.id])
     session.commit()
     errors = watch_console(page)
-    page.goto(f"{live_server}/console/login")
-    page.fill("#email", "ombud@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "ombud@tulay.test")
     assert "Inbox 3 unread" in page.locator("nav").inner_text()
     page.click("nav >> text=Inbox")
     page.wait_for_url("**/console/inbox")

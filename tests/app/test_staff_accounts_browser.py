@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.security import issue_api_token, verify_password
 from casework.models import Role
-from tests.app.console_support import PASSWORD, reload, staff_with_password
+from tests.app.console_support import PASSWORD, reload, sign_in_in_browser, staff_with_password
 from tests.app.test_console_browser import DESKTOP, PHONE, watch_console
 
 SHOTS = Path("/tmp/shots")
@@ -38,11 +38,7 @@ def test_admin_manages_accounts_and_a_user_changes_their_password(
     issue_api_token(session, admin)
     session.commit()
     errors = watch_console(page)
-    page.goto(f"{live_server}/console/login")
-    page.fill("#email", "admin@tulay.test")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in_in_browser(page, live_server, "admin@tulay.test")
     page.click("nav >> text=Users")
     page.wait_for_url("**/console/users")
     assert page.locator("section.panel").count() == 3
