@@ -11,6 +11,8 @@ from flask.testing import FlaskClient
 from sqlmodel import Session
 
 from app.db import get_session_factory
+from casework.models import Role, StaffUser
+from tests.app.console_support import make_staff, sign_in
 
 
 # The shared `app` fixture keeps one app context pushed for the whole test, so `g` (the request's
@@ -31,3 +33,17 @@ def db(capp: Flask) -> Iterator[Session]:
 @pytest.fixture
 def web(capp: Flask) -> FlaskClient:
     return capp.test_client()
+
+
+@pytest.fixture
+def ombud(db: Session) -> StaffUser:
+    """An ombudsperson who reads English and Tagalog (tests may define their own)."""
+    user = make_staff(db, Role.OMBUDSPERSON, languages=["en", "tl"])
+    db.commit()
+    return user
+
+
+@pytest.fixture
+def staff_client(web: FlaskClient, ombud: StaffUser) -> FlaskClient:
+    """A client signed in as `ombud`."""
+    return sign_in(web, ombud)

@@ -34,18 +34,6 @@ from tests.app.console_support import add_message, fetch, make_case, make_staff,
 NUMBER = "+639171234567"
 
 
-@pytest.fixture
-def ombud(db: Session) -> StaffUser:
-    user = make_staff(db, Role.OMBUDSPERSON, languages=["en", "tl"])
-    db.commit()
-    return user
-
-
-@pytest.fixture
-def staff_client(web: Any, ombud: StaffUser) -> Any:
-    return sign_in(web, ombud)
-
-
 def _case(db: Session, **fields: Any) -> Case:
     case = make_case(db, **fields)
     db.commit()

@@ -62,18 +62,6 @@ class FakeEngine:
         return [f"[{target}] {t}" for t in texts]
 
 
-@pytest.fixture
-def ombud(db: Session) -> StaffUser:
-    user = make_staff(db, Role.OMBUDSPERSON, languages=["en", "tl"])
-    db.commit()
-    return user
-
-
-@pytest.fixture
-def staff_client(web: Any, ombud: StaffUser) -> Any:
-    return sign_in(web, ombud)
-
-
 def _case(db: Session, **fields: Any) -> Case:
     case = make_case(db, **fields)
     db.commit()
