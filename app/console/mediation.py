@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlmodel import Session, col, select
 
 from app.console import bp
-from app.console.views import FormError, _apply, _form_version, _utc_field, parse_amount
+from app.console.views import FormError, _apply, _form_version, _time_field, parse_amount
 from app.db import get_session
 from app.security import role_required
 from casework.access import ALL_CASES_ROLES, CASE_ROLES
@@ -66,7 +66,7 @@ def _session_of(db: Session, case: Case, session_id: int) -> MediationSession:
 def _result_fields() -> dict[str, Any]:
     """What the result and amendment forms share, parsed."""
     return {
-        "held_at": _utc_field("held_at", "the date held"),
+        "held_at": _time_field("held_at", "the date held"),
         "notes": request.form.get("notes"),
         "result": request.form.get("result", ""),
         "actor_id": current_user.id,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -125,15 +125,33 @@ MAX_BULK = 200
 
 def staff_zone(db: Session) -> ZoneInfo:
     """The time zone the console shows the signed-in user times in: theirs, else the configured
-    default (`DEFAULT_TIME_ZONE`), else UTC."""
-    user = db.get(StaffUser, current_user.id)
-    for name in (user.time_zone if user else None, current_app.config.get("DEFAULT_TIME_ZONE"), "UTC"):
+    default (`DEFAULT_TIME_ZONE`), else UTC. Read once per request."""
+    if "staff_zone" in g:
+        return g.staff_zone  # type: ignore[no-any-return]
+    user = db.get(StaffUser, current_user.id) if current_user.is_authenticated else None
+    zone = ZoneInfo("UTC")
+    for name in (user.time_zone if user else None, current_app.config.get("DEFAULT_TIME_ZONE")):
         if name:
             try:
-                return ZoneInfo(name)
+                zone = ZoneInfo(name)
+                break
             except (ZoneInfoNotFoundError, ValueError):
                 continue
-    return ZoneInfo("UTC")
+    g.staff_zone = zone
+    return zone
+
+
+@bp.app_template_filter("staff_time")
+def staff_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A moment as the signed-in staff member reads it: in their time zone, the zone named."""
+    if value is None:
+        return "—"
+    return value.astimezone(staff_zone(get_session())).strftime(fmt)
+
+
+@bp.context_processor
+def _zone_name() -> dict[str, Any]:
+    return {"zone_name": str(staff_zone(get_session())) if current_user.is_authenticated else "UTC"}
 
 
 def _span(delta: timedelta) -> str:
@@ -373,7 +391,7 @@ def _case_context(db: Session, case: Case) -> dict[str, Any]:
         "why": why,
         "marks": _triage_marks(history.messages, why),
         "event_words": {e.id: describe_event(e, lexicon) for e in history.events},
-        "message_times": {m.id: m.created_at.strftime("%Y-%m-%d %H:%M") for m in history.messages},
+        "message_times": {m.id: staff_time(m.created_at) for m in history.messages},
         "messages": history.messages,
         "notes": history.notes,
         "events": history.events,
@@ -516,14 +534,16 @@ def _int_field(name: str) -> int:
     return int(raw)
 
 
-def _utc_field(name: str, label: str) -> datetime:
-    """A `datetime-local` field, read as UTC (the form says so)."""
+def _time_field(name: str, label: str) -> datetime:
+    """A `datetime-local` field, read in the staff member's time zone (the form names it), in UTC."""
     raw = request.form.get(name, "").strip()
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise FormError(f"{label} must be a date and time such as 2026-03-01T14:30") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=staff_zone(get_session()))
+    return value.astimezone(UTC)
 
 
 def _reason() -> str | None:
@@ -621,7 +641,7 @@ def case_mediation_schedule(reference: str) -> Any:
             db,
             case,
             _int_field("mediator_id"),
-            _utc_field("scheduled_at", "the session date"),
+            _time_field("scheduled_at", "the session date"),
             request.form.get("parties", ""),
             current_user.id,
             expected_version=_form_version(),

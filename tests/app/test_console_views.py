@@ -375,6 +375,22 @@ def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Sessio
     ) == ("remedied", ["wages_paid", "documents_returned"], Decimal("1250.50"), "PHP", True, False)
 
 
+def test_mediation_times_are_read_and_shown_in_the_staff_members_time_zone(
+    staff_client: Any, db: Session, ombud: StaffUser
+) -> None:
+    reload(db, ombud).time_zone = "Asia/Manila"  # UTC+8, no daylight saving
+    case = _case(db, status=CaseStatus.ASSIGNED, assignee_id=ombud.id)
+    mediator = make_staff(db, Role.MEDIATOR)
+    db.commit()
+    page = staff_client.get(f"/console/cases/{case.reference}").text
+    assert "Date and time (Asia/Manila)" in page
+    _post(staff_client, case, "mediation", mediator_id=str(mediator.id), scheduled_at="2026-03-01T14:30", parties="x")
+    item = only(db, select(MediationSession))
+    db.commit()
+    assert item.scheduled_at is not None and item.scheduled_at.isoformat() == "2026-03-01T06:30:00+00:00"
+    assert "2026-03-01 14:30 PST" in staff_client.get(f"/console/cases/{case.reference}").text
+
+
 def test_mediation_agreement_terms_amendment_and_agenda(
     staff_client: Any, capp: Flask, db: Session, ombud: StaffUser
 ) -> None:
