@@ -402,6 +402,10 @@ class CaseHistory:
     outcome: Outcome | None
 
 
+# Reads of a case are audited but are not its history (the audit trail shows them).
+READS = ("case_viewed", "attachment_viewed", "audit_viewed")
+
+
 def case_history(session: Session, case: Case) -> CaseHistory:
     """Everything that happened on `case`, each list in the order it happened."""
     return CaseHistory(
@@ -416,7 +420,7 @@ def case_history(session: Session, case: Case) -> CaseHistory:
         events=list(
             session.exec(
                 select(CaseEvent)
-                .where(CaseEvent.case_id == case.id, CaseEvent.action != "case_viewed")
+                .where(CaseEvent.case_id == case.id, col(CaseEvent.action).not_in(READS))
                 .order_by(col(CaseEvent.created_at), col(CaseEvent.id))
             ).all()
         ),

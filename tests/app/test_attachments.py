@@ -124,6 +124,10 @@ def test_an_image_opens_inline_audited_with_safe_headers(
         "content_type": "image/jpeg",
         "via": "console",
     }
+    # A read is in the audit trail, not in the case's history.
+    admin = sign_in(capp.test_client(), people["admin"])
+    assert "attachment viewed" not in admin.get(f"/console/cases/{case.reference}").text.split('id="history"')[-1]
+    assert "attachment_viewed" in admin.get(f"/console/cases/{case.reference}/audit").text
 
 
 @pytest.mark.parametrize(
