@@ -182,12 +182,14 @@ class UnansweredClose(CaseworkError):
 
 
 def reporter_answered(session: Session, case: Case) -> bool:
-    """Whether a staff reply on the case is on its way to, or has reached, the reporter."""
+    """Whether a staff reply on the case is on its way to, or has reached, the reporter: sent, or
+    readable on /status (every reply is, on a case with a PIN, even one no channel could carry)."""
+    undelivered = [s for s in NOT_DELIVERED if not (case.pin_hash and s is DeliveryStatus.SUPPRESSED)]
     statement = select(Message.id).where(
         Message.case_id == case.id,
         Message.direction == Direction.OUTBOUND,
         Message.kind == "reply",
-        col(Message.delivery_status).is_(None) | col(Message.delivery_status).not_in(NOT_DELIVERED),
+        col(Message.delivery_status).is_(None) | col(Message.delivery_status).not_in(undelivered),
     )
     return session.exec(statement.limit(1)).first() is not None
 

@@ -182,7 +182,7 @@ def test_sms_to_closed_case_with_a_real_worker(
             headers=headers,
             json={
                 "mediator_id": mediator.id,
-                "scheduled_at": (utcnow() + timedelta(days=3)).isoformat(),
+                "scheduled_at": (utcnow() - timedelta(hours=2)).isoformat(),  # entered after the session
                 "parties": "worker; employer; recruitment agency",
             },
         )

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from app.console.views import STALE_MESSAGE
 from app.db import get_session_factory
 from app.mt import EXTENSION_KEY as MT_EXTENSION_KEY
+from casework.cases import hash_pin
 from casework.models import (
     Case,
     CaseEvent,
@@ -525,6 +526,11 @@ def test_closing_an_answered_case_needs_no_confirmation(staff_client: Any, db: S
     actions = [e.action for e in fetch(db, select(CaseEvent).where(CaseEvent.case_id == case.id))]
     assert "closed_without_reply" not in actions
     assert _post(staff_client, failed, "status", to="closed").status_code == 400, "a failed reply is no answer"
+    # A web reporter reads every reply on /status with their PIN, even one no channel could carry.
+    web = make_case(db, status=CaseStatus.ASSIGNED, pin_hash=hash_pin("123456"))
+    add_message(db, web, "We are calling.", direction=Direction.OUTBOUND, kind="reply", delivery_status="suppressed")
+    db.commit()
+    assert _post(staff_client, web, "status", to="closed").status_code == 303
 
 
 # --- reply ------------------------------------------------------------------------------------
