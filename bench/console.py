@@ -39,7 +39,7 @@ from casework.cases import OPEN_STATUSES, REFERENCE_ALPHABET
 from casework.models import Case, CaseStatus, ChannelKind, Urgency, queue_keys
 from casework.privacy import employer_key, encrypt_text, lookup_hash
 
-TARGET_P95_MS = 150.0
+TARGET_P95_MS = 100.0  # issue 20: the queue and its searches at 100 000 cases
 OLD_CASE = timedelta(days=90)
 STATUSES = ["new", "triaged", "assigned", "investigating", "in_mediation", "referred", "resolved", "closed"]
 URGENCIES = ["low", "normal", "normal", "normal", "high", "critical"]
