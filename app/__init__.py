@@ -42,7 +42,21 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["TESTING"] = settings.TULAY_ENV == "test"
     private_folder(Path(app.instance_path))  # it holds the database, media and secrets: 0700
 
-    from app import api, db, dispatch, errors, headers, health, i18n, logs, public, queues, security, transparency
+    from app import (
+        api,
+        db,
+        dispatch,
+        errors,
+        headers,
+        health,
+        i18n,
+        labels,
+        logs,
+        public,
+        queues,
+        security,
+        transparency,
+    )
     from app import cli as commands
     from app.api import compliance as compliance_api
     from app.console import bp as console_bp
@@ -56,6 +70,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     dispatch.init_app(app)  # the job table's hooks, on this app's session factory
     queues.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)

@@ -9,8 +9,9 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
+from flask_login import current_user
 
 from casework.texts import DEFAULT_LANGUAGE, RTL_LANGUAGES, SUPPORTED_LANGUAGES, TRANSLATIONS_DIR, catalog
 
@@ -61,19 +62,31 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR, force: bool = False) ->
 
 
 def select_locale() -> str:
-    """The `lang` query value, else Accept-Language, else English; unknown codes fall through.
+    """Console pages: the staff member's interface language. Public pages: the `lang` query
+    value, else Accept-Language, else English. Unknown codes fall through.
 
     Only the query string is read (forms post to a URL carrying `lang`): reading the body
     here would parse it before the view, and an oversized body would fail in the error page.
     """
-    chosen = request.args.get("lang", "")
-    language = (
-        chosen
-        if chosen in SUPPORTED_LANGUAGES
-        else (request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE)
-    )
+    if request.blueprint == "console" or request.path.startswith("/console/"):
+        language = console_language(getattr(current_user, "interface_language", None))
+    else:
+        chosen = request.args.get("lang", "")
+        language = (
+            chosen
+            if chosen in SUPPORTED_LANGUAGES
+            else (request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE)
+        )
     g.page_language = language
     return language
+
+
+def console_language(chosen: str | None) -> str:
+    """The language the console speaks: the user's choice, else WORKING_LANGUAGE, else English."""
+    for language in (chosen, current_app.config.get("WORKING_LANGUAGE")):
+        if language in SUPPORTED_LANGUAGES:
+            return str(language)
+    return DEFAULT_LANGUAGE
 
 
 def page_language() -> str:

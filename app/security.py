@@ -51,6 +51,7 @@ class StaffSessionUser(UserMixin):
         self.role = Role(user.role)
         self.languages = list(user.languages)
         self.display_name = user.display_name
+        self.interface_language = user.interface_language
 
     def get_id(self) -> str:
         return str(self.id)

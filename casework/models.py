@@ -172,6 +172,8 @@ class StaffUser(StaffUserBase, table=True):
     created_at: datetime = _created()
     # IANA name (Asia/Manila) the console shows times in; None: the configured default (UTC).
     time_zone: str | None = _code(64)
+    # Our language code (es, ar, tl) the console speaks to this user in; None: WORKING_LANGUAGE.
+    interface_language: str | None = _code(8)
 
 
 @event.listens_for(StaffUser.password_hash, "set")

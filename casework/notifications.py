@@ -20,14 +20,15 @@ from sqlmodel import Session, col, select
 
 from casework.editing import CaseworkError
 from casework.models import Case, Message, Role, StaffNotification, StaffUser, utcnow
+from casework.texts import N_
 
-# kind -> what it says, in words (the inbox and the e-mail both use these).
+# kind -> what it says, in words (the inbox, in each reader's language, and the e-mail).
 KINDS = {
-    "assigned": "A case was assigned to you",
-    "reporter_follow_up": "The reporter wrote again",
-    "sla_nearing": "A case is close to missing its deadline",
-    "sla_breached": "A case missed its deadline",
-    "translation_done": "A human translation was saved",
+    "assigned": N_("A case was assigned to you"),
+    "reporter_follow_up": N_("The reporter wrote again"),
+    "sla_nearing": N_("A case is close to missing its deadline"),
+    "sla_breached": N_("A case missed its deadline"),
+    "translation_done": N_("A human translation was saved"),
 }
 INBOX_LIMIT = 200
 

@@ -156,6 +156,18 @@ def deactivate(session: Session, user: StaffUser, *, actor_id: int | None, now: 
     session.flush()
 
 
+def reactivate(session: Session, user: StaffUser, *, actor_id: int | None) -> None:
+    """Let a deactivated account sign in again. What deactivation ended stays ended: its old
+    sessions, API tokens and reset links never work again; with two-step sign-in on, a code is
+    still asked for."""
+    if user.active:
+        raise StaffError("this account is already active")
+    user.active = True  # rotates the session nonce again (models listener)
+    session.add(user)
+    _audit(session, "staff_reactivated", user, actor_id)
+    session.flush()
+
+
 def set_role(session: Session, user: StaffUser, role: Role | str, *, actor_id: int | None) -> Role:
     """Give `user` another role; it applies from their next request (the role is read each time)."""
     new = role if isinstance(role, Role) else parse_role(role)

@@ -22,6 +22,7 @@ def make_staff(
     team: str | None = None,
     is_supervisor: bool = False,
     email: str | None = None,
+    interface_language: str | None = None,
 ) -> StaffUser:
     """A staff user; the password hash is a placeholder (these users never sign in)."""
     n = next(_counter)
@@ -33,6 +34,7 @@ def make_staff(
         team=team,
         is_supervisor=is_supervisor,
         active=active,
+        interface_language=interface_language,
         password_hash="!not-a-hash",
     )
     session.add(user)

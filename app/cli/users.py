@@ -1,6 +1,6 @@
 """`flask users …` and `flask api-token`: staff accounts and their API tokens.
 
-`users list | create | deactivate | set-role | reset-password | reset-totp`. Each change goes
+`users list | create | deactivate | reactivate | set-role | reset-password | reset-totp`. Each change goes
 through `casework.staff` (audited, actor "system"); an unknown e-mail or role exits non-zero
 and changes nothing. Nothing secret is printed except what the command exists to hand over
 (a generated password, a reset link, a token), once.
@@ -86,6 +86,8 @@ def _change(email: str, change: str) -> None:
             user = staff.find_user(session, email)
             if change == "deactivate":
                 staff.deactivate(session, user, actor_id=None)
+            elif change == "reactivate":
+                staff.reactivate(session, user, actor_id=None)
             elif change == "reset-totp":
                 staff.reset_totp(session, user, actor_id=None)
             else:
@@ -100,6 +102,14 @@ def users_deactivate(email: str) -> None:
     """Deactivate a staff user: sign-in refused, sessions and API tokens end at once."""
     _change(email, "deactivate")
     click.echo(f"deactivated {email.strip().lower()}: sessions ended, API tokens revoked")
+
+
+@users_cli.command("reactivate")
+@click.argument("email")
+def users_reactivate(email: str) -> None:
+    """Let a deactivated staff user sign in again (old sessions, API tokens and reset links stay dead)."""
+    _change(email, "reactivate")
+    click.echo(f"reactivated {email.strip().lower()}: they can sign in; issue an API token anew if needed")
 
 
 @users_cli.command("set-role")

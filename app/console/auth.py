@@ -15,6 +15,8 @@ from typing import Any
 
 import pyotp
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from sqlmodel import select
 from werkzeug.wrappers import Response
@@ -40,9 +42,11 @@ TOTP_ENROL_SECONDS = 600
 TOTP_ISSUER = "Tulay"
 # One message for every failure: it must not tell an attacker which e-mails exist or which
 # accounts are locked.
-LOGIN_FAILED = (
+LOGIN_FAILED = _l(
     "Sign-in failed: the e-mail, password or code is wrong, or the account is locked "
-    f"for {int(LOCKOUT.total_seconds() // 60)} minutes after {MAX_FAILED_LOGINS} failed attempts."
+    "for %(minutes)d minutes after %(attempts)d failed attempts.",
+    minutes=int(LOCKOUT.total_seconds() // 60),
+    attempts=MAX_FAILED_LOGINS,
 )
 # Verified against when the e-mail is unknown, so a miss costs as much time as a hit.
 _DUMMY_HASH = hash_password("not-a-real-password-for-timing")
@@ -146,7 +150,7 @@ def login_totp() -> Any:
     pending = session.get("totp_pending")
     if not pending or time.time() - pending["at"] > TOTP_STEP_SECONDS:
         session.pop("totp_pending", None)
-        flash("Sign in again: the code step expired.", "error")
+        flash(_("Sign in again: the code step expired."), "error")
         return redirect(url_for("console.login"))
     if request.method == "GET":
         return render_template("console/login_totp.html")
@@ -175,7 +179,7 @@ def logout() -> Response:
         db.commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("console.login"))
 
 
@@ -198,15 +202,15 @@ def totp_enrol() -> Any:
         return render_template("console/totp.html", enrolled=False, secret=secret, uri=uri)
     stored = redis.get(key)
     if user.totp_secret or stored is None:
-        flash("Start again: the enrolment expired or is already done.", "error")
+        flash(_("Start again: the enrolment expired or is already done."), "error")
         return redirect(url_for("console.totp_enrol"))
     secret = stored.decode() if isinstance(stored, bytes) else stored
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
     if not _password_confirmed(user, request.form.get("password", "")[:1024]):
-        flash("Your password is wrong, or the account is locked. Enter your password to confirm it is you.", "error")
+        flash(_("Your password is wrong, or the account is locked. Enter your password to confirm it is you."), "error")
         return render_template("console/totp.html", enrolled=False, secret=secret, uri=uri), 400
     if not _accept_totp(user, secret, request.form.get("code", "")[:32]):
-        flash("That code does not match. Enter the current 6-digit code from your app.", "error")
+        flash(_("That code does not match. Enter the current 6-digit code from your app."), "error")
         return render_template("console/totp.html", enrolled=False, secret=secret, uri=uri), 400
     user.totp_secret = secret
     end_staff_sessions(user)  # sessions signed in with the password alone end; this one goes on
@@ -214,5 +218,5 @@ def totp_enrol() -> Any:
     db.commit()
     bind_staff_session(user)
     redis.delete(key)
-    flash("Two-step sign-in is on: you will be asked for a code each time you sign in.", "info")
+    flash(_("Two-step sign-in is on: you will be asked for a code each time you sign in."), "info")
     return redirect(url_for("console.queue"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.console import bp
@@ -54,5 +55,5 @@ def inbox_mark_all_read() -> Any:
     count = mark_all_read(db, current_user.id)
     db.commit()
     if count:
-        flash(f"{count} notification{'' if count == 1 else 's'} marked read.", "info")
+        flash(ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", count), "info")
     return redirect(url_for("console.inbox_page"), code=303)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import Session, col, select
 
@@ -31,7 +32,7 @@ def _date_field(raw: str, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise FormError(f"{label} must be a date such as 2026-03-15") from None
+        raise FormError(_("%(field)s must be a date such as 2026-03-15", field=label)) from None
 
 
 def _terms() -> list[RemedyTerm]:
@@ -48,9 +49,9 @@ def _terms() -> list[RemedyTerm]:
             RemedyTerm(
                 remedy=remedy.strip(),
                 payer=payer.strip(),
-                amount=parse_amount(amount, f"Remedy line {number}: the amount"),
+                amount=parse_amount(amount, _("Remedy line %(num)d: the amount", num=number)),
                 currency=currency.strip().upper() or None,
-                due_on=_date_field(due, f"Remedy line {number}: the due date"),
+                due_on=_date_field(due, _("Remedy line %(num)d: the due date", num=number)),
             )
         )
     return terms
@@ -59,7 +60,7 @@ def _terms() -> list[RemedyTerm]:
 def _session_of(db: Session, case: Case, session_id: int) -> MediationSession:
     item = db.get(MediationSession, session_id)
     if item is None or item.case_id != case.id:
-        raise FormError("no such mediation session on this case")
+        raise FormError(_("no such mediation session on this case"))
     return item
 
 
@@ -71,7 +72,7 @@ def _result_fields() -> dict[str, Any]:
         "result": request.form.get("result", ""),
         "actor_id": current_user.id,
         "terms": _terms(),
-        "follow_up_on": _date_field(request.form.get("follow_up_on", ""), "The follow-up date"),
+        "follow_up_on": _date_field(request.form.get("follow_up_on", ""), _("The follow-up date")),
         "expected_version": _form_version(),
     }
 
@@ -81,7 +82,7 @@ def _result_fields() -> dict[str, Any]:
 def case_mediation_result(reference: str, session_id: int) -> Any:
     def change(db: Session, case: Case) -> str:
         record_mediation_result(db, _session_of(db, case, session_id), **_result_fields())
-        return "Mediation result recorded."
+        return _("Mediation result recorded.")
 
     return _apply(reference, change, anchor="#mediation")
 
@@ -92,7 +93,7 @@ def case_mediation_amend(reference: str, session_id: int) -> Any:
     def change(db: Session, case: Case) -> str:
         fields = _result_fields()
         amend_mediation_result(db, _session_of(db, case, session_id), reason=request.form.get("reason", ""), **fields)
-        return "Mediation result amended (the change and its reason are in the history)."
+        return _("Mediation result amended (the change and its reason are in the history).")
 
     return _apply(reference, change, anchor="#mediation")
 

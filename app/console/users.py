@@ -9,16 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.console import bp
 from app.console.auth import _is_locked, _record_failure
 from app.db import get_session
-from app.security import WeakPassword, bind_staff_session, hash_password, role_required, verify_password
+from app.labels import code_label
+from app.security import (
+    MIN_PASSWORD_LENGTH,
+    WeakPassword,
+    bind_staff_session,
+    hash_password,
+    role_required,
+    verify_password,
+)
 from casework import staff
 from casework.models import Role, StaffUser
 
 PASSWORD_FIELD_LIMIT = 1024
+
+TOO_SHORT = _l("The new password must be at least %(num)d characters. Nothing was changed.", num=MIN_PASSWORD_LENGTH)
 
 
 def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -39,13 +51,16 @@ def _admin_change(user_id: int, change: str) -> Any:
     try:
         if change == "deactivate":
             staff.deactivate(db, user, actor_id=current_user.id)
-            message = f"{user.email} is deactivated: their sessions and API tokens have ended."
+            message = _("%(email)s is deactivated: their sessions and API tokens have ended.", email=user.email)
+        elif change == "reactivate":
+            staff.reactivate(db, user, actor_id=current_user.id)
+            message = _("%(email)s can sign in again. Their old API tokens stay revoked.", email=user.email)
         elif change == "totp":
             staff.reset_totp(db, user, actor_id=current_user.id)
-            message = f"Two-step sign-in is off for {user.email}; they can enrol again."
+            message = _("Two-step sign-in is off for %(email)s; they can enrol again.", email=user.email)
         else:
             role = staff.set_role(db, user, request.form.get("role", ""), actor_id=current_user.id)
-            message = f"{user.email} is now {role.value}."
+            message = _("%(email)s is now %(role)s.", email=user.email, role=code_label(role.value))
     except staff.StaffError as exc:
         db.rollback()
         return _users_page(400, error=str(exc))
@@ -65,6 +80,12 @@ def users_page() -> Any:
 @role_required(Role.ADMIN)
 def user_deactivate(user_id: int) -> Any:
     return _admin_change(user_id, "deactivate")
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_reactivate(user_id: int) -> Any:
+    return _admin_change(user_id, "reactivate")
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -122,9 +143,9 @@ def account_password() -> Any:
     current = request.form.get("current_password", "")[:PASSWORD_FIELD_LIMIT]
     new = request.form.get("new_password", "")[:PASSWORD_FIELD_LIMIT]
     if new != request.form.get("confirm_password", "")[:PASSWORD_FIELD_LIMIT]:
-        return _account_page(400, error="The new password and its confirmation differ. Nothing was changed.")
+        return _account_page(400, error=_("The new password and its confirmation differ. Nothing was changed."))
     if _is_locked(user):
-        return _account_page(400, error="Your account is locked after failed attempts. Nothing was changed.")
+        return _account_page(400, error=_("Your account is locked after failed attempts. Nothing was changed."))
     try:
         staff.change_password(
             db,
@@ -138,13 +159,13 @@ def account_password() -> Any:
         db.rollback()
         if current:
             _record_failure(user)  # a wrong current password counts towards the lockout
-        return _account_page(400, error="Your current password is wrong. Nothing was changed.")
-    except WeakPassword as exc:
+        return _account_page(400, error=_("Your current password is wrong. Nothing was changed."))
+    except WeakPassword:
         db.rollback()
-        return _account_page(400, error=f"The new {exc}. Nothing was changed.")
+        return _account_page(400, error=str(TOO_SHORT))
     db.commit()
     bind_staff_session(user)  # every other session of the account has ended; this one goes on
-    flash("Your password is changed. Your other sessions have ended.", "info")
+    flash(_("Your password is changed. Your other sessions have ended."), "info")
     return redirect(url_for("console.account_page"), code=303)
 
 
@@ -161,7 +182,7 @@ def account_token_revoke(token_id: int) -> Any:
         db.rollback()
         abort(404)  # someone else's token looks the same as one that does not exist
     db.commit()
-    flash("The API token is revoked: it stops working now.", "info")
+    flash(_("The API token is revoked: it stops working now."), "info")
     return redirect(url_for("console.account_page"), code=303)
 
 
@@ -181,17 +202,17 @@ def password_reset(token: str) -> Any:
         return render_template("console/password_reset.html", valid=True, token=token)
     new = request.form.get("new_password", "")[:PASSWORD_FIELD_LIMIT]
     if new != request.form.get("confirm_password", "")[:PASSWORD_FIELD_LIMIT]:
-        error = "The new password and its confirmation differ. Nothing was changed."
+        error = _("The new password and its confirmation differ. Nothing was changed.")
         return render_template("console/password_reset.html", valid=True, token=token, error=error), 400
     try:
         staff.complete_password_reset(db, token, new, hash_password=hash_password)
     except staff.InvalidResetToken:
         db.rollback()
         return _reset_refused()
-    except WeakPassword as exc:
+    except WeakPassword:
         db.rollback()
-        error = f"The new {exc}. Nothing was changed."
+        error = str(TOO_SHORT)
         return render_template("console/password_reset.html", valid=True, token=token, error=error), 400
     db.commit()
-    flash("Your password is set. Sign in with it now.", "info")
+    flash(_("Your password is set. Sign in with it now."), "info")
     return redirect(url_for("console.login"), code=303)

@@ -11,12 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from app.console import bp
 from app.db import get_session
+from app.i18n import page_language
+from app.labels import code_label
 from app.mt import get_translator
 from app.security import role_required
 from casework.access import (
@@ -29,7 +34,7 @@ from casework.access import (
 )
 from casework.attachments import AttachmentItem, case_attachments, human_size
 from casework.audit import record_event
-from casework.cases import LEGAL_TRANSITIONS, close_case, reporter_answered, transition
+from casework.cases import LEGAL_TRANSITIONS, UnansweredClose, close_case, reporter_answered, transition
 from casework.editing import CaseworkError, StaleCase, check_version
 from casework.mediation import (
     MEDIATION_RESULTS,
@@ -58,6 +63,7 @@ from casework.notes import add_note
 from casework.privacy import mask_phone
 from casework.replies import ReplyDraft, prepare_reply, queue_staff_reply, reply_provenance
 from casework.routing import assign_case
+from casework.texts import SUPPORTED_LANGUAGES
 from casework.translation import TranslationResult, correct_case_message
 from casework.triage import TriageError, confirm_triage, load_lexicon, override_triage, period_bounds, triage_confusion
 from casework.triage_explain import Marked, case_findings, describe_event, explain_triage, mark_phrases
@@ -72,26 +78,30 @@ from casework.worklist import (
     list_cases,
 )
 
-STALE_MESSAGE = (
+STALE_MESSAGE = _l(
     "Someone else changed this case while you were editing it. Nothing you submitted was saved: "
     "read the case again below and redo your change if it is still needed."
 )
+UNANSWERED = _l(
+    "The worker has never received a reply on this case: send one first, or confirm that you are "
+    "closing it without a reply."
+)
 SHORTCUTS = [
-    ("q", "the queue"),
-    ("f", "the queue's reference search"),
-    ("m", "a case's conversation"),
-    ("n", "a case's new note"),
-    ("r", "a case's reply"),
-    ("s", "a case's status change"),
+    ("q", _l("the queue")),
+    ("f", _l("the queue's reference search")),
+    ("m", _l("a case's conversation")),
+    ("n", _l("a case's new note")),
+    ("r", _l("a case's reply")),
+    ("s", _l("a case's status change")),
 ]
 STATUS_LABELS = {
-    CaseStatus.IN_MEDIATION: "refer to mediation",
-    CaseStatus.REFERRED: "refer to labour inspection",
-    CaseStatus.INVESTIGATING: "investigate",
-    CaseStatus.RESOLVED: "mark resolved",
-    CaseStatus.CLOSED: "close",
-    CaseStatus.ASSIGNED: "mark assigned",
-    CaseStatus.TRIAGED: "mark triaged",
+    CaseStatus.IN_MEDIATION: _l("refer to mediation"),
+    CaseStatus.REFERRED: _l("refer to labour inspection"),
+    CaseStatus.INVESTIGATING: _l("investigate"),
+    CaseStatus.RESOLVED: _l("mark resolved"),
+    CaseStatus.CLOSED: _l("close"),
+    CaseStatus.ASSIGNED: _l("mark assigned"),
+    CaseStatus.TRIAGED: _l("mark triaged"),
 }
 
 
@@ -114,13 +124,16 @@ def _can_take_cases(user: StaffUser) -> bool:
 
 
 QUEUE_SORTS = {
-    "triage": "awaiting a person's triage, then urgency, then due",
-    "urgency": "urgency, then due",
-    "due": "due soonest (overdue first)",
-    "newest": "newest first",
-    "oldest": "oldest first",
+    "triage": _l("awaiting a person's triage, then urgency, then due"),
+    "urgency": _l("urgency, then due"),
+    "due": _l("due soonest (overdue first)"),
+    "newest": _l("newest first"),
+    "oldest": _l("oldest first"),
 }
 MAX_BULK = 200
+# What a form lacks when a choice is missing, by field name.
+FIELD_MISSING = {"assignee_id": _l("choose an assignee"), "mediator_id": _l("choose a mediator")}
+TRIAGE_FIELDS = {"category": _l("category"), "urgency": _l("urgency"), "country": _l("country"), "sector": _l("sector")}
 
 
 def staff_zone(db: Session) -> ZoneInfo:
@@ -157,15 +170,17 @@ def _zone_name() -> dict[str, Any]:
 def _span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
-        return f"{max(minutes, 1)} min"
+        return _("%(num)d min", num=max(minutes, 1))
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} d"
+        return _("%(num)d h", num=minutes // 60)
+    return _("%(num)d d", num=minutes // (24 * 60))
 
 
 def relative_due(due: datetime, now: datetime) -> str:
     """ "in 3 h", "overdue by 2 h" (minutes under an hour, days from two days on)."""
-    return f"overdue by {_span(now - due)}" if due <= now else f"in {_span(due - now)}"
+    if due <= now:
+        return _("overdue by %(span)s", span=_span(now - due))
+    return _("in %(span)s", span=_span(due - now))
 
 
 def _queue_page(db: Session, filters: QueueFilters, args: dict[str, str], **extra: Any) -> str:
@@ -218,9 +233,9 @@ def bulk_assign() -> Any:
     references = [r for r in request.form.getlist("reference") if r.strip()]
     try:
         if not references:
-            raise FormError("tick at least one case")
+            raise FormError(_("tick at least one case"))
         if len(references) > MAX_BULK:
-            raise FormError(f"tick at most {MAX_BULK} cases at once")
+            raise FormError(_("tick at most %(num)d cases at once", num=MAX_BULK))
         assignee_id = _int_field("assignee_id")
         cases = [_load_case(db, reference) for reference in dict.fromkeys(references)]
         changed = 0
@@ -235,37 +250,45 @@ def bulk_assign() -> Any:
         db.commit()
     except (FormError, CaseworkError) as exc:
         db.rollback()
-        flash(f"Nothing was assigned: {exc}.", "error")
+        flash(_("Nothing was assigned: %(problem)s.", problem=exc), "error")
         return _back_to_queue()
     except StaleDataError:
         db.rollback()
-        flash("Nothing was assigned: someone else changed one of these cases meanwhile; try again.", "error")
+        flash(_("Nothing was assigned: someone else changed one of these cases meanwhile; try again."), "error")
         return _back_to_queue()
-    flash(f"{changed} case{'' if changed == 1 else 's'} assigned.", "info")
+    flash(ngettext("%(num)d case assigned.", "%(num)d cases assigned.", changed), "info")
     return _back_to_queue()
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings() -> Any:
-    """The staff member's own settings: the time zone times are shown in."""
+    """The staff member's own settings: the console's language and the time zone times are shown in."""
     zones = sorted(available_timezones())
     db = get_session()
     if request.method == "POST":
         name = request.form.get("time_zone", "").strip()
-        if name not in zones:
-            return render_template(
-                "console/settings.html",
-                zones=zones,
-                current=staff_zone(db).key,
-                error=("time_zone must be a time zone name such as Asia/Manila or Europe/Berlin"),
-            ), 400
+        language = request.form.get("interface_language")
+        problem = None
+        if (name and name not in zones) or (not name and language is None):
+            problem = _("The time zone must be a name such as Asia/Manila or Europe/Berlin. Nothing was changed.")
+        elif language is not None and language not in SUPPORTED_LANGUAGES:
+            problem = _("Choose one of the listed languages. Nothing was changed.")
+        if problem:
+            return render_template("console/settings.html", zones=zones, current=staff_zone(db).key, error=problem), 400
         user = db.get(StaffUser, current_user.id)
         assert user is not None
-        user.time_zone = name
+        if name:
+            user.time_zone = name
+        if language is not None:
+            user.interface_language = language
         db.add(user)
         db.commit()
-        flash(f"Times are now shown in {name}.", "info")
+        if language is not None:
+            # This request chose its language before the change: speak the new one from here on.
+            current_user.interface_language = language
+            refresh()
+        flash(_("Settings saved: times are shown in %(zone)s.", zone=name or staff_zone(db).key), "info")
         return redirect(url_for("console.settings"), 303)
     return render_template("console/settings.html", zones=zones, current=staff_zone(db).key)
 
@@ -345,18 +368,21 @@ def _reporter_facts(db: Session, case: Case) -> dict[str, Any]:
     contact = reporter.contact if reporter and reporter.erased_at is None else None
     replies_by = (reporter.contact_channel if reporter else None) or case.channel
     if reporter is not None and reporter.erased_at is not None:
-        consent = "personal data erased: nothing can be sent"
+        consent = _("personal data erased: nothing can be sent")
     elif reporter is not None and reporter.opted_out:
         when = reporter.opted_out_at.strftime("%Y-%m-%d") if reporter.opted_out_at else "?"
-        consent = f"opted out (STOP) on {when}: nothing is sent until they write START"
+        consent = _("opted out (STOP) on %(date)s: nothing is sent until they write START", date=when)
     elif contact and case.channel != ChannelKind.WEB:
-        consent = f"wrote to us by {case.channel}: replies go back to this number"
+        consent = _("wrote to us by %(channel)s: replies go back to this number", channel=code_label(case.channel))
     elif contact:
-        consent = f"gave a number with consent to be contacted, proven with a code: replies by {replies_by}"
+        consent = _(
+            "gave a number with consent to be contacted, proven with a code: replies by %(channel)s",
+            channel=code_label(replies_by),
+        )
     elif pending is not None and pending.contact is not None:
-        consent = "gave a number, not proven yet: replies are read on the status page only"
+        consent = _("gave a number, not proven yet: replies are read on the status page only")
     else:
-        consent = "anonymous, no contact: replies are read on the status page (reference and PIN)"
+        consent = _("anonymous, no contact: replies are read on the status page (reference and PIN)")
     others = db.exec(
         restrict_to_visible(
             select(Case).where(Case.reporter_id == case.reporter_id, Case.id != case.id), current_user
@@ -365,7 +391,7 @@ def _reporter_facts(db: Session, case: Case) -> dict[str, Any]:
     return {
         "channel": case.channel,
         "replies_by": replies_by,
-        "language": language_name(language) if language else "unknown",
+        "language": language_name(language) if language else _("unknown"),
         "consent": consent,
         "contact": mask_phone(contact) if contact else None,
         "other_cases": list(others),
@@ -461,14 +487,14 @@ def _apply(reference: str, change: Callable[[Session, Case], str | None], *, anc
     case = _load_case(db, reference)
     version = _form_version()
     if version is None:
-        return _refuse(db, case, "This form is missing the case version; reload the case and try again.", 400)
+        return _refuse(db, case, _("This form is missing the case version; reload the case and try again."), 400)
     try:
         check_version(case, version)
         done = change(db, case)
         db.commit()
     except (StaleCase, StaleDataError):
         db.rollback()
-        return _refuse(db, case, STALE_MESSAGE, 409)
+        return _refuse(db, case, str(STALE_MESSAGE), 409)
     except ActionNotAllowed:  # the domain's own role check, behind the route's
         db.rollback()
         abort(403)
@@ -499,7 +525,7 @@ def _refuse(db: Session, case: Case, message: str, status: int, **extra: Any) ->
 def case_note(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         add_note(db, case, current_user.id, request.form.get("body", ""), expected_version=_form_version())
-        return "Note added."
+        return _("Note added.")
 
     return _apply(reference, change, anchor="#notes")
 
@@ -512,17 +538,21 @@ def case_status(reference: str) -> Any:
         try:
             target = CaseStatus(raw)
         except ValueError:
-            raise CaseworkError(f"unknown status {raw!r}") from None
+            raise CaseworkError(_("unknown status %(value)r", value=raw)) from None
         if target is CaseStatus.REFERRED:  # referral to labour inspection by another name: same rule
             refer_to_inspection(db, case, current_user.id)
-            return "Referred to labour inspection."
+            return _("Referred to labour inspection.")
         if target is CaseStatus.CLOSED:
             confirmed = request.form.get("confirm_unanswered") == "yes"
-            if close_case(db, case, actor_id=current_user.id, confirm_unanswered=confirmed):
-                return "Case closed without a reply to the worker (recorded in the history)."
-            return "Case closed."
+            try:
+                unanswered = close_case(db, case, actor_id=current_user.id, confirm_unanswered=confirmed)
+            except UnansweredClose:
+                raise CaseworkError(UNANSWERED) from None
+            if unanswered:
+                return _("Case closed without a reply to the worker (recorded in the history).")
+            return _("Case closed.")
         transition(db, case, target, actor_id=current_user.id)
-        return f"Status changed to {target.value}."
+        return _("Status changed to %(status)s.", status=code_label(target.value))
 
     return _apply(reference, change, anchor="#status")
 
@@ -530,7 +560,7 @@ def case_status(reference: str) -> Any:
 def _int_field(name: str) -> int:
     raw = request.form.get(name, "").strip()
     if not (raw.isascii() and raw.isdigit()):
-        raise FormError(f"choose a {name.replace('_id', '').replace('_', ' ')}")
+        raise FormError(FIELD_MISSING.get(name, FIELD_MISSING["assignee_id"]))
     return int(raw)
 
 
@@ -540,7 +570,7 @@ def _time_field(name: str, label: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise FormError(f"{label} must be a date and time such as 2026-03-01T14:30") from None
+        raise FormError(_("%(field)s must be a date and time such as 2026-03-01T14:30", field=label)) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=staff_zone(get_session()))
     return value.astimezone(UTC)
@@ -555,7 +585,7 @@ def _reason() -> str | None:
 def case_assign(reference: str) -> Any:
     def change(db: Session, case: Case) -> str:
         assign_case(db, case, _int_field("assignee_id"), current_user.id, _reason(), expected_version=_form_version())
-        return "Case assigned."
+        return _("Case assigned.")
 
     return _apply(reference, change, anchor="#assign")
 
@@ -575,7 +605,10 @@ def case_triage(reference: str) -> Any:
             sector=form.get("sector"),
             expected_version=_form_version(),
         )
-        return f"Triage corrected: {', '.join(sorted(changed))}." if changed else "Triage unchanged."
+        if not changed:
+            return _("Triage unchanged.")
+        fields = ", ".join(str(TRIAGE_FIELDS.get(field, field)) for field in sorted(changed))
+        return _("Triage corrected: %(fields)s.", fields=fields)
 
     return _apply(reference, change, anchor="#triage")
 
@@ -587,15 +620,21 @@ def case_triage_confirm(reference: str) -> Any:
 
     def change(db: Session, case: Case) -> str:
         confirm_triage(db, case, current_user.id, expected_version=_form_version())
-        return "Triage confirmed as right."
+        return _("Triage confirmed as right.")
 
     return _apply(reference, change, anchor="#why")
 
 
 def language_name(code: str) -> str:
-    """`tl` → "Tagalog" (CLDR, in English); an unknown code is shown as it is."""
-    name = Locale("en").languages.get(code.split("-")[0]) if code.replace("-", "").isalpha() else None
+    """`tl` → "tl (Tagalog)", named in the console's language (CLDR); an unknown code as it is."""
+    name = console_locale().languages.get(code.split("-")[0]) if code.replace("-", "").isalpha() else None
     return f"{code} ({name})" if name else code
+
+
+def console_locale() -> Locale:
+    """The Babel locale of the signed-in user's console language (Tagalog is CLDR's `fil`)."""
+    language = page_language()
+    return Locale.parse("fil" if language == "tl" else language)
 
 
 @bp.route("/triage-accuracy")
@@ -609,7 +648,7 @@ def triage_accuracy_page() -> Any:
     except TriageError as exc:
         return render_template("console/triage_accuracy.html", report=None, period=period, k=k, error=str(exc)), 400
     report = triage_confusion(get_session(), since=since, until=until, k=k)
-    groups = [("All languages", report["overall"])] + [
+    groups = [(_("All languages"), report["overall"])] + [
         (language_name(code), group) for code, group in report["languages"].items()
     ]
     return render_template("console/triage_accuracy.html", report=report, groups=groups, period=period, k=k)
@@ -624,11 +663,11 @@ def case_refer(reference: str) -> Any:
             refer_to_mediation(
                 db, case, _int_field("mediator_id"), current_user.id, _reason(), expected_version=_form_version()
             )
-            return "Referred to mediation."
+            return _("Referred to mediation.")
         if target == "inspection":
             refer_to_inspection(db, case, current_user.id, _reason(), expected_version=_form_version())
-            return "Referred to labour inspection."
-        raise FormError("choose mediation or labour inspection")
+            return _("Referred to labour inspection.")
+        raise FormError(_("choose mediation or labour inspection"))
 
     return _apply(reference, change, anchor="#refer")
 
@@ -641,33 +680,40 @@ def case_mediation_schedule(reference: str) -> Any:
             db,
             case,
             _int_field("mediator_id"),
-            _time_field("scheduled_at", "the session date"),
+            _time_field("scheduled_at", _("the session date")),
             request.form.get("parties", ""),
             current_user.id,
             expected_version=_form_version(),
         )
-        return "Mediation session scheduled."
+        return _("Mediation session scheduled.")
 
     return _apply(reference, change, anchor="#mediation")
 
 
 def parse_amount(raw: str, label: str) -> Decimal | None:
-    """A number typed as the console's locale writes it ("1,500.50" in English, "1.500,50" in
-    Spanish), or None when empty; FormError naming `label` otherwise."""
+    """A number typed as the staff member's console language writes it ("1,500.50" in English,
+    "1.500,50" in Spanish), or None when empty; FormError naming `label` otherwise."""
     raw = raw.strip()
     if not raw:
         return None
     try:
-        return parse_decimal(raw, locale=current_app.config["WORKING_LANGUAGE"], strict=True)
+        return parse_decimal(raw, locale=console_locale(), strict=True)
     except NumberFormatError:
         example = amount_filter(Decimal("1500.50"))
-        raise FormError(f"{label} is not a number as written here (for example {example}): {raw!r}") from None
+        raise FormError(
+            _(
+                "%(field)s is not a number as written here (for example %(example)s): %(value)r",
+                field=label,
+                example=example,
+                value=raw,
+            )
+        ) from None
 
 
 @bp.app_template_filter("amount")
 def amount_filter(value: Decimal) -> str:
-    """An amount as the console's locale writes it, so the form reads back what it shows."""
-    return format_decimal(value, format="#,##0.00", locale=current_app.config["WORKING_LANGUAGE"])
+    """An amount as the console's language writes it, so the form reads back what it shows."""
+    return format_decimal(value, format="#,##0.00", locale=console_locale())
 
 
 @bp.route("/cases/<reference>/outcome", methods=["POST"])
@@ -679,14 +725,14 @@ def case_outcome(reference: str) -> Any:
             case,
             resolution_type=request.form.get("resolution_type", ""),
             remedies=request.form.getlist("remedies"),
-            amount_recovered=parse_amount(request.form.get("amount_recovered", ""), "The amount recovered"),
+            amount_recovered=parse_amount(request.form.get("amount_recovered", ""), _("The amount recovered")),
             currency=request.form.get("currency", "").strip().upper() or None,
             inspection_requested=request.form.get("inspection_requested") == "yes",
             sanction_reported=request.form.get("sanction_reported") == "yes",
             actor_id=current_user.id,
             expected_version=_form_version(),
         )
-        return "Outcome recorded."
+        return _("Outcome recorded.")
 
     return _apply(reference, change, anchor="#outcome")
 
@@ -704,7 +750,7 @@ def case_translation(reference: str, message_id: int) -> Any:
             working_language=current_app.config["WORKING_LANGUAGE"],
             expected_version=_form_version(),
         )
-        return "Translation corrected."
+        return _("Translation corrected.")
 
     return _apply(reference, change, anchor=f"#message-{message_id}")
 
@@ -728,7 +774,7 @@ def case_reply(reference: str) -> Any:
         db = get_session()
         case = _load_case(db, reference)
         if not text:
-            return _refuse(db, case, "Write a reply first.", 400)
+            return _refuse(db, case, _("Write a reply first."), 400)
         preview = draft_reply(text, case.language)
         _audited_view(db, case)
         return render_template("console/case.html", preview=preview, **_case_context(db, case))
@@ -746,6 +792,6 @@ def case_reply(reference: str) -> Any:
         queue_staff_reply(
             db, case, current_user.id, text, sent_text, meta, working_language=working, expected_version=_form_version()
         )
-        return "Reply queued for sending."
+        return _("Reply queued for sending.")
 
     return _apply(reference, change, anchor="#conversation")

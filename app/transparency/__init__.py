@@ -11,51 +11,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.i18n import country_choices, page_language
+from app.labels import LABELS
 from app.transparency.release import ReleaseNotReady, published_summary
 from casework.compliance.filters import InvalidFilter, parse_filters
 from casework.compliance.schema import AMOUNT_BANDS, BAND_ORDER
 from casework.texts import SECTOR_TEXTS
 
 bp = Blueprint("transparency", __name__)
-
-LABELS: dict[str, Any] = {
-    "wage_theft": _l("Wage theft"),
-    "document_confiscation": _l("Document confiscation"),
-    "recruitment_fees": _l("Recruitment fees or debt"),
-    "contract_substitution": _l("Contract substitution"),
-    "unsafe_work": _l("Unsafe work or injury"),
-    "harassment_violence": _l("Harassment or violence"),
-    "forced_labour": _l("Forced labour indicators"),
-    "housing": _l("Housing"),
-    "other": _l("Other"),
-    "sms": _l("SMS"),
-    "whatsapp": _l("WhatsApp"),
-    "web": _l("Web form"),
-    "remedied": _l("Remedied"),
-    "partially_remedied": _l("Partly remedied"),
-    "not_remedied": _l("Not remedied"),
-    "referred": _l("Referred"),
-    "withdrawn": _l("Withdrawn"),
-    "wages_paid": _l("Wages paid"),
-    "documents_returned": _l("Documents returned"),
-    "fees_refunded": _l("Fees refunded"),
-    "contract_honoured": _l("Contract honoured"),
-    "compensation_paid": _l("Compensation paid"),
-    "repatriation": _l("Repatriation"),
-    "not_published": _l("Not published (too few cases)"),
-    "yes": _l("Yes"),
-    "no": _l("No"),
-    "0": _l("Same day"),
-    "1_2": _l("1 to 2 days"),
-    "3_7": _l("3 to 7 days"),
-    "8_30": _l("8 to 30 days"),
-    "31_plus": _l("More than 30 days"),
-    "0_29": _l("Under 30 days"),
-    "30_89": _l("30 to 89 days"),
-    "90_179": _l("90 to 179 days"),
-    "180_364": _l("180 to 364 days"),
-    "365_plus": _l("A year or more"),
-}
 
 
 # Each amount band's (lowest amount, amount it stays under or None when open-ended).

@@ -46,9 +46,9 @@ def test_the_reporter_panel_shows_channel_language_consent_masked_contact_and_ot
     db.commit()
     page = sign_in(web, mediator).get(f"/console/cases/{case.reference}").text
     panel = page.split('id="reporter"')[1].split("</section>")[0]
-    assert "whatsapp" in panel and "tl (Tagalog)" in panel
+    assert "WhatsApp" in panel and "tl (Tagalog)" in panel
     assert "+63 ••• ••• 4567" in panel and "+639171234567" not in page and "9171234567" not in page
-    assert "wrote to us by whatsapp" in panel
+    assert "wrote to us by WhatsApp" in panel
     assert f'href="/console/cases/{earlier.reference}"' in panel
     assert hidden.reference not in page, "a case the mediator may not see is not even named"
 
@@ -89,7 +89,7 @@ def test_every_form_is_folded_until_used(web: Any, db: Session) -> None:
     outside = re.sub(r"<details.*?</details>", "", main, flags=re.S)
     assert "<form" not in outside
     # A link may open one: ?open=NAME.
-    assert details(client.get(f"/console/cases/{case.reference}?open=status").text)["Change the status (assigned now)"]
+    assert details(client.get(f"/console/cases/{case.reference}?open=status").text)["Change the status (Assigned now)"]
 
 
 def test_a_refused_form_comes_back_open_with_its_message(web: Any, db: Session) -> None:

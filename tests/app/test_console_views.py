@@ -344,7 +344,7 @@ def test_mediation_session_scheduled_then_result_recorded(staff_client: Any, db:
         == 303
     )
     page = staff_client.get(f"/console/cases/{case.reference}").text
-    assert "Result: agreement" in page and "Employer pays arrears by 15 March" in page
+    assert "Result: Agreement" in page and "Employer pays arrears by 15 March" in page
 
 
 def test_outcome_recorded_with_amount_and_currency(staff_client: Any, db: Session) -> None:

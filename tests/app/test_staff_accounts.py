@@ -60,6 +60,30 @@ def test_deactivation_ends_a_signed_in_session_and_an_api_token_at_once(capp: Fl
     assert event.detail == {"user_id": worker.id, "tokens_revoked": 1}
 
 
+def test_reactivation_lets_the_account_sign_in_again_and_nothing_old_comes_back(capp: Flask, db: Session) -> None:
+    admin = _admin(db)
+    worker = staff_with_password(db, Role.OMBUDSPERSON, "omb@tulay.test")
+    token = issue_api_token(db, worker)
+    db.commit()
+    old_session = sign_in(capp.test_client(), worker)
+    client = sign_in(capp.test_client(), admin)
+    client.post(f"/console/users/{worker.id}/deactivate")
+    assert client.post(f"/console/users/{worker.id}/reactivate").status_code == 303
+    assert reload(db, worker).active is True
+    assert login_form(capp.test_client(), "omb@tulay.test").status_code == 302  # the password works again
+    # the session and the token deactivation ended stay ended
+    assert old_session.get("/console/").status_code == 302
+    api_headers = {"Authorization": f"Bearer {token}"}
+    assert capp.test_client().get("/api/v1/cases", headers=api_headers).status_code == 401
+    again = client.post(f"/console/users/{worker.id}/reactivate")
+    assert again.status_code == 400 and "already active" in again.text
+    actions = [(e.action, e.actor_id, e.detail) for e in _staff_events(db)]
+    assert actions == [
+        ("staff_deactivated", admin.id, {"user_id": worker.id, "tokens_revoked": 1}),
+        ("staff_reactivated", admin.id, {"user_id": worker.id}),
+    ]
+
+
 def test_a_reset_link_works_once_and_only_its_hash_is_stored(
     capp: Flask, db: Session, caplog: pytest.LogCaptureFixture
 ) -> None:

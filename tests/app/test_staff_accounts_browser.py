@@ -53,7 +53,7 @@ def test_admin_manages_accounts_and_a_user_changes_their_password(
     assert "Two-step sign-in is off for mediator@tulay.test" in page.locator(".flash").inner_text()
     page.select_option(f"{mediator_panel} select[name=role]", "ombudsperson")
     page.click(f"{mediator_panel} >> button:has-text('Change role')")
-    assert "mediator@tulay.test is now ombudsperson" in page.locator(".flash").inner_text()
+    assert "mediator@tulay.test is now Ombudsperson" in page.locator(".flash").inner_text()
     page.click(f"{mediator_panel} >> button:has-text('Deactivate')")
     assert "deactivated" in page.locator(f"{mediator_panel}").inner_text()
     assert reload(session, mediator).active is False

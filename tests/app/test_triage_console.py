@@ -191,7 +191,7 @@ def test_admins_see_triage_accuracy_with_small_cells_suppressed(web: Any, db: Se
     assert response.status_code == 200
     html = response.text
     assert "<h1>Triage accuracy</h1>" in html and "automatic ↓ · final →" in html
-    assert '<th scope="row">document confiscation</th>' in html
+    assert '<th scope="row">Document confiscation</th>' in html
     overall, english, tagalog = (part for part in html.split("<h2")[1:4])
     assert "All languages" in overall and "(13 cases)" in overall
     # 7 kept, 5 → recruitment fees, 1 → housing: the 1 is under k=5 and hiding it alone would not

@@ -90,6 +90,20 @@ def test_deactivate_revokes_tokens_at_once(runner: FlaskCliRunner, session: Sess
     assert again.exit_code != 0 and "already deactivated" in again.output
 
 
+def test_reactivate_lets_a_deactivated_user_in_again(runner: FlaskCliRunner, session: Session) -> None:
+    user = _user(session, "omb@tulay.test")
+    session.commit()
+    assert runner.invoke(args=["users", "reactivate", "omb@tulay.test"]).exit_code != 0  # still active
+    assert runner.invoke(args=["users", "deactivate", "omb@tulay.test"]).exit_code == 0
+    result = runner.invoke(args=["users", "reactivate", "omb@tulay.test"])
+    assert result.exit_code == 0 and "reactivated omb@tulay.test" in result.output
+    session.expire_all()
+    assert user.active is True
+    actions = [e.action for e in session.exec(select(CaseEvent).order_by(CaseEvent.id)).all()]
+    assert actions == ["staff_deactivated", "staff_reactivated"]
+    session.commit()
+
+
 def test_set_role_and_reset_totp(runner: FlaskCliRunner, session: Session) -> None:
     user = _user(session, "omb@tulay.test", totp_secret="JBSWY3DPEHPK3PXP")
     result = runner.invoke(args=["users", "set-role", "omb@tulay.test", "Mediator"])

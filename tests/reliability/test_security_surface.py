@@ -204,6 +204,7 @@ PROBES = [
     console("user reset link", "POST", "/console/users/<int:user_id>/password-reset"),
     console("user totp reset", "POST", "/console/users/<int:user_id>/totp-reset"),
     console("user deactivate", "POST", "/console/users/<int:user_id>/deactivate"),
+    console("user reactivate", "POST", "/console/users/<int:user_id>/reactivate"),
     console("inbox", "GET", "/console/inbox"),
     console("mark all read", "POST", "/console/inbox/read-all"),
     Probe(
