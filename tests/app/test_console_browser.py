@@ -111,6 +111,21 @@ def watch_console(page: Any) -> list[str]:
     return errors
 
 
+def fill_in_an_agreement(page: Any, amount: str, currency: str) -> tuple[Any, str]:
+    """The open result form of the case's first session: held an hour ago, an agreement whose one
+    term is wages of `amount` `currency`, due in 30 days. Returns the form and the due date."""
+    form = page.locator("#mediation form").first
+    form.locator("input[name=held_at]").fill((utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("select[name=result]").select_option("agreement")
+    due = (utcnow() + timedelta(days=30)).date().isoformat()
+    row = form.locator(".term-row").first
+    row.locator("select[name=term_remedy]").select_option("wages_paid")
+    row.locator("input[name=term_amount]").fill(amount)
+    row.locator("input[name=term_currency]").fill(currency)
+    row.locator("input[name=term_due]").fill(due)
+    return form, due
+
+
 def screenshots(page: Any, name: str, *parts: str) -> None:
     """The whole page at 360 px and on a desktop, and each of `parts` (selectors) alone at 360 px."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -194,15 +209,7 @@ def test_a_mediator_records_an_agreement_and_reads_their_agenda(page: Any, live_
 
     page.click(f"text={case.reference}")
     page.click("#mediation summary:has-text('Record the result')")  # the forms are folded
-    form = page.locator("#mediation form").first
-    form.locator("input[name=held_at]").fill((utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
-    form.locator("select[name=result]").select_option("agreement")
-    due = (utcnow() + timedelta(days=30)).date().isoformat()
-    row = form.locator(".term-row").first
-    row.locator("select[name=term_remedy]").select_option("wages_paid")
-    row.locator("input[name=term_amount]").fill("1,500")
-    row.locator("input[name=term_currency]").fill("PHP")
-    row.locator("input[name=term_due]").fill(due)
+    form, due = fill_in_an_agreement(page, "1,500", "PHP")
     form.locator("input[name=follow_up_on]").fill(due)
     screenshots(page, "mediation-result-form", "#mediation")
     form.locator("button:has-text('Record result')").click()

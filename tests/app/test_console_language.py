@@ -13,9 +13,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from casework.models import CaseStatus, Outcome, Role, StaffUser
+from casework.models import Case, CaseStatus, Outcome, Role, StaffUser
 from casework.texts import SUPPORTED_LANGUAGES, catalog
-from tests.app.console_support import fetch, make_case, make_staff, reload, sign_in, version_of
+from tests.app.console_support import fetch, make_case, make_staff, reload, sign_in
+from tests.app.test_console_views import _post
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates" / "console"
 
@@ -76,15 +77,19 @@ def test_the_setting_changes_the_language_and_refuses_an_unknown_one(web: FlaskC
     assert '<html lang="es"' in page
 
 
-def test_a_flash_and_a_form_error_come_in_the_users_language(web: FlaskClient, db: Session) -> None:
-    user = _user(db, interface_language="fr")
-    case = make_case(db, status=CaseStatus.ASSIGNED, assignee_id=user.id)
+def _case_of(web: FlaskClient, db: Session, language: str, status: CaseStatus) -> tuple[FlaskClient, Case]:
+    """A client signed in as a user whose console speaks `language`, and a case assigned to them."""
+    user = _user(db, interface_language=language)
+    case = make_case(db, status=status, assignee_id=user.id)
     db.commit()
-    client = sign_in(web, user)
-    version = version_of(client.get(f"/console/cases/{case.reference}").text)
+    return sign_in(web, user), case
+
+
+def test_a_flash_and_a_form_error_come_in_the_users_language(web: FlaskClient, db: Session) -> None:
+    client, case = _case_of(web, db, "fr", CaseStatus.ASSIGNED)
     refused = client.post(f"/console/cases/{case.reference}/reply", data={"action": "preview", "text": ""})
     assert refused.status_code == 400 and _translated("fr", "Write a reply first.") in refused.text
-    client.post(f"/console/cases/{case.reference}/notes", data={"body": "vu", "version": version})
+    assert _post(client, case, "notes", body="vu").status_code == 303
     assert _translated("fr", "Note added.") in client.get(f"/console/cases/{case.reference}").text
 
 
@@ -98,24 +103,12 @@ def test_codes_are_named_in_the_users_language(web: FlaskClient, db: Session) ->
 
 
 def test_amounts_are_read_as_the_users_language_writes_them(web: FlaskClient, db: Session) -> None:
-    user = _user(db, interface_language="es")
-    case = make_case(db, status=CaseStatus.INVESTIGATING, assignee_id=user.id)
-    db.commit()
-    client = sign_in(web, user)
-    version = version_of(client.get(f"/console/cases/{case.reference}").text)
-    done = client.post(
-        f"/console/cases/{case.reference}/outcome",
-        data={
-            "version": version,
-            "resolution_type": "remedied",
-            "remedies": "wages_paid",
-            "amount_recovered": "1.500,50",
-            "currency": "PHP",
-        },
-    )
+    client, case = _case_of(web, db, "es", CaseStatus.INVESTIGATING)  # WORKING_LANGUAGE stays en
+    done = _post(client, case, "outcome", resolution_type="remedied", amount_recovered="1.500,50", currency="PHP")
     assert done.status_code == 303, done.text
     (outcome,) = fetch(db, select(Outcome).where(Outcome.case_id == case.id))
     assert outcome.amount_recovered == Decimal("1500.50")
+    assert "1.500,50" in client.get(f"/console/cases/{case.reference}").text  # and shown back so
 
 
 class _VisibleText(HTMLParser):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
 from app.db import get_session_factory
@@ -35,14 +36,18 @@ def _reset_link(html: str) -> str:
     return found.group(1)
 
 
-def test_deactivation_ends_a_signed_in_session_and_an_api_token_at_once(capp: Flask, db: Session) -> None:
-    admin = _admin(db)
+def _signed_in_worker(capp: Flask, db: Session) -> tuple[StaffUser, FlaskClient, dict[str, str]]:
+    """An ombudsperson signed in in one client, and the headers of their API token."""
     worker = staff_with_password(db, Role.OMBUDSPERSON, "omb@tulay.test")
     token = issue_api_token(db, worker)
     db.commit()
-    theirs = sign_in(capp.test_client(), worker)
+    return worker, sign_in(capp.test_client(), worker), {"Authorization": f"Bearer {token}"}
+
+
+def test_deactivation_ends_a_signed_in_session_and_an_api_token_at_once(capp: Flask, db: Session) -> None:
+    admin = _admin(db)
+    worker, theirs, api_headers = _signed_in_worker(capp, db)
     assert theirs.get("/console/").status_code == 200
-    api_headers = {"Authorization": f"Bearer {token}"}
     assert capp.test_client().get("/api/v1/cases", headers=api_headers).status_code == 200
 
     response = sign_in(capp.test_client(), admin).post(f"/console/users/{worker.id}/deactivate")
@@ -62,10 +67,7 @@ def test_deactivation_ends_a_signed_in_session_and_an_api_token_at_once(capp: Fl
 
 def test_reactivation_lets_the_account_sign_in_again_and_nothing_old_comes_back(capp: Flask, db: Session) -> None:
     admin = _admin(db)
-    worker = staff_with_password(db, Role.OMBUDSPERSON, "omb@tulay.test")
-    token = issue_api_token(db, worker)
-    db.commit()
-    old_session = sign_in(capp.test_client(), worker)
+    worker, old_session, api_headers = _signed_in_worker(capp, db)
     client = sign_in(capp.test_client(), admin)
     client.post(f"/console/users/{worker.id}/deactivate")
     assert client.post(f"/console/users/{worker.id}/reactivate").status_code == 303
@@ -73,7 +75,6 @@ def test_reactivation_lets_the_account_sign_in_again_and_nothing_old_comes_back(
     assert login_form(capp.test_client(), "omb@tulay.test").status_code == 302  # the password works again
     # the session and the token deactivation ended stay ended
     assert old_session.get("/console/").status_code == 302
-    api_headers = {"Authorization": f"Bearer {token}"}
     assert capp.test_client().get("/api/v1/cases", headers=api_headers).status_code == 401
     again = client.post(f"/console/users/{worker.id}/reactivate")
     assert again.status_code == 400 and "already active" in again.text

@@ -35,7 +35,7 @@ from casework.texts import catalog
 from casework.translation import TranslationService
 from tests.app.console_support import fetch, make_case, sign_in_in_browser, staff_with_password
 from tests.app.test_case_page_browser import PNG
-from tests.app.test_console_browser import DESKTOP, PHONE, watch_console
+from tests.app.test_console_browser import DESKTOP, PHONE, fill_in_an_agreement, watch_console
 from tests.app.test_console_views import FakeEngine
 
 SHOTS = Path(os.environ.get("TULAY_SHOTS", "/tmp/shots"))
@@ -169,15 +169,7 @@ def test_a_mediators_case_in_spanish(page: Any, live_server: str, session: Sessi
     assert _es("Mediation session scheduled.") in page.locator(".flash").inner_text()
 
     page.click(f"#mediation summary:has-text('{_es('Record the result')}')")
-    form = page.locator("#mediation form").first
-    form.locator("input[name=held_at]").fill((utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
-    form.locator("select[name=result]").select_option("agreement")
-    due = (utcnow() + timedelta(days=30)).date().isoformat()
-    row = form.locator(".term-row").first
-    row.locator("select[name=term_remedy]").select_option("wages_paid")
-    row.locator("input[name=term_amount]").fill("1.500,50")  # as Spanish writes it
-    row.locator("input[name=term_currency]").fill("EUR")
-    row.locator("input[name=term_due]").fill(due)
+    form, due = fill_in_an_agreement(page, "1.500,50", "EUR")  # as Spanish writes it
     shoot(page, "mediator-1-result-form")
     form.locator("button[type=submit]").click()
     page.wait_for_url("**#mediation")
