@@ -57,6 +57,10 @@ def test_admin_manages_accounts_and_a_user_changes_their_password(
     page.click(f"{mediator_panel} >> button:has-text('Deactivate')")
     assert "deactivated" in page.locator(f"{mediator_panel}").inner_text()
     assert reload(session, mediator).active is False
+    shots(page, "users-deactivated")
+    page.click(f"{mediator_panel} >> button:has-text('Reactivate')")
+    assert "mediator@tulay.test can sign in again" in page.locator(".flash").inner_text()
+    assert reload(session, mediator).active is True
 
     page.click("nav >> text=Account")
     page.wait_for_url("**/console/account")

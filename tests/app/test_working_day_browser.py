@@ -229,3 +229,23 @@ def test_the_console_reads_right_to_left(page: Any, live_server: str, session: S
     assert header is not None and header["x"] > PHONE["width"] / 2, "the first column is on the right"
     shoot(page, f"queue-{language}")
     assert errors == []
+
+
+@pytest.mark.browser
+def test_a_user_switches_the_console_language_in_settings(page: Any, live_server: str, session: Session) -> None:
+    staff_with_password(session, Role.OMBUDSPERSON, "ombud@tulay.test")
+    session.commit()
+    errors = watch_console(page)
+    sign_in_in_browser(page, live_server, "ombud@tulay.test")
+    page.click("nav >> text=Settings")
+    page.wait_for_url("**/console/settings")
+    shoot(page, "settings-en")
+    page.select_option("select[name=interface_language]", "ar")
+    page.select_option("select[name=time_zone]", "Asia/Riyadh")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/console/settings")
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert catalog("ar").gettext("Settings") in page.locator("h1").inner_text()
+    assert "Asia/Riyadh" in page.locator(".flash").inner_text()
+    shoot(page, "settings-ar")
+    assert errors == []
