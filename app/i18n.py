@@ -99,12 +99,15 @@ def text_direction(language: str) -> str:
     return "rtl" if language in RTL_LANGUAGES else "ltr"
 
 
+def babel_locale(language: str) -> Locale:
+    """Babel's locale for one of our language codes (CLDR names Tagalog `fil`)."""
+    return Locale.parse("fil" if language == "tl" else language)
+
+
 @cache
 def language_names() -> dict[str, str]:
     """Each supported language named in itself, for the language switcher."""
-    names = {
-        code: Locale.parse("fil" if code == "tl" else code).get_display_name() or code for code in SUPPORTED_LANGUAGES
-    }
+    names = {code: babel_locale(code).get_display_name() or code for code in SUPPORTED_LANGUAGES}
     # Upper-case only the first letter: str.capitalize() would write "Tiếng việt".
     return {code: name[:1].upper() + name[1:] for code, name in names.items()}
 
@@ -112,7 +115,7 @@ def language_names() -> dict[str, str]:
 @cache
 def country_choices(language: str, codes: frozenset[str]) -> list[tuple[str, str]]:
     """(code, name in `language`) for `codes`, sorted by name."""
-    names = Locale.parse("fil" if language == "tl" else language).territories
+    names = babel_locale(language).territories
     return sorted(((code, names.get(code, code)) for code in codes), key=lambda item: item[1].casefold())
 
 

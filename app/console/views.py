@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.console import bp
 from app.db import get_session
-from app.i18n import page_language
+from app.i18n import babel_locale, page_language
 from app.labels import code_label
 from app.mt import get_translator
 from app.security import role_required
@@ -560,7 +560,7 @@ def case_status(reference: str) -> Any:
 def _int_field(name: str) -> int:
     raw = request.form.get(name, "").strip()
     if not (raw.isascii() and raw.isdigit()):
-        raise FormError(FIELD_MISSING.get(name, FIELD_MISSING["assignee_id"]))
+        raise FormError(FIELD_MISSING[name])
     return int(raw)
 
 
@@ -633,8 +633,7 @@ def language_name(code: str) -> str:
 
 def console_locale() -> Locale:
     """The Babel locale of the signed-in user's console language (Tagalog is CLDR's `fil`)."""
-    language = page_language()
-    return Locale.parse("fil" if language == "tl" else language)
+    return babel_locale(page_language())
 
 
 @bp.route("/triage-accuracy")
